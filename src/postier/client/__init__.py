@@ -1,0 +1,46 @@
+"""postier's SMTP client: `Client` (asyncio) and `SyncClient`, on the shared protocol core."""
+
+from postier.client.compose import Draft, compose
+from postier.client.errors import (
+    AuthenticationError,
+    ClientError,
+    ClientTimeoutError,
+    ConnectError,
+    ConnectionLostError,
+    DataRefusedError,
+    NotSupportedError,
+    ProtocolViolationError,
+    RecipientsRefusedError,
+    RefusedError,
+    SenderRefusedError,
+    ServiceRefusedError,
+    TlsError,
+)
+from postier.client.session import Client, SendResult
+from postier.client.sync import SyncClient
+from postier.client.tls import Security, client_context
+from postier.client.transcript import Transcript
+
+__all__ = [
+    "AuthenticationError",
+    "Client",
+    "ClientError",
+    "ClientTimeoutError",
+    "ConnectError",
+    "ConnectionLostError",
+    "DataRefusedError",
+    "Draft",
+    "NotSupportedError",
+    "ProtocolViolationError",
+    "RecipientsRefusedError",
+    "RefusedError",
+    "Security",
+    "SendResult",
+    "SenderRefusedError",
+    "ServiceRefusedError",
+    "SyncClient",
+    "TlsError",
+    "Transcript",
+    "client_context",
+    "compose",
+]

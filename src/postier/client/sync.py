@@ -1,0 +1,103 @@
+"""`SyncClient`: the asyncio `Client` for code that does not run an event loop.
+
+Each call runs on one private event loop (`asyncio.Runner`), kept for the whole
+connection; calling it from inside a running event loop is an error, as with
+`asyncio.run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Sequence
+from email.message import EmailMessage
+from types import TracebackType
+
+from postier.client.session import DEFAULT_TIMEOUT, Client, SendResult
+from postier.client.tls import Security
+from postier.client.transcript import Transcript
+from postier.protocol.capabilities import Capabilities
+from postier.protocol.replies import Reply
+
+
+class SyncClient:
+    """The same connection as `Client`, with blocking calls; a context manager too."""
+
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int | None = None,
+        *,
+        security: Security | str = Security.NONE,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        local_hostname: str | None = None,
+        transcript: Transcript | None = None,
+    ) -> None:
+        self.client = Client(
+            host,
+            port,
+            security=security,
+            ssl_context=ssl_context,
+            timeout=timeout,
+            local_hostname=local_hostname,
+            transcript=transcript,
+        )
+        self._runner = asyncio.Runner()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.client.capabilities
+
+    def connect(self) -> Capabilities:
+        return self._runner.run(self.client.connect())
+
+    def starttls(self, context: ssl.SSLContext | None = None) -> Capabilities:
+        return self._runner.run(self.client.starttls(context))
+
+    def login(self, username: str, password: str, *, mechanism: str | None = None) -> Reply:
+        return self._runner.run(self.client.login(username, password, mechanism=mechanism))
+
+    def send_message(
+        self,
+        message: EmailMessage | bytes,
+        sender: str | None = None,
+        recipients: Sequence[str] | None = None,
+    ) -> SendResult:
+        return self._runner.run(self.client.send_message(message, sender, recipients))
+
+    def noop(self) -> Reply:
+        return self._runner.run(self.client.noop())
+
+    def rset(self) -> Reply:
+        return self._runner.run(self.client.rset())
+
+    def quit(self) -> None:
+        """QUIT, close, and end the private event loop."""
+        try:
+            self._runner.run(self.client.quit())
+        finally:
+            self._runner.close()
+
+    def close(self) -> None:
+        """Close without QUIT, and end the private event loop."""
+        try:
+            self._runner.run(self.client.close())
+        finally:
+            self._runner.close()
+
+    def __enter__(self) -> SyncClient:
+        try:
+            self.connect()
+        except BaseException:
+            self._runner.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.quit()

@@ -1,0 +1,230 @@
+"""Every reply the server sends, each text written once.
+
+Codes follow RFC 5321 §4.2-§4.3, enhanced codes RFC 3463 and its registry (RFC 5248).
+The greeting and the EHLO/HELO answers carry no enhanced code (RFC 2034 §3).
+"""
+
+from __future__ import annotations
+
+from postier.protocol.codes import Enhanced, ReplyCode
+from postier.protocol.replies import Reply, reply
+
+
+def greeting(hostname: str, software: str) -> Reply:
+    return reply(ReplyCode.SERVICE_READY, None, f"{hostname} ESMTP {software} ready")
+
+
+def ehlo(hostname: str, client_name: str, keywords: list[str]) -> Reply:
+    return reply(ReplyCode.OK, None, f"{hostname} greets {client_name}", *keywords)
+
+
+def helo(hostname: str, client_name: str) -> Reply:
+    return reply(ReplyCode.OK, None, f"{hostname} greets {client_name}")
+
+
+def sender_ok(sender: str) -> Reply:
+    return reply(ReplyCode.OK, Enhanced.SENDER_OK, f"Sender <{sender}> OK")
+
+
+def recipient_ok(recipient: str) -> Reply:
+    return reply(ReplyCode.OK, Enhanced.RECIPIENT_OK, f"Recipient <{recipient}> OK")
+
+
+def start_data(bare_lf_client: bool) -> Reply:
+    if bare_lf_client:
+        # A learner typing into `nc` sends bare LF, which can never end the data
+        # (RFC 5321 §4.1.1.4, and SMTP smuggling): say how to send a real CRLF.
+        return reply(
+            ReplyCode.START_MAIL_INPUT,
+            None,
+            "End data with <CR><LF>.<CR><LF>: your client ends lines with a bare LF, so "
+            "the final '.' line must be sent with CRLF (use 'nc -C' or telnet)",
+        )
+    return reply(ReplyCode.START_MAIL_INPUT, None, "End data with <CR><LF>.<CR><LF>")
+
+
+def stored(queue_id: str) -> Reply:
+    return reply(ReplyCode.OK, Enhanced.OTHER_OK, f"Ok: stored as {queue_id}")
+
+
+def ok() -> Reply:
+    return reply(ReplyCode.OK, Enhanced.OTHER_OK, "Ok")
+
+
+def reset_ok() -> Reply:
+    return reply(ReplyCode.OK, Enhanced.OTHER_OK, "Ok: transaction reset")
+
+
+def cannot_vrfy() -> Reply:
+    return reply(
+        ReplyCode.CANNOT_VRFY, Enhanced.OTHER_OK, "Cannot VRFY user, but will accept message"
+    )
+
+
+def help_text() -> Reply:
+    return reply(
+        ReplyCode.HELP,
+        Enhanced.OTHER_OK,
+        "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT STARTTLS",
+        "See RFC 5321; end the message data with a line holding a single '.'",
+    )
+
+
+def closing(hostname: str) -> Reply:
+    return reply(ReplyCode.CLOSING, Enhanced.OTHER_OK, f"{hostname} closing connection, bye")
+
+
+def ready_for_tls() -> Reply:
+    return reply(ReplyCode.SERVICE_READY, Enhanced.OTHER_OK, "Ready to start TLS")
+
+
+# --- refusals -----------------------------------------------------------------------
+
+
+def command_unrecognized() -> Reply:
+    return reply(ReplyCode.SYNTAX_ERROR, Enhanced.INVALID_COMMAND, "Error: command not recognized")
+
+
+def line_too_long() -> Reply:
+    return reply(ReplyCode.SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, "Error: line too long")
+
+
+def bad_characters() -> Reply:
+    return reply(
+        ReplyCode.SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, "Error: invalid characters in command"
+    )
+
+
+def not_implemented(verb: str) -> Reply:
+    return reply(
+        ReplyCode.NOT_IMPLEMENTED, Enhanced.INVALID_COMMAND, f"Error: {verb} not implemented"
+    )
+
+
+def syntax(usage: str) -> Reply:
+    return reply(ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.INVALID_PARAMETERS, f"Syntax: {usage}")
+
+
+def bad_sender(why: str) -> Reply:
+    return reply(
+        ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.BAD_SENDER_SYNTAX, f"Bad sender address: {why}"
+    )
+
+
+def bad_recipient(why: str) -> Reply:
+    return reply(
+        ReplyCode.PARAMETER_SYNTAX_ERROR,
+        Enhanced.BAD_DESTINATION_SYNTAX,
+        f"Bad recipient address: {why}",
+    )
+
+
+def bad_parameter(why: str) -> Reply:
+    return reply(ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.INVALID_PARAMETERS, f"Error: {why}")
+
+
+def unsupported_parameter(keyword: str) -> Reply:
+    return reply(
+        ReplyCode.PARAMETERS_NOT_RECOGNIZED,
+        Enhanced.INVALID_PARAMETERS,
+        f"Error: parameter {keyword} not supported",
+    )
+
+
+def needs_smtputf8() -> Reply:
+    # RFC 6531 §3.5: a non-ASCII address without the SMTPUTF8 parameter.
+    return reply(
+        ReplyCode.MAILBOX_NAME_NOT_ALLOWED,
+        Enhanced.NON_ASCII_ADDRESS,
+        "Error: non-ASCII address requires MAIL FROM with SMTPUTF8",
+    )
+
+
+def need_helo() -> Reply:
+    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: send HELO/EHLO first")
+
+
+def need_mail() -> Reply:
+    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: need MAIL command")
+
+
+def need_rcpt() -> Reply:
+    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: need RCPT command")
+
+
+def nested_mail() -> Reply:
+    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: nested MAIL command")
+
+
+def transaction_in_progress() -> Reply:
+    return reply(
+        ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: MAIL transaction in progress"
+    )
+
+
+def tls_already_active() -> Reply:
+    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: TLS already active")
+
+
+def tls_unavailable() -> Reply:
+    return reply(ReplyCode.TLS_UNAVAILABLE, Enhanced.TRANSIENT_SECURITY, "TLS not available")
+
+
+def size_exceeded(limit: int) -> Reply:
+    return reply(
+        ReplyCode.EXCEEDED_STORAGE,
+        Enhanced.MESSAGE_TOO_BIG,
+        f"Error: message size exceeds fixed limit of {limit} bytes",
+    )
+
+
+def too_many_recipients() -> Reply:
+    return reply(
+        ReplyCode.INSUFFICIENT_STORAGE, Enhanced.TOO_MANY_RECIPIENTS, "Error: too many recipients"
+    )
+
+
+def data_line_too_long(limit: int) -> Reply:
+    return reply(
+        ReplyCode.TRANSACTION_FAILED,
+        Enhanced.MEDIA_OTHER,
+        f"Error: message refused, a line is longer than {limit} octets (RFC 5321 4.5.3.1.6)",
+    )
+
+
+def too_many_errors() -> Reply:
+    return reply(
+        ReplyCode.TRANSACTION_FAILED, Enhanced.PROTOCOL_OTHER, "Error: too many errors, closing"
+    )
+
+
+def delivery_failed() -> Reply:
+    return reply(
+        ReplyCode.LOCAL_ERROR,
+        Enhanced.TRANSIENT_SYSTEM,
+        "Error: local error in processing, try again later",
+    )
+
+
+def timeout(hostname: str) -> Reply:
+    return reply(
+        ReplyCode.SERVICE_UNAVAILABLE,
+        Enhanced.TRANSIENT_TIMEOUT,
+        f"{hostname} Error: timeout exceeded, closing connection",
+    )
+
+
+def shutting_down(hostname: str) -> Reply:
+    return reply(
+        ReplyCode.SERVICE_UNAVAILABLE,
+        Enhanced.TRANSIENT_SHUTDOWN,
+        f"{hostname} Service shutting down, closing connection",
+    )
+
+
+def too_many_connections(hostname: str) -> Reply:
+    return reply(
+        ReplyCode.SERVICE_UNAVAILABLE,
+        Enhanced.TRANSIENT_SECURITY,
+        f"{hostname} Error: too many connections, try again later",
+    )

@@ -1,0 +1,252 @@
+"""Understanding a command line: bytes in, a `Command` value out, or the reply it calls for.
+
+Command verbs are case-insensitive (RFC 5321 §2.4). Parameters of MAIL are the ESMTP
+ones we advertise: SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from postier.protocol import catalogue
+from postier.protocol.address import AddressError, split_path, validate_mailbox
+from postier.protocol.errors import RemoteProtocolError
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Base of every parsed command."""
+
+
+@dataclass(frozen=True, slots=True)
+class Helo(Command):
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ehlo(Command):
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mail(Command):
+    sender: str
+    """The reverse-path, "" for `<>`."""
+    size: int | None = None
+    body: str | None = None
+    """"7BIT" or "8BITMIME" when given."""
+    smtputf8: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rcpt(Command):
+    recipient: str
+
+
+@dataclass(frozen=True, slots=True)
+class Data(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Rset(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Noop(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Vrfy(Command):
+    argument: str
+
+
+@dataclass(frozen=True, slots=True)
+class Help(Command):
+    argument: str
+
+
+@dataclass(frozen=True, slots=True)
+class Quit(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StartTls(Command):
+    pass
+
+
+_Parser = Callable[[str], "Command"]
+
+# Verbs we know of but do not implement: 502 rather than 500 (RFC 5321 §4.2.4).
+UNIMPLEMENTED = frozenset({"EXPN", "TURN", "ETRN", "ATRN", "AUTH", "BDAT", "SEND", "SOML", "SAML"})
+# Verbs whose lines may be longer than 512 octets (RFC 1869 §4.1.2).
+EXTENDED_VERBS = frozenset({"MAIL", "RCPT"})
+
+_KEYWORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+# esmtp-value = 1*(%d33-60 / %d62-126), widened to UTF-8 by RFC 6531 §3.3.
+_VALUE = re.compile(r"[\x21-\x3c\x3e-\x7e\u0080-\U0010ffff]+")
+_MAX_SIZE_DIGITS = 20
+
+
+def verb_of(line: bytes) -> str:
+    """The command verb, upper-cased ASCII, or "" when the line does not start with one."""
+    head = line.split(b" ", 1)[0]
+    if not head.isalpha() or not head.isascii() or len(head) > 16:
+        return ""
+    return head.decode("ascii").upper()
+
+
+def parse_command(line: bytes) -> Command:
+    """Parse one command line (without its line ending).
+
+    Raises `RemoteProtocolError` carrying the reply the client should get.
+    """
+    if b"\x00" in line:
+        raise RemoteProtocolError(catalogue.bad_characters())
+    verb = verb_of(line)
+    if not verb:
+        raise RemoteProtocolError(catalogue.command_unrecognized())
+    try:
+        argument = line[len(verb) + 1 :].decode("utf-8")
+    except UnicodeDecodeError:
+        raise RemoteProtocolError(catalogue.bad_characters()) from None
+    if len(line) > len(verb) and line[len(verb)] != 0x20:
+        raise RemoteProtocolError(catalogue.command_unrecognized())
+    if not argument.isprintable() and verb not in {"MAIL", "RCPT"}:
+        raise RemoteProtocolError(catalogue.bad_characters())
+    parser = _PARSERS.get(verb)
+    if parser is None:
+        if verb in UNIMPLEMENTED:
+            raise RemoteProtocolError(catalogue.not_implemented(verb))
+        raise RemoteProtocolError(catalogue.command_unrecognized())
+    return parser(argument.strip(" "))
+
+
+def _no_argument(factory: type[Command], verb: str) -> _Parser:
+    def parse(argument: str) -> Command:
+        if argument:
+            raise RemoteProtocolError(catalogue.syntax(verb))
+        return factory()
+
+    return parse
+
+
+def _parse_helo(argument: str) -> Command:
+    return Helo(_greeting_name(argument, "HELO"))
+
+
+def _parse_ehlo(argument: str) -> Command:
+    return Ehlo(_greeting_name(argument, "EHLO"))
+
+
+def _greeting_name(argument: str, verb: str) -> str:
+    # RFC 5321 §4.1.1.1 asks for a domain or an address literal; real clients send
+    # bare host names with underscores and the like, which we record as given.
+    if not argument or " " in argument or not argument.isprintable():
+        raise RemoteProtocolError(catalogue.syntax(f"{verb} hostname"))
+    return argument
+
+
+def _parse_mail(argument: str) -> Command:
+    path_text = _after_prefix(argument, "FROM:", "MAIL FROM:<address>")
+    try:
+        path = split_path(path_text)
+        sender = "" if path.address == "" else validate_mailbox(path.address)
+    except AddressError as exc:
+        raise RemoteProtocolError(catalogue.bad_sender(str(exc))) from None
+    params = _parse_parameters(path.rest)
+    # A keyword without its value ("SIZE" alone) is a syntax error, not an absent one.
+    size = _size_param(params.pop("SIZE")) if "SIZE" in params else None
+    body = _body_param(params.pop("BODY")) if "BODY" in params else None
+    smtputf8 = "SMTPUTF8" in params
+    if smtputf8 and params.pop("SMTPUTF8") is not None:
+        raise RemoteProtocolError(catalogue.bad_parameter("SMTPUTF8 takes no value"))
+    if params:
+        raise RemoteProtocolError(catalogue.unsupported_parameter(next(iter(params))))
+    if not smtputf8 and not sender.isascii():
+        raise RemoteProtocolError(catalogue.needs_smtputf8())
+    return Mail(sender, size, body, smtputf8)
+
+
+def _parse_rcpt(argument: str) -> Command:
+    path_text = _after_prefix(argument, "TO:", "RCPT TO:<address>")
+    try:
+        path = split_path(path_text)
+        recipient = validate_mailbox(path.address, allow_postmaster=True)
+    except AddressError as exc:
+        raise RemoteProtocolError(catalogue.bad_recipient(str(exc))) from None
+    params = _parse_parameters(path.rest)
+    if params:
+        raise RemoteProtocolError(catalogue.unsupported_parameter(next(iter(params))))
+    return Rcpt(recipient)
+
+
+def _after_prefix(argument: str, prefix: str, usage: str) -> str:
+    if argument[: len(prefix)].upper() != prefix:
+        raise RemoteProtocolError(catalogue.syntax(usage))
+    rest = argument[len(prefix) :]
+    if not rest.strip(" "):
+        raise RemoteProtocolError(catalogue.syntax(usage))
+    return rest
+
+
+def _parse_parameters(text: str) -> dict[str, str | None]:
+    """ESMTP parameters `KEYWORD[=value]` separated by spaces (RFC 5321 §4.1.2)."""
+    params: dict[str, str | None] = {}
+    for item in text.split():
+        keyword, eq, value = item.partition("=")
+        if not _KEYWORD.fullmatch(keyword) or (eq and not _VALUE.fullmatch(value)):
+            raise RemoteProtocolError(catalogue.bad_parameter(f"bad parameter syntax {item!r}"))
+        key = keyword.upper()
+        if key in params:
+            raise RemoteProtocolError(catalogue.bad_parameter(f"duplicate parameter {key}"))
+        params[key] = value if eq else None
+    return params
+
+
+def _size_param(value: str | None) -> int:
+    if value is None or not value.isdigit() or not value.isascii() or len(value) > _MAX_SIZE_DIGITS:
+        raise RemoteProtocolError(catalogue.bad_parameter("SIZE takes a number of octets"))
+    return int(value)
+
+
+def _body_param(value: str | None) -> str:
+    body = (value or "").upper()
+    if body not in {"7BIT", "8BITMIME"}:
+        raise RemoteProtocolError(catalogue.bad_parameter("BODY takes 7BIT or 8BITMIME"))
+    return body
+
+
+def _parse_vrfy(argument: str) -> Command:
+    if not argument:
+        raise RemoteProtocolError(catalogue.syntax("VRFY address"))
+    return Vrfy(argument)
+
+
+def _parse_help(argument: str) -> Command:
+    return Help(argument)
+
+
+def _parse_noop(argument: str) -> Command:
+    # RFC 5321 §4.1.1.9: NOOP may carry a string, which is ignored.
+    return Noop()
+
+
+_PARSERS: dict[str, _Parser] = {
+    "HELO": _parse_helo,
+    "EHLO": _parse_ehlo,
+    "MAIL": _parse_mail,
+    "RCPT": _parse_rcpt,
+    "DATA": _no_argument(Data, "DATA"),
+    "RSET": _no_argument(Rset, "RSET"),
+    "NOOP": _parse_noop,
+    "VRFY": _parse_vrfy,
+    "HELP": _parse_help,
+    "QUIT": _no_argument(Quit, "QUIT"),
+    "STARTTLS": _no_argument(StartTls, "STARTTLS"),
+}

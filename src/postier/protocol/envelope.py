@@ -1,0 +1,106 @@
+"""The client's envelope: its MAIL and RCPT commands, and what the server must offer to take it.
+
+A message the server has said it cannot take is refused before anything is sent,
+with a reply written here as a server would write it, so the caller handles both alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postier.protocol.address import AddressError, validate_mailbox
+from postier.protocol.capabilities import Capabilities
+from postier.protocol.codes import Enhanced, ReplyCode
+from postier.protocol.replies import Reply, reply
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Who a message is from and to (RFC 5321 §2.3.1), and what its content needs.
+
+    Addresses are checked against RFC 5321 §4.1.2 (widened by RFC 6531) on creation,
+    so that nothing a caller passes can break a command line; `AddressError` says why.
+    """
+
+    sender: str
+    """The reverse-path without angle brackets; "" for the null path `<>` (bounces)."""
+    recipients: tuple[str, ...]
+    size: int | None = None
+    """The message's size in octets as RFC 1870 §3 counts it, when known."""
+    eight_bit: bool = False
+    """The message holds octets above 127 (RFC 6152)."""
+    utf8_headers: bool = False
+    """The message's headers hold raw UTF-8, which only SMTPUTF8 allows (RFC 6532)."""
+
+    def __post_init__(self) -> None:
+        if self.sender:
+            validate_mailbox(self.sender)
+        if not self.recipients:
+            raise AddressError("no recipient")
+        for recipient in self.recipients:
+            validate_mailbox(recipient, allow_postmaster=True)
+        if len(set(self.recipients)) != len(self.recipients):
+            raise AddressError("a recipient is given twice")
+
+    @property
+    def smtputf8(self) -> bool:
+        """RFC 6531 §3.4: non-ASCII addresses or headers need the SMTPUTF8 parameter."""
+        addresses = (self.sender, *self.recipients)
+        return self.utf8_headers or not all(address.isascii() for address in addresses)
+
+
+def wire_size(message: bytes) -> int:
+    """The size RFC 1870 §3 asks for: CRLF line endings, before dot-stuffing.
+
+    A bare LF or a bare CR is sent as CRLF (RFC 5321 §2.3.8), one octet more each.
+    """
+    crlf = message.count(b"\r\n")
+    return len(message) + (message.count(b"\n") - crlf) + (message.count(b"\r") - crlf)
+
+
+def has_eight_bit(message: bytes) -> bool:
+    """True when any octet is above 127, so the body is not 7-bit (RFC 6152 §3)."""
+    return not message.isascii()
+
+
+def refusal(capabilities: Capabilities, envelope: Envelope) -> Reply | None:
+    """Why the server cannot take this message, from what it announced; None when it can."""
+    limit = capabilities.size_limit
+    if limit is not None and envelope.size is not None and envelope.size > limit:
+        # RFC 1870 §6.1: a client should not send what the server said it would refuse.
+        return reply(
+            ReplyCode.EXCEEDED_STORAGE,
+            Enhanced.MESSAGE_TOO_BIG,
+            f"message is {envelope.size} octets, the server takes at most {limit} (SIZE)",
+        )
+    if envelope.smtputf8 and not capabilities.smtputf8:
+        # RFC 6531 §3.2: without the extension a UTF-8 address or header cannot be sent.
+        return reply(
+            ReplyCode.MAILBOX_NAME_NOT_ALLOWED,
+            Enhanced.NON_ASCII_ADDRESS,
+            "non-ASCII addresses or headers need SMTPUTF8, which the server does not offer",
+        )
+    if envelope.eight_bit and not capabilities.eight_bit_mime:
+        # RFC 6152 §3: 8-bit data only goes to a server that offers 8BITMIME.
+        return reply(
+            ReplyCode.TRANSACTION_FAILED,
+            Enhanced.MEDIA_OTHER,
+            "message holds 8-bit data and the server does not offer 8BITMIME",
+        )
+    return None
+
+
+def mail_command(envelope: Envelope, capabilities: Capabilities) -> str:
+    """`MAIL FROM:<sender>` with the parameters the server offers and the message needs."""
+    params = []
+    if capabilities.size and envelope.size is not None:
+        params.append(f"SIZE={envelope.size}")  # RFC 1870 §6
+    if envelope.eight_bit and capabilities.eight_bit_mime:
+        params.append("BODY=8BITMIME")  # RFC 6152 §2
+    if envelope.smtputf8 and capabilities.smtputf8:
+        params.append("SMTPUTF8")  # RFC 6531 §3.4
+    return " ".join([f"MAIL FROM:<{envelope.sender}>", *params])
+
+
+def rcpt_command(recipient: str) -> str:
+    return f"RCPT TO:<{recipient}>"

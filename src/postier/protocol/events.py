@@ -1,0 +1,99 @@
+"""What the server connection tells its session: frozen values, one class per kind of event.
+
+Most commands are answered inside the connection and produce no event; the session
+hears only about what needs its action (data to spool, a message to store, TLS to
+start, a connection to close) or what it logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postier.protocol.replies import Reply
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every server-side event."""
+
+
+@dataclass(frozen=True, slots=True)
+class Greeted(Event):
+    """EHLO or HELO was accepted (again after STARTTLS)."""
+
+    name: str
+    extended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionStarted(Event):
+    """MAIL FROM was accepted."""
+
+    sender: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientAccepted(Event):
+    """RCPT TO was accepted."""
+
+    recipient: str
+
+
+@dataclass(frozen=True, slots=True)
+class DataStarted(Event):
+    """354 was sent: message data follows, as `DataChunk` events."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataChunk(Event):
+    """A piece of the message, dot-stuffing removed, line endings as received."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MessageComplete(Event):
+    """The end of data arrived and the message is within limits.
+
+    The connection now waits, processing nothing further, until the session calls
+    `answer_message()` with the outcome of storing it: a 250 is a promise that the
+    message is on disk.
+    """
+
+    sender: str
+    recipients: tuple[str, ...]
+    size: int
+    helo: str
+    protocol: str
+    """The `with` keyword for `Received:` (RFC 5321 §4.4, RFC 3848, RFC 6531 §3.7.3)."""
+    smtputf8: bool
+    body: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRefused(Event):
+    """The end of data arrived but the message broke a limit; the reply is already queued."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    size: int
+    reply: Reply
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRefused(Event):
+    """A command was answered with an error (syntax, sequence, limit)."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True, slots=True)
+class StartTlsRequested(Event):
+    """220 was sent to STARTTLS: send it, then upgrade and call `tls_started()`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Closing(Event):
+    """The last reply (221, 421 or 554) is queued: send it and close the connection."""
+
+    reply: Reply

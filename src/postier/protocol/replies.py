@@ -1,0 +1,143 @@
+"""SMTP replies: an immutable value, its wire form, and a parser for the client role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postier.protocol.codes import Enhanced, ReplyCode
+from postier.protocol.errors import RemoteProtocolError
+
+# RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including CRLF. A client
+# must not buffer without bound either, so lines past this (with slack for lenient
+# servers) are refused.
+MAX_REPLY_LINE = 4096
+MAX_REPLY_LINES = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One SMTP reply, possibly multi-line (RFC 5321 §4.2.1).
+
+    `enhanced` is the RFC 3463 status code written at the start of every line,
+    or None where none is sent (the greeting and the EHLO/HELO answers, RFC 2034 §3).
+    """
+
+    code: int
+    lines: tuple[str, ...]
+    enhanced: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The reply's text, lines joined by newlines, without code or enhanced code."""
+        return "\n".join(self.lines)
+
+    @property
+    def is_positive(self) -> bool:
+        return 200 <= self.code < 400
+
+    @property
+    def is_transient(self) -> bool:
+        return 400 <= self.code < 500
+
+    @property
+    def is_permanent(self) -> bool:
+        return self.code >= 500
+
+    def to_bytes(self) -> bytes:
+        """The wire form: `code-text` continuation lines and a final `code text` line."""
+        prefix = f"{self.code:03d}"
+        status = f"{self.enhanced} " if self.enhanced else ""
+        lines = self.lines or ("",)
+        last = len(lines) - 1
+        out = [
+            f"{prefix}{' ' if i == last else '-'}{status}{line}\r\n" for i, line in enumerate(lines)
+        ]
+        return "".join(out).encode("utf-8")
+
+    def __str__(self) -> str:
+        status = f"{self.enhanced} " if self.enhanced else ""
+        return f"{self.code} {status}{' / '.join(self.lines)}".rstrip()
+
+
+def reply(code: ReplyCode, status: Enhanced | None, *lines: str) -> Reply:
+    """Build a reply from the enums (the only way the server builds one)."""
+    return Reply(int(code), tuple(lines), status.value if status else None)
+
+
+class ReplyParser:
+    """Turn the bytes a server sends into `Reply` values, however they are split.
+
+    Feed with `receive_data()`; `next_reply()` gives a whole reply or None when more
+    bytes are needed. The enhanced code is split off only when every line carries the
+    same one (RFC 2034 §3), so a server that does not send them is read faithfully.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._lines: list[tuple[int, str]] = []
+        self._closed = False
+
+    def receive_data(self, data: bytes) -> None:
+        if not data:
+            self._closed = True
+        self._buffer += data
+
+    def next_reply(self) -> Reply | None:
+        while True:
+            end = self._buffer.find(b"\n")
+            if end < 0:
+                if len(self._buffer) > MAX_REPLY_LINE:
+                    raise RemoteProtocolError(_bad_reply("reply line too long"))
+                if self._closed and self._buffer:
+                    raise RemoteProtocolError(_bad_reply("connection closed inside a reply"))
+                return None
+            raw = bytes(self._buffer[:end]).rstrip(b"\r")
+            del self._buffer[: end + 1]
+            code, final, text = _parse_line(raw)
+            if self._lines and self._lines[0][0] != code:
+                raise RemoteProtocolError(_bad_reply("reply lines with different codes"))
+            self._lines.append((code, text))
+            if len(self._lines) > MAX_REPLY_LINES:
+                raise RemoteProtocolError(_bad_reply("reply with too many lines"))
+            if final:
+                lines, self._lines = self._lines, []
+                return _build(code, [text for _, text in lines])
+
+    @property
+    def pending(self) -> bool:
+        """True when part of a reply has been received but not all of it."""
+        return bool(self._buffer or self._lines)
+
+
+def _parse_line(raw: bytes) -> tuple[int, bool, str]:
+    if len(raw) < 3 or not raw[:3].isdigit() or (len(raw) > 3 and raw[3:4] not in b" -"):
+        raise RemoteProtocolError(_bad_reply("malformed reply line"))
+    code = int(raw[:3])
+    if not 200 <= code <= 599:
+        raise RemoteProtocolError(_bad_reply("reply code out of range"))
+    final = len(raw) == 3 or raw[3:4] == b" "
+    return code, final, raw[4:].decode("utf-8", errors="replace")
+
+
+def _split_enhanced(text: str, code: int) -> tuple[str | None, str]:
+    head, _, rest = text.partition(" ")
+    parts = head.split(".")
+    if (
+        len(parts) == 3
+        and all(p.isdigit() and 0 < len(p) <= 3 for p in parts)
+        and head[0] == str(code)[0]
+    ):
+        return head, rest
+    return None, text
+
+
+def _build(code: int, texts: list[str]) -> Reply:
+    split = [_split_enhanced(t, code) for t in texts]
+    statuses = {status for status, _ in split}
+    if len(statuses) == 1 and None not in statuses:
+        return Reply(code, tuple(t for _, t in split), split[0][0])
+    return Reply(code, tuple(texts))
+
+
+def _bad_reply(why: str) -> Reply:
+    return Reply(int(ReplyCode.SYNTAX_ERROR), (why,), None)

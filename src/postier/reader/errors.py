@@ -1,0 +1,30 @@
+"""The reader's exceptions, each one line that the CLI prints after `postier: `.
+
+ReaderError          the store cannot be read as asked
+├── NotAnAddress     the text given is not a mail address (and names no mailbox)
+├── NoSuchMessage    a message number outside the mailbox
+├── DamagedMailbox   a mailbox file that is not an mbox or Maildir as the store writes them
+└── MailboxBusy      the server kept a mailbox locked longer than the reader waits
+"""
+
+from __future__ import annotations
+
+
+class ReaderError(Exception):
+    """The store cannot be read as asked; the text is one line for the user."""
+
+
+class NotAnAddress(ReaderError):  # noqa: N818 - the name says what the user did wrong
+    """The text given for a mailbox is not an address."""
+
+
+class NoSuchMessage(ReaderError):  # noqa: N818
+    """A message number outside the mailbox."""
+
+
+class DamagedMailbox(ReaderError):  # noqa: N818
+    """A mailbox that cannot be read as the format it claims."""
+
+
+class MailboxBusy(ReaderError):  # noqa: N818
+    """A mailbox stayed locked by a writer longer than the reader waits."""

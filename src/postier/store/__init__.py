@@ -1,0 +1,32 @@
+"""The Mail: keeps each recipient's mail in a mailbox named after them (mbox or Maildir)."""
+
+from .envelope import Envelope
+from .errors import DeliveryError, LockTimeoutError, StoreError
+from .factory import detect_format, open_store
+from .interface import MailStore, MessageSource
+from .maildir import MaildirStore
+from .mbox import MboxStore
+from .mboxrd import unquote_mboxrd
+from .naming import StoreFormat, address_from_name, mailbox_name, mailbox_path
+from .recovery import recover
+from .spool import Spool
+
+__all__ = [
+    "DeliveryError",
+    "Envelope",
+    "LockTimeoutError",
+    "MailStore",
+    "MaildirStore",
+    "MboxStore",
+    "MessageSource",
+    "Spool",
+    "StoreError",
+    "StoreFormat",
+    "address_from_name",
+    "detect_format",
+    "mailbox_name",
+    "mailbox_path",
+    "open_store",
+    "recover",
+    "unquote_mboxrd",
+]

@@ -1,0 +1,108 @@
+"""Group commit: concurrent deliveries share one batch, so one fsync serves them all.
+
+Each caller queues its request and waits. A caller that finds no batch running becomes
+the leader: it takes what is queued, runs it as one batch, hands the lead to the oldest
+request queued meanwhile (if any), wakes every caller of its batch and returns. While a
+batch is being flushed the next one fills up, so the busier the store, the larger its
+batches, and no caller waits behind more than the batch before its own.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Final, Generic, TypeVar
+
+from .errors import DeliveryError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_MAX_BATCH: Final = 256
+
+BatchRunner = Callable[[Sequence[T]], Sequence[Exception | None]]
+"""Runs a batch; returns, for each request in order, its error or None."""
+
+
+class _State(enum.Enum):
+    WAITING = enum.auto()
+    LEADING = enum.auto()
+    DONE = enum.auto()
+
+
+class _Waiter(Generic[T]):
+    __slots__ = ("error", "event", "request", "state")
+
+    def __init__(self, request: T) -> None:
+        self.request = request
+        self.event = threading.Event()
+        self.state = _State.WAITING
+        self.error: BaseException | None = None
+
+
+class Batcher(Generic[T]):
+    """Runs requests submitted from many threads in batches, one batch at a time."""
+
+    def __init__(self, run: BatchRunner[T], max_batch: int = DEFAULT_MAX_BATCH) -> None:
+        self._run = run
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._queue: list[_Waiter[T]] = []
+        self._busy = False
+
+    def submit(self, request: T) -> None:
+        """Run `request` in some batch; return when its batch is done, raise its error."""
+        waiter = _Waiter(request)
+        with self._lock:
+            self._queue.append(waiter)
+            lead = not self._busy
+            self._busy = True
+            if lead:
+                waiter.state = _State.LEADING
+        if not lead:
+            waiter.event.wait()
+        if waiter.state is _State.LEADING:
+            # The oldest queued request is ours, so it is in the batch we lead.
+            self._lead()
+        if waiter.error is not None:
+            raise waiter.error
+
+    def _lead(self) -> None:
+        with self._lock:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+        errors, interrupt = self._run_batch(batch)
+        with self._lock:
+            if self._queue:
+                self._wake(self._queue[0], _State.LEADING, None)
+            else:
+                self._busy = False
+        for waiter, error in zip(batch, errors, strict=True):
+            self._wake(waiter, _State.DONE, error)
+        if interrupt is not None:
+            raise interrupt
+
+    def _run_batch(
+        self, batch: list[_Waiter[T]]
+    ) -> tuple[Sequence[BaseException | None], BaseException | None]:
+        """The batch's errors, and an interrupt (KeyboardInterrupt...) to pass on after."""
+        try:
+            errors = self._run([waiter.request for waiter in batch])
+        except Exception:
+            log.exception("a batch of %d deliveries failed", len(batch))
+        except BaseException as interrupt:
+            return [DeliveryError("delivery interrupted") for _ in batch], interrupt
+        else:
+            if len(errors) == len(batch):
+                return errors, None
+            log.error("a batch runner returned %d results for %d", len(errors), len(batch))
+        return [DeliveryError("internal store error") for _ in batch], None
+
+    @staticmethod
+    def _wake(waiter: _Waiter[T], state: _State, error: BaseException | None) -> None:
+        waiter.error = error
+        waiter.state = state
+        waiter.event.set()

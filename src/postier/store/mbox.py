@@ -1,0 +1,286 @@
+"""The mbox store: one file per recipient, `<store>/<name>.mbox`, appended under lock.
+
+One batch of deliveries (see `batching`) runs as one transaction:
+
+1. lock the union of its mailboxes, in sorted order (no deadlock between batches);
+2. write the journal with each mailbox's size (`journal`);
+3. append each delivery in turn; a delivery that fails is cut off again at once and the
+   others go on;
+4. fsync each mailbox written, once;
+5. remove the journal, unlock, and only then tell each caller how its delivery went.
+
+The locks are held from step 2 to step 5, so nobody appends behind an unfinished
+transaction, which a rollback would otherwise cut off. If step 4 or 5 fails, every
+mailbox goes back to the size in the journal and the whole batch fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Final
+
+from . import fileio
+from .base import BatchedStore, Delivery
+from .batching import DEFAULT_MAX_BATCH
+from .copies import render_copy
+from .errors import StoreError
+from .journal import JournalEntries, Transaction
+from .locking import FileLock
+from .naming import StoreFormat
+from .recovery import DEFAULT_LOCK_TIMEOUT, recover_journals
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OPEN_FILES: Final = 64
+_OPEN_FLAGS: Final = (
+    # O_NONBLOCK: opening a FIFO planted in the store must fail, not hang.
+    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+)
+_REOPEN_ATTEMPTS: Final = 3
+
+
+class _BatchAbortedError(Exception):
+    """The batch cannot be finished; every delivery in it fails."""
+
+
+class _OpenMailbox:
+    """A mailbox file kept open between batches, with the lock taken through it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        # `created`: the file is new, and its name not yet durable in the store directory.
+        try:
+            fd = os.open(path, _OPEN_FLAGS | os.O_EXCL, fileio.FILE_MODE)
+            self.created = True
+        except FileExistsError:
+            fd = os.open(path, _OPEN_FLAGS, fileio.FILE_MODE)
+            self.created = False
+        self.lock = FileLock(path, fd)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            self.lock.try_close()
+            raise OSError(f"{path} is not a regular file")
+
+    @property
+    def fd(self) -> int:
+        return self.lock.fd
+
+    def is_current(self) -> bool:
+        """Whether the path still names the open file (a reader may replace or remove it)."""
+        try:
+            named = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        opened = os.fstat(self.fd)
+        return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+class MboxStore(BatchedStore[Delivery]):
+    """Mailboxes as mbox files (mboxrd quoting, LF line endings), appended under lock."""
+
+    format: ClassVar[StoreFormat] = "mbox"
+
+    def __init__(
+        self,
+        store_dir: Path | str,
+        *,
+        fsync: bool = True,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        open_files: int = DEFAULT_OPEN_FILES,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> None:
+        super().__init__(store_dir, fsync=fsync, max_batch=max_batch)
+        self._lock_timeout = lock_timeout
+        self._open_files = open_files
+        # Only the batch leader touches the open files, one batch at a time.
+        self._files: OrderedDict[str, _OpenMailbox] = OrderedDict()
+
+    # -- one batch -------------------------------------------------------------------
+
+    def _prepare(self, delivery: Delivery) -> Delivery:
+        return delivery  # appends need the lock: all the work is in the batch
+
+    def _run_batch(self, deliveries: Sequence[Delivery]) -> list[Exception | None]:
+        errors: list[Exception | None] = [None] * len(deliveries)
+        held: dict[str, _OpenMailbox] = {}
+        try:
+            held = self._lock_batch(deliveries, errors)
+            if held:
+                self._write_batch(deliveries, errors, held)
+        except _BatchAbortedError:
+            errors = [delivery.failure() for delivery in deliveries]
+        finally:
+            _release(held)
+            self._trim_open_files()
+        return errors
+
+    def _lock_batch(
+        self, deliveries: Sequence[Delivery], errors: list[Exception | None]
+    ) -> dict[str, _OpenMailbox]:
+        """Lock every mailbox of the batch; a delivery whose mailbox cannot be locked fails."""
+        entries = sorted({copy.entry for delivery in deliveries for copy in delivery.copies})
+        held = self._lock_entries(entries, errors, deliveries)
+        # A dead transaction may have left data at the end of one of our mailboxes;
+        # appending behind it would be lost when it is rolled back, so roll it back first.
+        if held and self._journal.orphans_touching(set(held)):
+            _release(held)
+            try:
+                recover_journals(self.path, fsync=self._fsync, lock_timeout=self._lock_timeout)
+            except (OSError, StoreError) as error:
+                log.error("cannot roll back a dead transaction: %s", error)
+                raise _BatchAbortedError from None
+            held = self._lock_entries(entries, errors, deliveries)
+            if held and self._journal.orphans_touching(set(held)):
+                _release(held)
+                log.error("a dead transaction could not be rolled back")
+                raise _BatchAbortedError
+        return held
+
+    def _lock_entries(
+        self, entries: list[str], errors: list[Exception | None], deliveries: Sequence[Delivery]
+    ) -> dict[str, _OpenMailbox]:
+        deadline = time.monotonic() + self._lock_timeout
+        held: dict[str, _OpenMailbox] = {}
+        for entry in entries:
+            try:
+                held[entry] = self._lock_one(entry, deadline)
+            except (OSError, StoreError) as error:
+                log.error("mailbox %s: cannot lock: %s", entry, error)
+                for index, delivery in enumerate(deliveries):
+                    if errors[index] is None and any(c.entry == entry for c in delivery.copies):
+                        errors[index] = delivery.failure()
+        # A delivery fails as a whole: drop mailboxes only failed deliveries needed.
+        wanted = {
+            copy.entry
+            for index, delivery in enumerate(deliveries)
+            if errors[index] is None
+            for copy in delivery.copies
+        }
+        for entry in [entry for entry in held if entry not in wanted]:
+            held.pop(entry).lock.release()
+        return held
+
+    def _lock_one(self, entry: str, deadline: float) -> _OpenMailbox:
+        for _ in range(_REOPEN_ATTEMPTS):
+            mailbox = self._open(entry)
+            mailbox.lock.acquire(deadline)
+            try:
+                current = mailbox.is_current()
+            except BaseException:
+                mailbox.lock.release()
+                raise
+            if current:
+                return mailbox
+            # Locked a file that is no longer the mailbox: let it go and open the new one.
+            del self._files[entry]
+            mailbox.lock.release(close_fd=True)
+        raise StoreError(f"{entry} keeps being replaced")
+
+    def _open(self, entry: str) -> _OpenMailbox:
+        mailbox = self._files.get(entry)
+        if mailbox is None:
+            mailbox = _OpenMailbox(os.path.join(self.path, entry))
+            self._files[entry] = mailbox
+        self._files.move_to_end(entry)
+        return mailbox
+
+    def _trim_open_files(self) -> None:
+        """Close the least recently used files beyond the limit, skipping locked ones."""
+        excess = len(self._files) - self._open_files
+        for entry in list(self._files)[: max(0, excess)]:
+            if self._files[entry].lock.try_close():
+                del self._files[entry]
+
+    def _write_batch(
+        self,
+        deliveries: Sequence[Delivery],
+        errors: list[Exception | None],
+        held: dict[str, _OpenMailbox],
+    ) -> None:
+        sizes = {entry: os.fstat(mailbox.fd).st_size for entry, mailbox in held.items()}
+        try:
+            transaction = self._journal.begin(JournalEntries(mbox_sizes=sizes))
+        except OSError as error:
+            log.error("cannot write the journal: %s", error)
+            raise _BatchAbortedError from None
+        ends = dict(sizes)
+        written: set[str] = set()
+        try:
+            for index, delivery in enumerate(deliveries):
+                if errors[index] is None:
+                    errors[index] = self._append(delivery, held, ends)
+                    if errors[index] is None:
+                        written.update(copy.entry for copy in delivery.copies)
+            if self._fsync:
+                for entry in sorted(written):
+                    os.fsync(held[entry].fd)
+                self._fsync_new_names(held)
+            transaction.commit()
+        except (OSError, _BatchAbortedError) as error:
+            log.error("batch of %d deliveries aborted: %s", len(deliveries), error)
+            self._abort(held, sizes, transaction)
+            raise _BatchAbortedError from None
+
+    def _fsync_new_names(self, held: dict[str, _OpenMailbox]) -> None:
+        """A new mailbox file is only durable once the store directory is fsync'd too."""
+        new = [mailbox for mailbox in held.values() if mailbox.created]
+        if new:
+            fileio.fsync_dir(self.path)
+            for mailbox in new:
+                mailbox.created = False
+
+    def _append(
+        self, delivery: Delivery, held: dict[str, _OpenMailbox], ends: dict[str, int]
+    ) -> Exception | None:
+        """Append one delivery's copies; on failure cut them off again and return the error."""
+        before = {copy.entry: ends[copy.entry] for copy in delivery.copies}
+        envelope = delivery.envelope
+        try:
+            for copy in delivery.copies:
+                pieces = render_copy(envelope, copy.recipient, delivery.message, self.format)
+                ends[copy.entry] += fileio.write_chunks(held[copy.entry].fd, pieces)
+        except Exception as error:  # a failure to read the message or to write the copy
+            log.error("%s: delivery failed: %s", envelope.queue_id, error)
+            try:
+                for entry, size in before.items():
+                    os.ftruncate(held[entry].fd, size)
+                    ends[entry] = size
+            except OSError as truncate_error:
+                log.error("%s: cannot cut a failed copy off: %s", envelope.queue_id, truncate_error)
+                raise _BatchAbortedError from None
+            return delivery.failure()
+        return None
+
+    def _abort(
+        self, held: dict[str, _OpenMailbox], sizes: dict[str, int], transaction: Transaction
+    ) -> None:
+        """Put every mailbox back to its size in the journal, then drop the journal."""
+        try:
+            for entry, mailbox in held.items():
+                os.ftruncate(mailbox.fd, sizes[entry])
+                if self._fsync:
+                    os.fsync(mailbox.fd)
+            transaction.commit()
+        except OSError as error:
+            # The journal stays; the next batch or start-up rolls it back.
+            log.error("rollback failed, left to recovery: %s", error)
+            transaction.abandon()
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the open mailbox files and the journal directory."""
+        for mailbox in self._files.values():
+            mailbox.lock.try_close()
+        self._files.clear()
+        super().close()
+
+
+def _release(held: dict[str, _OpenMailbox]) -> None:
+    for mailbox in held.values():
+        mailbox.lock.release()

@@ -1,0 +1,156 @@
+"""Rolls back the transactions of processes that died mid-delivery, and clears stale temp files.
+
+For each journal nobody holds: truncate each mbox it lists to its recorded size (under the
+mailbox's lock), delete each Maildir copy it lists, then remove the journal. Every step
+can be done twice, so a crash during recovery is recovered by the next one.
+
+The mailbox locks are taken before the journal's: a live owner holds its mailboxes'
+locks until its journal is gone, so once we hold them the journal is either gone or dead.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Final
+
+from . import fileio
+from .errors import LockTimeoutError
+from .journal import JOURNAL_DIR, SUFFIX, JournalEntries, read_fd
+from .locking import locked
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCK_TIMEOUT: Final = 30.0
+_ATTEMPTS: Final = 3
+STALE_TMP_SECONDS: Final = 36 * 3600
+"""The Maildir convention: a file in `tmp/` untouched for 36 hours is garbage."""
+
+
+def recover(
+    store_dir: Path, *, fsync: bool = True, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> int:
+    """Roll back every dead transaction and clear stale Maildir temporary files.
+
+    Returns how many dead journals were removed.
+    """
+    removed = recover_journals(store_dir, fsync=fsync, lock_timeout=lock_timeout)
+    _clear_stale_tmp(Path(store_dir).resolve())
+    return removed
+
+
+def recover_journals(
+    store_dir: Path, *, fsync: bool = True, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> int:
+    """Roll back every dead transaction; return how many journals were removed."""
+    store_dir = Path(store_dir).resolve()
+    journal_dir = store_dir / JOURNAL_DIR
+    if not journal_dir.is_dir():
+        return 0
+    removed = 0
+    for entry in sorted(os.listdir(journal_dir)):
+        if entry.endswith(SUFFIX) and _recover_one(
+            store_dir, journal_dir / entry, fsync, lock_timeout
+        ):
+            removed += 1
+    return removed
+
+
+def _recover_one(store_dir: Path, path: Path, fsync: bool, lock_timeout: float) -> bool:
+    """Roll back the journal at `path` if its owner is dead; True when it was removed."""
+    for _ in range(_ATTEMPTS):
+        outcome = _attempt(store_dir, path, fsync, lock_timeout)
+        if outcome is not None:
+            return outcome
+    return False
+
+
+def _attempt(store_dir: Path, path: Path, fsync: bool, lock_timeout: float) -> bool | None:
+    """One try; None when the journal was still being written while we read it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    with ExitStack() as stack:
+        stack.callback(os.close, fd)
+        seen = JournalEntries.decode(read_fd(fd))
+        mbox_fds: dict[str, int] = {}
+        for name in sorted(seen.mbox_sizes if seen else ()):
+            try:
+                mbox_fds[name] = stack.enter_context(locked(store_dir / name, timeout=lock_timeout))
+            except FileNotFoundError:
+                continue  # nothing left to truncate
+            except (OSError, LockTimeoutError) as error:
+                log.warning(
+                    "journal %s: cannot lock %s (%s); left for later", path.name, name, error
+                )
+                return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its owner lives
+        if os.fstat(fd).st_nlink == 0:
+            return False  # committed or recovered meanwhile
+        # Read again under the lock: the mailboxes locked must be the ones it lists.
+        entries = JournalEntries.decode(read_fd(fd))
+        if entries != seen:
+            return None
+        if entries is not None:
+            _roll_back(store_dir, entries, mbox_fds, fsync)
+            log.warning("journal %s: a dead delivery was rolled back", path.name)
+        else:
+            # Incomplete: its owner died while writing it, before appending anything.
+            log.info("journal %s: incomplete, removed", path.name)
+        os.unlink(path)
+        if fsync:
+            fileio.fsync_dir(path.parent)
+        return True
+    return False  # not reached: ExitStack swallows nothing here, but its type says it may
+
+
+def _roll_back(
+    store_dir: Path, entries: JournalEntries, mbox_fds: dict[str, int], fsync: bool
+) -> None:
+    for name, fd in mbox_fds.items():
+        size = entries.mbox_sizes[name]
+        # Never extend: a file already shorter was cut by someone else.
+        if os.fstat(fd).st_size > size:
+            os.ftruncate(fd, size)
+            if fsync:
+                os.fsync(fd)
+    touched: set[Path] = set()
+    for item in entries.maildir_files:
+        mailbox, _, unique = item.partition("/")
+        for sub in ("tmp", "new"):
+            directory = store_dir / mailbox / sub
+            try:
+                os.unlink(directory / unique)
+            except FileNotFoundError:
+                continue
+            touched.add(directory)
+    if fsync:
+        for directory in sorted(touched):
+            fileio.fsync_dir(directory)
+
+
+def _clear_stale_tmp(store_dir: Path) -> None:
+    """Remove files older than 36 hours from each Maildir's `tmp/`, and nothing else."""
+    limit = time.time() - STALE_TMP_SECONDS
+    with os.scandir(store_dir) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                continue
+            tmp = Path(entry.path) / "tmp"
+            if not tmp.is_dir() or tmp.is_symlink():
+                continue
+            with os.scandir(tmp) as files:
+                for item in files:
+                    if (
+                        item.is_file(follow_symlinks=False)
+                        and item.stat(follow_symlinks=False).st_mtime < limit
+                    ):
+                        os.unlink(item.path)

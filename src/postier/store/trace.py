@@ -1,0 +1,120 @@
+"""Builds the trace header block that heads one stored copy of a message.
+
+    Return-Path: <sender>
+    Delivered-To: recipient
+    Received: from helo (unknown [ip])
+        (using TLS info)
+        (Authenticated sender: user)
+        by server (postier) with ESMTP id QUEUEID
+        for <recipient>; Thu, 27 Nov 2026 02:23:09 +0000
+
+The order is the one of a local delivery agent (Postfix's `local`): the final delivery
+adds `Return-Path` (RFC 5321 §4.4) and `Delivered-To` above the `Received` it stamps.
+Every value comes from the client one way or another, so each is cleaned before it is
+written: no CR, LF or other control character can start a header of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from email.utils import format_datetime
+from typing import Final
+
+from .envelope import Envelope
+
+MAX_LINE: Final = 78
+"""RFC 5322 §2.1.1: lines SHOULD be no longer than 78 characters."""
+
+_REPLACEMENT: Final = "?"
+_TOKEN_FORBIDDEN: Final = frozenset(' ()<>;\\"')
+_PATH_FORBIDDEN: Final = frozenset("<>")
+_COMMENT_FORBIDDEN: Final = frozenset("\\")
+
+
+def clean(value: str, forbidden: Iterable[str] = ()) -> str:
+    """`value` with every non-printable character (CR, LF, TAB, NUL, DEL, C1, U+2028...)
+    and every character of `forbidden` replaced, so that it stays inside its header."""
+    banned = frozenset(forbidden)
+    if value.isprintable() and banned.isdisjoint(value):
+        return value  # the usual case, without a loop in Python
+    return "".join(
+        char if char.isprintable() and char not in banned else _REPLACEMENT for char in value
+    )
+
+
+def _token(value: str) -> str:
+    """A host name, protocol or id: one word, or `unknown` when empty."""
+    return clean(value, _TOKEN_FORBIDDEN) or "unknown"
+
+
+def _comment(value: str) -> str:
+    """Comment text (RFC 5322 §3.2.2): parentheses kept only when they nest properly."""
+    text = clean(value, _COMMENT_FORBIDDEN)
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        text = text.replace("(", _REPLACEMENT).replace(")", _REPLACEMENT)
+    return f"({text})"
+
+
+def _address_literal(peer_ip: str) -> str:
+    """RFC 5321 §4.1.3: `[192.0.2.1]`, and `[IPv6:2001:db8::1]` for IPv6."""
+    ip = _token(peer_ip)
+    return f"[IPv6:{ip}]" if ":" in ip else f"[{ip}]"
+
+
+def _fold(line: str) -> list[str]:
+    """Split an over-long line at spaces (RFC 5322 §2.2.3) where it can; a single word
+    longer than the limit stays whole."""
+    lines: list[str] = []
+    current = ""
+    for word in line.split(" "):
+        if current and word and len(current) + 1 + len(word) > MAX_LINE:
+            lines.append(current)
+            current = "\t" + word
+        else:
+            current = f"{current} {word}" if current else word
+    lines.append(current)
+    return lines
+
+
+def _header(name: str, clauses: list[str]) -> str:
+    """One header, its first clause on the name's line and each other on a line of its own."""
+    lines: list[str] = []
+    for index, clause in enumerate(clauses):
+        lines.extend(_fold(f"{name}: {clause}" if index == 0 else f"\t{clause}"))
+    return "\n".join(lines) + "\n"
+
+
+def received(envelope: Envelope, recipient: str) -> str:
+    """The `Received:` header (RFC 5321 §4.4) for the copy delivered to `recipient`.
+
+    No reverse DNS lookup is made, so the TCP-info names the host `unknown` as Postfix
+    does; the HELO name is what the client claimed.
+    """
+    clauses = [f"from {_token(envelope.helo)} (unknown {_address_literal(envelope.peer_ip)})"]
+    if envelope.tls_info:
+        clauses.append(_comment(f"using {envelope.tls_info}"))
+    if envelope.auth_user is not None:
+        clauses.append(_comment(f"Authenticated sender: {envelope.auth_user}"))
+    clauses.append(
+        f"by {_token(envelope.server_name)} (postier) with {_token(envelope.protocol)}"
+        f" id {_token(envelope.queue_id)}"
+    )
+    clauses.append(
+        f"for <{clean(recipient, _PATH_FORBIDDEN)}>; {format_datetime(envelope.received_at)}"
+    )
+    return _header("Received", clauses)
+
+
+def trace_headers(envelope: Envelope, recipient: str) -> bytes:
+    """The trace block for `recipient`'s copy, UTF-8 (RFC 6532), LF line endings."""
+    text = (
+        _header("Return-Path", [f"<{clean(envelope.sender, _PATH_FORBIDDEN)}>"])
+        + _header("Delivered-To", [clean(recipient, _PATH_FORBIDDEN)])
+        + received(envelope, recipient)
+    )
+    return text.encode("utf-8")

@@ -1,0 +1,30 @@
+"""The reader package's public names."""
+
+from __future__ import annotations
+
+import postier.reader
+
+
+def test_exported_names() -> None:
+    assert sorted(postier.reader.__all__) == [
+        "Arrival",
+        "Attachment",
+        "DamagedMailbox",
+        "Inbox",
+        "Mailbox",
+        "MailboxBusy",
+        "MailboxInfo",
+        "MessageView",
+        "NoSuchMessage",
+        "NotAnAddress",
+        "ReaderError",
+        "Store",
+        "StoredMessage",
+        "Summary",
+        "Watcher",
+        "follow",
+        "summarize",
+        "view",
+    ]
+    for name in postier.reader.__all__:
+        assert getattr(postier.reader, name) is not None

@@ -1,0 +1,113 @@
+"""Following a store: each message filed after the start is reported once, in order."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from postier.reader.mailboxes import Store
+from postier.reader.watch import Arrival, Watcher, follow
+from postier.store.naming import StoreFormat
+from tests.reader.helpers import CliRun, deliver, mbox_bytes, plain
+
+
+@pytest.fixture(params=["mbox", "maildir"])
+def fmt(request: pytest.FixtureRequest) -> StoreFormat:
+    return request.param  # type: ignore[no-any-return]
+
+
+def seen(arrivals: list[Arrival]) -> list[tuple[str, int, str]]:
+    return [(a.mailbox, a.index, a.summary.subject) for a in arrivals]
+
+
+def test_only_what_comes_after_the_start_is_reported(store: Path, fmt: StoreFormat) -> None:
+    deliver(store, fmt, [plain("old 1"), plain("old 2")])
+    watcher = Watcher(Store(store))
+    assert watcher.poll() == []
+    deliver(store, fmt, [plain("new 1"), plain("new 2")])
+    deliver(store, fmt, [plain("for bob")], ["bob@example.org"])
+    assert sorted(seen(watcher.poll())) == [
+        ("alice@example.org", 3, "new 1"),
+        ("alice@example.org", 4, "new 2"),
+        ("bob@example.org", 1, "for bob"),
+    ]
+    assert watcher.poll() == []
+
+
+def test_a_store_that_does_not_exist_yet(store: Path, fmt: StoreFormat) -> None:
+    watcher = Watcher(Store(store))
+    assert watcher.poll() == []
+    deliver(store, fmt, [plain("first ever")])
+    [arrival] = watcher.poll()
+    assert (arrival.mailbox, arrival.index, arrival.summary.sender) == (
+        "alice@example.org",
+        1,
+        "Sender <sender@example.com>",
+    )
+    assert arrival.delivered is not None
+
+
+def test_an_mbox_rewritten_by_another_tool_starts_over(store: Path) -> None:
+    deliver(store, "mbox", [plain("one"), plain("two")])
+    watcher = Watcher(Store(store))
+    path = store / "alice@example.org.mbox"
+    # A mail client deleted the first message: the file is replaced by a shorter one.
+    replacement = store / "new.tmp"
+    replacement.write_bytes(mbox_bytes([b"Subject: two\n\nbody\n"]))
+    replacement.replace(path)
+    assert watcher.poll() == []
+    deliver(store, "mbox", [plain("three")])
+    assert seen(watcher.poll()) == [("alice@example.org", 2, "three")]
+
+
+def test_a_damaged_mailbox_is_reported_and_skipped(store: Path) -> None:
+    deliver(store, "mbox", [plain("one")])
+    watcher = Watcher(Store(store))
+    (store / "broken@example.org.mbox").write_bytes(b"garbage")
+    deliver(store, "mbox", [plain("two")])
+    assert seen(watcher.poll()) == [("alice@example.org", 2, "two")]
+    assert len(watcher.errors) == 1 and watcher.errors[0].startswith("broken@example.org.mbox: ")
+
+
+def test_follow_with_several_writers(store: Path, fmt: StoreFormat) -> None:
+    """Two writers, each with its store object as two server processes would have."""
+    deliver(store, fmt, [plain("before")])
+    arrivals: list[Arrival] = []
+    ready = threading.Event()
+    watching = threading.Thread(
+        target=follow,
+        args=(Store(store), arrivals.append),
+        kwargs={"interval": 0.01, "count": 20, "timeout": 20, "on_ready": ready.set},
+    )
+    watching.start()
+    assert ready.wait(10)
+    writers = [
+        threading.Thread(
+            target=deliver, args=(store, fmt, [plain(f"{who} {n}") for n in range(10)])
+        )
+        for who in ("a", "b")
+    ]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    watching.join(20)
+    assert not watching.is_alive()
+    if fmt == "mbox":  # appended in turn: each copy's number is final
+        assert sorted(a.index for a in arrivals) == list(range(2, 22))
+    subjects = [a.summary.subject for a in arrivals]
+    assert sorted(subjects) == sorted(f"{who} {n}" for who in "ab" for n in range(10))
+    # Each writer's messages come in the order it wrote them.
+    for who in "ab":
+        assert [s for s in subjects if s.startswith(who)] == [f"{who} {n}" for n in range(10)]
+
+
+def test_watch_command_with_count_and_timeout(cli: CliRun, store: Path) -> None:
+    result = cli(
+        "watch", "--store", store, "--count", "1", "--timeout", "0.2", "--interval", "0.05"
+    )
+    assert result.status == 1  # nothing came
+    assert result.err.startswith(f"Watching {store} for new mail")
+    assert cli("watch", "--store", store, "--timeout", "0.1").status == 0

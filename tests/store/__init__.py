@@ -1,0 +1,1 @@
+"""Tests of the store: naming, formats, transactions, locking and recovery."""
