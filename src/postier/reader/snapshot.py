@@ -13,7 +13,6 @@ journal is not committed yet and may still be rolled back, so it is left out.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import stat
@@ -24,14 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from postier.store.errors import LockTimeoutError
 from postier.store.journal import JOURNAL_DIR, SUFFIX, JournalEntries, read_fd
-from postier.store.locking import thread_lock
+from postier.store.locking import thread_lock, wait_fcntl
 
 from .errors import DamagedMailbox, MailboxBusy
 
 DEFAULT_LOCK_TIMEOUT: Final = 10.0
-_FIRST_PAUSE: Final = 0.001
-_LONGEST_PAUSE: Final = 0.05
 _OPEN_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
@@ -125,7 +123,10 @@ def _complete_size(fd: int, path: Path, deadline: float) -> int:
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         raise DamagedMailbox(f"{path.name} is not a regular file")
-    _wait_shared(fd, path, deadline)
+    try:
+        wait_fcntl(fd, path.name, deadline, shared=True)
+    except LockTimeoutError:
+        raise MailboxBusy(f"mailbox {path.name} stays locked by a writer; try again") from None
     try:
         size = os.fstat(fd).st_size
         # Under the lock no live delivery touches this mbox, so a journal naming it is
@@ -135,34 +136,6 @@ def _complete_size(fd: int, path: Path, deadline: float) -> int:
         fcntl.lockf(fd, fcntl.LOCK_UN)
         fcntl.flock(fd, fcntl.LOCK_UN)
     return size if recorded is None else min(size, recorded)
-
-
-def _try_shared(fd: int) -> bool:
-    """Take both locks shared without waiting; True when both are ours."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError as error:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        if error.errno in (errno.EAGAIN, errno.EACCES):
-            return False
-        raise
-    return True
-
-
-def _wait_shared(fd: int, path: Path, deadline: float) -> None:
-    """Poll for the shared locks, as the store polls for its exclusive ones: whoever
-    takes the two locks in the other order cannot deadlock with us."""
-    pause = _FIRST_PAUSE
-    while not _try_shared(fd):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise MailboxBusy(f"mailbox {path.name} stays locked by a writer; try again")
-        time.sleep(min(pause, left))
-        pause = min(pause * 2, _LONGEST_PAUSE)
 
 
 def file_identity(fd: int) -> tuple[int, int]:

@@ -47,14 +47,15 @@ def thread_lock(path: str) -> threading.Lock:
         return lock
 
 
-def _try_fcntl(fd: int) -> bool:
-    """Take both fcntl locks without waiting; True when both are ours."""
+def _try_fcntl(fd: int, mode: int) -> bool:
+    """Take both fcntl locks in `mode` (LOCK_EX or LOCK_SH) without waiting; True when
+    both are ours."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.lockf(fd, mode | fcntl.LOCK_NB)
     except OSError as error:
         fcntl.flock(fd, fcntl.LOCK_UN)
         if error.errno in (errno.EAGAIN, errno.EACCES):
@@ -63,10 +64,16 @@ def _try_fcntl(fd: int) -> bool:
     return True
 
 
-def wait_fcntl(fd: int, path: str, deadline: float) -> None:
-    """Take both fcntl locks on `fd`, polling until `deadline` (a `time.monotonic()` value)."""
+def wait_fcntl(fd: int, path: str, deadline: float, *, shared: bool = False) -> None:
+    """Take both fcntl locks on `fd`, polling until `deadline` (a `time.monotonic()` value).
+
+    Exclusive for writers; `shared` for readers, who only keep writers out. Polling
+    for both, rather than blocking on one, means that whoever takes the two in the
+    other order cannot deadlock with us.
+    """
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     pause = _FIRST_PAUSE
-    while not _try_fcntl(fd):
+    while not _try_fcntl(fd, mode):
         left = deadline - time.monotonic()
         if left <= 0:
             raise LockTimeoutError(f"{path} is locked by another process")
