@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,13 +56,15 @@ def maildir_messages(path: Path) -> list[bytes]:
 
 
 def spy_fsync(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record the path of every file or directory fsync'd from now on (Linux /proc)."""
+    """Record the path of every file or directory fsync'd (or fdatasync'd) from now on
+    (Linux /proc)."""
     synced: list[str] = []
-    real = os.fsync
+    for name in ("fsync", "fdatasync"):
+        real = getattr(os, name)
 
-    def spy(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real(fd)
+        def spy(fd: int, real: Callable[[int], None] = real) -> None:
+            synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+            real(fd)
 
-    monkeypatch.setattr(os, "fsync", spy)
+        monkeypatch.setattr(os, name, spy)
     return synced

@@ -13,6 +13,7 @@ from postier.store import DeliveryError, MaildirStore, MboxStore, Spool, recover
 from postier.store import fileio as fileio_module
 from postier.store.base import Delivery
 from postier.store.copies import plan_copies
+from postier.store.journal import SUFFIX, holds_transaction
 from tests.store.helpers import MESSAGE, envelope, mbox_messages, spool
 
 RECIPIENTS = ("a@x", "b@x", "c@x")
@@ -49,16 +50,24 @@ def fail_calls(monkeypatch: pytest.MonkeyPatch, name: str, when: Callable[..., b
 
 
 def snapshot(store: Path, *, journal: bool = True) -> dict[str, bytes]:
-    """Every file under `store` and its bytes; the journals too unless told otherwise."""
+    """Every file under `store` and its bytes; the journals holding a transaction too
+    unless told otherwise (an open store's own journal, cleared, means nothing)."""
     return {
         str(path.relative_to(store)): path.read_bytes()
         for path in sorted(store.rglob("*"))
-        if path.is_file() and (journal or ".postier" not in path.parts)
+        if path.is_file()
+        and (journal or ".postier" not in path.parts)
+        and not (path.suffix == SUFFIX and not holds_transaction(path.read_bytes()))
     }
 
 
 def journals(store: Path) -> list[str]:
-    return [path.name for path in (store / ".postier" / "journal").iterdir()]
+    """The journals that still hold a transaction (to be rolled back)."""
+    return [
+        path.name
+        for path in (store / ".postier" / "journal").iterdir()
+        if holds_transaction(path.read_bytes())
+    ]
 
 
 @pytest.fixture
@@ -157,7 +166,8 @@ def test_mbox_journal_failure_writes_nothing(
     mbox_store: MboxStore, store_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = snapshot(store_dir)
-    fail_calls(monkeypatch, "fsync", lambda fd: fd_path(fd).endswith(".journal"))
+    for name in ("fsync", "fdatasync"):
+        fail_calls(monkeypatch, name, lambda fd: fd_path(fd).endswith(".journal"))
     with pytest.raises(DeliveryError), spool(MESSAGE) as message:
         mbox_store.deliver(envelope(recipients=RECIPIENTS), message)
     assert snapshot(store_dir) == before

@@ -69,7 +69,7 @@ def test_mbox_batches_concurrent_deliveries(
     copies = mbox_messages(store_dir / "one@x.mbox")
     assert len(copies) == total
     assert bodies(copies) == expected()
-    # Each batch costs 4 fsyncs (journal, its directory, the mailbox, the directory again);
+    # Each batch costs 3 syncs (the journal's record, the mailbox, the record cleared);
     # one per message or more would mean no batching.
     assert len(fsyncs) < total, f"{len(fsyncs)} fsyncs for {total} messages"
 

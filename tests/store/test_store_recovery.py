@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from postier.store import MaildirStore, MboxStore, open_store, recover
-from postier.store.journal import JOURNAL_DIR
+from postier.store.journal import CLEARED, JOURNAL_DIR, Journal, JournalEntries, holds_transaction
 from tests.store.helpers import MESSAGE, envelope, maildir_messages, mbox_messages, spool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,3 +229,99 @@ def test_only_stale_temporary_files_are_cleared(store_dir: Path) -> None:
     recover(store_dir)
     assert sorted(path.name for path in tmp.iterdir()) == ["recent"]
     assert (new / "old-message").exists()
+
+
+# -- the journal file of a running store ---------------------------------------------
+
+
+def test_a_store_keeps_one_journal_cleared_between_batches(store_dir: Path) -> None:
+    with MboxStore(store_dir) as store, spool(MESSAGE) as message:
+        names = set()
+        for number in range(3):
+            store.deliver(envelope(recipients=("a@x",), queue_id=f"n{number}"), message)
+            [journal] = journals(store_dir)
+            names.add(journal.name)
+            data = journal.read_bytes()
+            assert data[:1] == CLEARED
+            assert not holds_transaction(data)
+            assert JournalEntries.decode(data) is None
+        assert len(names) == 1
+    assert journals(store_dir) == []  # removed when the store closes
+
+
+def test_cleared_journal_of_a_dead_process_is_removed_without_touching_mailboxes(
+    store_dir: Path, mbox_before: dict[str, bytes]
+) -> None:
+    killed(
+        """
+        store = MboxStore(store_dir)
+        with spool(MESSAGE) as message:
+            store.deliver(envelope(recipients=("a@x",), queue_id="last"), message)
+        die()  # between two batches: the record is cleared, the file stays
+        """,
+        store_dir,
+    )
+    assert len(journals(store_dir)) == 1
+    data = (store_dir / "a@x.mbox").read_bytes()
+    assert data.startswith(mbox_before["a@x.mbox"]) and b" id last\n" in data
+    assert recover(store_dir) == 1
+    assert journals(store_dir) == []
+    assert (store_dir / "a@x.mbox").read_bytes() == data
+
+
+def test_two_live_stores_on_one_directory_keep_their_own_journals(store_dir: Path) -> None:
+    with MboxStore(store_dir) as one, MboxStore(store_dir) as two, spool(MESSAGE) as message:
+        one.deliver(envelope(recipients=("a@x",), queue_id="one"), message)
+        two.deliver(envelope(recipients=("a@x",), queue_id="two"), message)
+        one.deliver(envelope(recipients=("a@x",), queue_id="three"), message)
+        assert len(journals(store_dir)) == 2
+        assert recover(store_dir) == 0  # both owners live
+    assert journals(store_dir) == []
+    copies = mbox_messages(store_dir / "a@x.mbox")
+    assert [copy.split(b" id ")[1].split(b"\n")[0] for copy in copies] == [
+        b"one",
+        b"two",
+        b"three",
+    ]
+
+
+def test_a_shorter_record_is_padded_over_a_longer_one(store_dir: Path) -> None:
+    long = JournalEntries(mbox_sizes={"a@x.mbox": 123456789, "b@x.mbox": 1})
+    short = JournalEntries(mbox_sizes={"a@x.mbox": 7})
+    journal = Journal(store_dir, fsync=True)
+    try:
+        journal.begin(long).commit()
+        transaction = journal.begin(short)
+        [path] = journals(store_dir)
+        data = path.read_bytes()
+        assert len(data) == len(long.encode())
+        assert JournalEntries.decode(data) == short
+        transaction.commit()
+        # One byte clears it; what is left of the record is no transaction.
+        assert path.read_bytes() == CLEARED + data[1:]
+        assert JournalEntries.decode(path.read_bytes()) is None
+    finally:
+        journal.close()
+    assert journals(store_dir) == []
+
+
+def test_a_record_left_pending_is_never_overwritten(store_dir: Path) -> None:
+    stale_entries = JournalEntries(mbox_sizes={"a@x.mbox": 1})
+    fresh_entries = JournalEntries(mbox_sizes={"b@x.mbox": 2})
+    journal = Journal(store_dir, fsync=True)
+    try:
+        stale = journal.begin(stale_entries)  # cut short: neither committed nor let go
+        fresh = journal.begin(fresh_entries)
+        assert fresh.name != stale.name
+        records = {
+            path.name: JournalEntries.decode(path.read_bytes()) for path in journals(store_dir)
+        }
+        assert records == {stale.name: stale_entries, fresh.name: fresh_entries}
+        with pytest.raises(OSError):
+            stale.commit()  # its file was let go: recovery's now
+        fresh.commit()
+    finally:
+        journal.close()
+    assert [path.name for path in journals(store_dir)] == [stale.name]
+    assert recover(store_dir) == 1
+    assert journals(store_dir) == []

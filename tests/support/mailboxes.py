@@ -11,6 +11,8 @@ import os
 import re
 from pathlib import Path
 
+from postier.store.journal import holds_transaction
+
 _MBOXRD_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
@@ -88,6 +90,11 @@ def tree(root: Path) -> set[str]:
 
 
 def journals(store: Path) -> list[str]:
-    """The transaction journals left in the store (none once every delivery is over)."""
+    """The journals that hold a transaction (none once every delivery is over); a running
+    store's own journal, cleared between batches, is not one."""
     path = store / ".postier" / "journal"
-    return sorted(os.listdir(path)) if path.is_dir() else []
+    if not path.is_dir():
+        return []
+    return sorted(
+        name for name in os.listdir(path) if holds_transaction((path / name).read_bytes())
+    )

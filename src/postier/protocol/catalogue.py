@@ -6,6 +6,8 @@ The greeting and the EHLO/HELO answers carry no enhanced code (RFC 2034 §3).
 
 from __future__ import annotations
 
+import functools
+
 from postier.protocol.codes import Enhanced, ReplyCode
 from postier.protocol.replies import Reply, reply
 
@@ -30,6 +32,7 @@ def recipient_ok(recipient: str) -> Reply:
     return reply(ReplyCode.OK, Enhanced.RECIPIENT_OK, f"Recipient <{recipient}> OK")
 
 
+@functools.cache  # two possible replies, one per DATA: build each once
 def start_data(bare_lf_client: bool) -> Reply:
     if bare_lf_client:
         # A learner typing into `nc` sends bare LF, which can never end the data

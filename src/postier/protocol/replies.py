@@ -47,6 +47,8 @@ class Reply:
         """The wire form: `code-text` continuation lines and a final `code text` line."""
         prefix = f"{self.code:03d}"
         status = f"{self.enhanced} " if self.enhanced else ""
+        if len(self.lines) == 1:  # the usual case, once per command: no loop
+            return f"{prefix} {status}{self.lines[0]}\r\n".encode()
         lines = self.lines or ("",)
         last = len(lines) - 1
         out = [

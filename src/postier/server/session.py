@@ -8,9 +8,7 @@ and runs on the context's threads, never on the event loop.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import os
 import time
 from datetime import UTC, datetime
 from typing import cast
@@ -27,14 +25,10 @@ from postier.protocol.events import (
     StartTlsRequested,
 )
 from postier.server.context import ServerContext
+from postier.server.queue_ids import new_queue_id
 from postier.store import Envelope, Spool
 
 log = logging.getLogger("postier.server")
-
-
-def new_queue_id() -> str:
-    """A short id, unique across processes, that names one transaction in logs and headers."""
-    return base64.b32encode(os.urandom(10)).decode("ascii")
 
 
 class SmtpSession(asyncio.Protocol):
@@ -89,6 +83,8 @@ class SmtpSession(asyncio.Protocol):
         self._process()
 
     def eof_received(self) -> bool:
+        # Reading is paused while a message is stored, so the client's FIN is only
+        # seen once every reply to what came before it has been written.
         self.conn.receive_data(b"")
         self._process()
         return False

@@ -38,7 +38,9 @@ class _Waiter(Generic[T]):
 
     def __init__(self, request: T) -> None:
         self.request = request
-        self.event = threading.Event()
+        # Only a caller that waits needs an event; a leader (the only caller, when
+        # deliveries do not overlap) is spared making one.
+        self.event: threading.Event | None = None
         self.state = _State.WAITING
         self.error: BaseException | None = None
 
@@ -57,13 +59,15 @@ class Batcher(Generic[T]):
         """Run `request` in some batch; return when its batch is done, raise its error."""
         waiter = _Waiter(request)
         with self._lock:
-            self._queue.append(waiter)
             lead = not self._busy
             self._busy = True
             if lead:
                 waiter.state = _State.LEADING
+            else:
+                waiter.event = event = threading.Event()
+            self._queue.append(waiter)
         if not lead:
-            waiter.event.wait()
+            event.wait()
         if waiter.state is _State.LEADING:
             # The oldest queued request is ours, so it is in the batch we lead.
             self._lead()
@@ -105,4 +109,5 @@ class Batcher(Generic[T]):
     def _wake(waiter: _Waiter[T], state: _State, error: BaseException | None) -> None:
         waiter.error = error
         waiter.state = state
-        waiter.event.set()
+        if waiter.event is not None:
+            waiter.event.set()

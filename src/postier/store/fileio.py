@@ -22,6 +22,13 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
             written += os.write(fd, view[written:])
 
 
+def write_all_at(fd: int, data: bytes, offset: int) -> None:
+    """Write all of `data` at `offset` of `fd`, whatever the file position."""
+    written = 0
+    while written < len(data):
+        written += os.pwrite(fd, data[written:], offset + written)
+
+
 def fsync_dir(path: Path | str | int) -> None:
     """Make a directory's entries (a created, renamed or removed file) durable.
 

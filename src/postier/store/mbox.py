@@ -3,11 +3,11 @@
 One batch of deliveries (see `batching`) runs as one transaction:
 
 1. lock the union of its mailboxes, in sorted order (no deadlock between batches);
-2. write the journal with each mailbox's size (`journal`);
+2. write the journal's record with each mailbox's size (`journal`);
 3. append each delivery in turn; a delivery that fails is cut off again at once and the
    others go on;
 4. fsync each mailbox written, once;
-5. remove the journal, unlock, and only then tell each caller how its delivery went.
+5. clear the journal's record, unlock, and only then tell each caller how its delivery went.
 
 The locks are held from step 2 to step 5, so nobody appends behind an unfinished
 transaction, which a rollback would otherwise cut off. If step 4 or 5 fails, every

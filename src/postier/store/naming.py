@@ -11,6 +11,7 @@ plain one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import string
@@ -23,6 +24,8 @@ StoreFormat = Literal["mbox", "maildir"]
 MBOX_SUFFIX: Final = ".mbox"
 MAX_NAME_BYTES: Final = 200
 """Well under the 255-byte limit of common file systems, with room for `.mbox`."""
+NAME_CACHE_SIZE: Final = 4096
+"""Addresses whose names are remembered: a server delivers to the same few again and again."""
 
 _DIGEST_CHARS: Final = 20
 _SHORT_MARK: Final = "~"
@@ -50,6 +53,7 @@ def _units(address: str) -> list[str]:
     return units
 
 
+@functools.lru_cache(maxsize=NAME_CACHE_SIZE)
 def mailbox_name(address: str) -> str:
     """The file name of `address`'s mailbox (without the `.mbox` suffix).
 

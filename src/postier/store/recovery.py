@@ -1,11 +1,13 @@
 """Rolls back the transactions of processes that died mid-delivery, and clears stale temp files.
 
-For each journal nobody holds: truncate each mbox it lists to its recorded size (under the
-mailbox's lock), delete each Maildir copy it lists, then remove the journal. Every step
-can be done twice, so a crash during recovery is recovered by the next one.
+For each journal nobody holds: truncate each mbox its record lists to its recorded size
+(under the mailbox's lock), delete each Maildir copy it lists, then remove the journal. A
+journal without a record (its owner stopped between two batches) is just removed. Every
+step can be done twice, so a crash during recovery is recovered by the next one.
 
 The mailbox locks are taken before the journal's: a live owner holds its mailboxes'
-locks until its journal is gone, so once we hold them the journal is either gone or dead.
+locks until its record is cleared, so once we hold them the record is either cleared or
+dead.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Final
 
 from . import fileio
 from .errors import LockTimeoutError
-from .journal import JOURNAL_DIR, SUFFIX, JournalEntries, read_fd
+from .journal import JOURNAL_DIR, SUFFIX, JournalEntries, holds_transaction, read_fd
 from .locking import locked
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,9 @@ def _attempt(store_dir: Path, path: Path, fsync: bool, lock_timeout: float) -> b
         if entries is not None:
             _roll_back(store_dir, entries, mbox_fds, fsync)
             log.warning("journal %s: a dead delivery was rolled back", path.name)
+        elif not holds_transaction(read_fd(fd)):
+            # Its owner stopped between two batches: nothing was under way.
+            log.debug("journal %s: nothing pending, removed", path.name)
         else:
             # Incomplete: its owner died while writing it, before appending anything.
             log.info("journal %s: incomplete, removed", path.name)

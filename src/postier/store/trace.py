@@ -69,6 +69,8 @@ def _address_literal(peer_ip: str) -> str:
 def _fold(line: str) -> list[str]:
     """Split an over-long line at spaces (RFC 5322 §2.2.3) where it can; a single word
     longer than the limit stays whole."""
+    if len(line) <= MAX_LINE and not line.startswith(" "):
+        return [line]  # the usual case: nothing to split, and no loop in Python
     lines: list[str] = []
     current = ""
     for word in line.split(" "):
