@@ -24,6 +24,8 @@ CRAM_CHALLENGE = b"<1896.697170952@mx.test>"
 
 T = TypeVar("T")
 
+_CLOSING_ITERATIONS = 3
+
 
 class BackgroundLoop:
     """An event loop in a thread of its own; `stop()` ends every task and the thread."""
@@ -42,6 +44,11 @@ class BackgroundLoop:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            # Transports closed by those tasks close their sockets in callbacks run on
+            # the next iterations; stopping before them leaves sockets to the garbage
+            # collector, whose ResourceWarning fails the test that happens to be running.
+            for _ in range(_CLOSING_ITERATIONS):
+                await asyncio.sleep(0)
 
         self.run(cancel_all())
         self.loop.call_soon_threadsafe(self.loop.stop)
