@@ -217,6 +217,14 @@ def timeout(hostname: str) -> Reply:
     )
 
 
+def internal_error(hostname: str) -> Reply:
+    return reply(
+        ReplyCode.SERVICE_UNAVAILABLE,
+        Enhanced.TRANSIENT_SYSTEM,
+        f"{hostname} Error: local error, closing connection; try again later",
+    )
+
+
 def shutting_down(hostname: str) -> Reply:
     return reply(
         ReplyCode.SERVICE_UNAVAILABLE,

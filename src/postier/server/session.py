@@ -140,10 +140,24 @@ class SmtpSession(asyncio.Protocol):
     # --- the conversation ----------------------------------------------------------------
 
     def _process(self) -> None:
-        """Drain the core's events, act on each, then send the replies in one write."""
+        """Drain the core's events, act on each, then send the replies in one write.
+
+        A bug must not leave a client hanging, nor show it a traceback: the log gets
+        the details, the client a 421 and the end of the connection.
+        """
         transport = self.transport
         if transport is None or transport.is_closing():
             return
+        try:
+            self._process_events(transport)
+        except Exception:
+            log.exception("%s: internal error, closing the connection", self.peer)
+            self._end_reason = "internal error"
+            self._drop_spool()
+            transport.write(catalogue.internal_error(self.context.config.hostname).to_bytes())
+            transport.close()
+
+    def _process_events(self, transport: asyncio.Transport) -> None:
         while True:
             event = self.conn.next_event()
             if event is NEED_DATA or event is PAUSED:
