@@ -9,7 +9,6 @@ PIPELINING (RFC 2920) MAIL, every RCPT and DATA leave as one group.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -336,9 +335,12 @@ class ClientConnection:
         assert self._mechanism is not None
         text = " ".join(reply.lines).strip()
         try:
+            # RFC 4954 §4: the challenge is base64. Anything else, non-ASCII text
+            # included (a ValueError from b64decode, not a binascii.Error), cannot be
+            # answered: the exchange is cancelled with "*".
             challenge = base64.b64decode(text, validate=True)
             answer = base64.b64encode(self._mechanism.respond(challenge)).decode("ascii")
-        except (binascii.Error, SaslError):
+        except (ValueError, SaslError):
             self._command(Step.AUTH, _CANCEL)
             return
         self._command(Step.AUTH, answer, MASK)

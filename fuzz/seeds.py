@@ -1,0 +1,137 @@
+"""The seed corpus: `python3 fuzz/seeds.py` (re)writes `fuzz/corpus/{server,client}/`.
+
+Server seeds are what a client sends; client seeds are what a server answers to
+the harness's driver (greeting, EHLO, then STARTTLS, AUTH and transactions as offered).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+_SESSION = (
+    b"EHLO client.example\r\n"
+    b"MAIL FROM:<alice@example.org>\r\n"
+    b"RCPT TO:<bob@example.net>\r\n"
+    b"DATA\r\n"
+    b"Subject: hi\r\n\r\nhello\r\n..dot\r\n.\r\n"
+    b"QUIT\r\n"
+)
+
+SERVER: dict[str, bytes] = {
+    "session": _SESSION,
+    "session-helo": _SESSION.replace(b"EHLO", b"HELO"),
+    "pipelined": (
+        b"EHLO c\r\nMAIL FROM:<a@b.c> SIZE=20 BODY=8BITMIME\r\nRCPT TO:<x@y.z>\r\n"
+        b"RCPT TO:<q@y.z>\r\nDATA\r\nbody\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<postmaster>\r\n"
+        b"DATA\r\n.\r\nRSET\r\nNOOP\r\nVRFY bob\r\nHELP\r\nQUIT\r\n"
+    ),
+    "bare-lf": b"EHLO c\nMAIL FROM:<a@b.c>\nRCPT TO:<x@y.z>\nDATA\nbody\n.\nmore\r\n.\r\nQUIT\n",
+    "smuggling": (
+        b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\nbody\n.\n"
+        b"MAIL FROM:<evil@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\nspoof\r\n.\r\n"
+        b"\r.\r\n.\r\r\n\r\n.\r\n"
+    ),
+    "starttls": b"EHLO c\r\nSTARTTLS\r\nMAIL FROM:<injected@b.c>\r\nEHLO c\r\nSTARTTLS\r\nQUIT\r\n",
+    "starttls-inline": b"EHLO c\r\nSTARTTLS\r\nEHLO d\r\nMAIL FROM:<a@b.c>\r\nQUIT\r\n",
+    "long-command": b"EHLO " + b"c" * 600 + b"\r\nNOOP " + b"x" * 3000 + b"\r\nQUIT\r\n",
+    "long-mail": b"EHLO c\r\nMAIL FROM:<" + b"a" * 70 + b"@" + b"b" * 300 + b".c>\r\n",
+    "long-data-line": (
+        b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n" + b"y" * 1200 + b"\r\n.\r\n"
+    ),
+    "too-big": b"EHLO c\r\nMAIL FROM:<a@b.c> SIZE=99999999999\r\nMAIL FROM:<a@b.c>\r\n"
+    b"RCPT TO:<x@y.z>\r\nDATA\r\n" + b"0123456789abcdef\r\n" * 300 + b".\r\n",
+    "recipients": b"EHLO c\r\nMAIL FROM:<a@b.c>\r\n"
+    + b"".join(b"RCPT TO:<r%d@y.z>\r\n" % i for i in range(6))
+    + b"DATA\r\n.\r\n",
+    "utf8": "EHLO c\r\nMAIL FROM:<jörg@b.c> SMTPUTF8\r\nRCPT TO:<ü@y.z>\r\n"
+    "DATA\r\nSubject: é\r\n\r\n.\r\n".encode()
+    + b"MAIL FROM:<a@b.c>\r\nRCPT TO:<\xc3\xbc@y.z>\r\nRCPT TO:<\xff@y.z>\r\n",
+    "errors": b"".join(b"BOGUS %d\r\n" % i for i in range(25)),
+    "sequence": b"DATA\r\nRCPT TO:<x@y.z>\r\nMAIL FROM:<a@b.c>\r\nEHLO c\r\nDATA\r\n"
+    b"RCPT TO:<x@y.z>\r\nMAIL FROM:<a@b.c>\r\nMAIL FROM:<a@b.c>\r\nSTARTTLS\r\nQUIT\r\n",
+    "garbage": b"\x00\xff\r\n\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03GET / HTTP/1.1\r\n\r\n",
+    "empty-lines": b"\r\n\n\r\r\n \r\nehlo c\r\nmail from: <a@b.c>\r\nrcpt to:<x@y.z>\r\n",
+    "quit-early": b"QUIT\r\nEHLO c\r\n",
+}
+
+_GREETING = b"220 mx.example ESMTP ready\r\n"
+_EHLO_FULL = (
+    b"250-mx.example greets client.fuzz\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n"
+    b"250-8BITMIME\r\n250-SMTPUTF8\r\n250-AUTH PLAIN LOGIN CRAM-MD5\r\n"
+    b"250 ENHANCEDSTATUSCODES\r\n"
+)
+_EHLO_PLAIN = b"250-mx.example\r\n250-SIZE 1000000\r\n250 8BITMIME\r\n"
+_OK = b"250 2.0.0 ok\r\n"
+
+CLIENT: dict[str, bytes] = {
+    # Plain server: one command at a time (MAIL, RCPT, DATA, data, NOOP, MAIL, RCPT x2 ...).
+    "plain": _GREETING
+    + _EHLO_PLAIN
+    + _OK * 2
+    + b"354 go ahead\r\n"
+    + _OK * 5
+    + b"354 go ahead\r\n"
+    + _OK * 2
+    + b"221 2.0.0 bye\r\n",
+    "pipelined": _GREETING
+    + _EHLO_FULL
+    + b"235 2.7.0 ok\r\n"
+    + _OK * 2
+    + b"354 go\r\n"
+    + _OK * 2
+    + b"550 5.1.1 no\r\n"
+    + _OK
+    + b"354 go\r\n"
+    + _OK * 5
+    + b"354 go\r\n"
+    + _OK
+    + b"221 bye\r\n",
+    "starttls": _GREETING
+    + b"250-mx\r\n250-STARTTLS\r\n250 PIPELINING\r\n220 2.0.0 Ready to start TLS\r\n"
+    + _EHLO_FULL
+    + b"334 \r\n235 ok\r\n221 bye\r\n",
+    "starttls-injection": _GREETING + b"250-mx\r\n250 STARTTLS\r\n220 go\r\n250 injected\r\n",
+    "auth-challenges": _GREETING
+    + b"250-mx\r\n250 AUTH LOGIN CRAM-MD5\r\n334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n"
+    + b"334 not base64!\r\n535 5.7.8 no\r\n221 bye\r\n",
+    # Found by fuzzing: a challenge that is not ASCII must be cancelled with "*".
+    "auth-non-ascii-challenge": _GREETING + b"250-mx\r\n250 AUTH LOGIN\r\n334 \xff\r\n",
+    "helo-fallback": _GREETING + b"502 5.5.1 no EHLO\r\n250 mx\r\n" + _OK * 2 + b"354 go\r\n",
+    "rejected": b"554 5.3.2 go away\r\n221 bye\r\n",
+    "shutdown-421": _GREETING + _EHLO_PLAIN + _OK + b"421 4.3.2 shutting down\r\n",
+    "unsolicited-421": b"421 mx busy\r\n",
+    "data-refused": _GREETING
+    + _EHLO_FULL
+    + b"235 ok\r\n"
+    + _OK
+    + b"250 ok\r\n503 5.5.1 no\r\n250 reset\r\n",
+    "354-without-recipient": _GREETING
+    + _EHLO_FULL
+    + b"235 ok\r\n250 ok\r\n550 no\r\n354 go\r\n250 ok\r\n",
+    "multiline-mixed": _GREETING
+    + b"250-mx\r\n250-SIZE\r\n250-SIZE abc\r\n250-AUTH\r\n250-\r\n250\r\n"
+    + b"250-2.1.0 a\r\n250-2.1.0 b\r\n250 2.1.0 c\r\n",
+    "codes-mismatch": _GREETING + b"250-mx\r\n251 other code\r\n",
+    "wrong-class": _GREETING + _EHLO_PLAIN + b"354 not now\r\n",
+    "extra-reply": _GREETING + b"250 mx\r\n250 ok\r\n" + _OK * 10,
+    "bare-lf": b"220 mx\n250-mx\n250 PIPELINING\n250 ok\n250 ok\n354 go\n250 ok\n",
+    "garbage": b"\x00\xff\r\n220\r\n22 x\r\n999 no\r\nHTTP/1.1 400 Bad\r\n",
+    "long-line": _GREETING + b"250 " + b"x" * 5000 + b"\r\n",
+    "many-lines": _GREETING + b"250-x\r\n" * 300 + b"250 end\r\n",
+    "closed-mid-reply": _GREETING + b"250-mx\r\n250-PIPE",
+    "utf8-text": "220 mx ünïcode\r\n250-mx ☃\r\n250 SMTPUTF8\r\n".encode() + b"250 \xff\xfe\r\n",
+}
+
+
+def main() -> None:
+    for role, seeds in (("server", SERVER), ("client", CLIENT)):
+        folder = CORPUS / role
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in seeds.items():
+            (folder / name).write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The fuzz corpus replayed through both harnesses, and a short deterministic fuzz run.
+
+This is the fuzzing that CI runs: every seed in `fuzz/corpus/` goes through the
+server and the client harness, whole, one byte at a time and in chunks. The long,
+coverage-guided runs are `fuzz/run.py` (see `fuzz/README.md`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fuzz.harnesses import HARNESSES, SERVER_CONFIGS, client_input, run_server, splits
+from fuzz.seeds import CLIENT, SERVER
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+CORPUS = Path(__file__).resolve().parents[2] / "fuzz" / "corpus"
+FILES = sorted(path for path in CORPUS.glob("*/*") if path.is_file())
+SPLITS = ("whole", "bytes", "chunks")
+
+
+def test_the_corpus_is_there() -> None:
+    for role, seeds in (("server", SERVER), ("client", CLIENT)):
+        names = {path.name for path in FILES if path.parent.name == role}
+        assert names >= set(seeds), f"run fuzz/seeds.py: {set(seeds) - names} missing"
+
+
+@pytest.mark.parametrize("role", sorted(HARNESSES))
+@pytest.mark.parametrize("path", FILES, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_corpus_file(path: Path, role: str) -> None:
+    HARNESSES[role](path.read_bytes())
+
+
+def test_the_splits_cover_the_input() -> None:
+    data = b"EHLO c\r\nQUIT\r\n\xff\x00"
+    for how, chunks in splits(data):
+        assert b"".join(chunks) == data, how
+        assert all(chunks), how
+    assert [len(chunk) for _, chunks in splits(data) for chunk in chunks][1:15] == [1] * 14
+
+
+# Pieces of real dialogue, so that short random inputs reach past the greeting.
+_COMMANDS = [
+    b"EHLO c\r\n",
+    b"HELO c\n",
+    b"MAIL FROM:<a@b.c>\r\n",
+    b"MAIL FROM:<a@b.c> SIZE=9999999 SMTPUTF8\r\n",
+    b"RCPT TO:<x@y.z>\r\n",
+    b"RCPT TO:<q@y.z>\r\n",
+    b"DATA\r\n",
+    b"line\r\n",
+    b".\r\n",
+    b"\n.\n",
+    b"\r\n.\r\n",
+    b"STARTTLS\r\n",
+    b"RSET\r\n",
+    b"QUIT\r\n",
+    b"x" * 600,
+]
+_REPLIES = [
+    b"220 mx\r\n",
+    b"250-mx\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n",
+    b"250 2.0.0 ok\r\n",
+    b"354 go\r\n",
+    b"334 \r\n",
+    b"334 VXNlcm5hbWU6\r\n",
+    b"235 ok\r\n",
+    b"421 bye\r\n",
+    b"550 5.1.1 no\r\n",
+    b"502 no\r\n",
+    b"221 bye\r\n",
+    b"250-",
+]
+_QUICK = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _dialogue(pieces: list[bytes]) -> st.SearchStrategy[bytes]:
+    piece = st.one_of(st.sampled_from(pieces), st.binary(max_size=8))
+    return st.lists(piece, max_size=20).map(b"".join)
+
+
+@_QUICK
+@given(_dialogue(_COMMANDS))
+def test_server_role_fuzz(data: bytes) -> None:
+    for config in SERVER_CONFIGS:
+        for _, chunks in splits(data):
+            run_server(chunks, config)
+
+
+@_QUICK
+@given(_dialogue(_REPLIES))
+def test_client_role_fuzz(data: bytes) -> None:
+    client_input(data)
