@@ -22,6 +22,15 @@ _SESSION = (
 SERVER: dict[str, bytes] = {
     "session": _SESSION,
     "session-helo": _SESSION.replace(b"EHLO", b"HELO"),
+    # Found by fuzzing: client text quoted back in a reply must keep it within 512 octets.
+    "long-echo": b"EHLO "
+    + b"h" * 500
+    + b"\r\nMAIL FROM:<a@b.c> "
+    + b"X" * 1900
+    + b"\r\n"
+    + b"MAIL FROM:<a@b.c> Y="
+    + b"Z" * 1900
+    + b"\r\nQUIT\r\n",
     "pipelined": (
         b"EHLO c\r\nMAIL FROM:<a@b.c> SIZE=20 BODY=8BITMIME\r\nRCPT TO:<x@y.z>\r\n"
         b"RCPT TO:<q@y.z>\r\nDATA\r\nbody\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<postmaster>\r\n"

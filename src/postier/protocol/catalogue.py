@@ -11,17 +11,26 @@ import functools
 from postier.protocol.codes import Enhanced, ReplyCode
 from postier.protocol.replies import Reply, reply
 
+# RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. What the client
+# sent is echoed at most this many characters (4 octets each in UTF-8 at worst).
+MAX_ECHO = 100
+
+
+def _echo(text: str) -> str:
+    """Client text as quoted back in a reply, cut short so the line stays within limits."""
+    return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 3] + "..."
+
 
 def greeting(hostname: str, software: str) -> Reply:
     return reply(ReplyCode.SERVICE_READY, None, f"{hostname} ESMTP {software} ready")
 
 
 def ehlo(hostname: str, client_name: str, keywords: list[str]) -> Reply:
-    return reply(ReplyCode.OK, None, f"{hostname} greets {client_name}", *keywords)
+    return reply(ReplyCode.OK, None, f"{hostname} greets {_echo(client_name)}", *keywords)
 
 
 def helo(hostname: str, client_name: str) -> Reply:
-    return reply(ReplyCode.OK, None, f"{hostname} greets {client_name}")
+    return reply(ReplyCode.OK, None, f"{hostname} greets {_echo(client_name)}")
 
 
 def sender_ok(sender: str) -> Reply:
@@ -123,14 +132,16 @@ def bad_recipient(why: str) -> Reply:
 
 
 def bad_parameter(why: str) -> Reply:
-    return reply(ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.INVALID_PARAMETERS, f"Error: {why}")
+    return reply(
+        ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.INVALID_PARAMETERS, f"Error: {_echo(why)}"
+    )
 
 
 def unsupported_parameter(keyword: str) -> Reply:
     return reply(
         ReplyCode.PARAMETERS_NOT_RECOGNIZED,
         Enhanced.INVALID_PARAMETERS,
-        f"Error: parameter {keyword} not supported",
+        f"Error: parameter {_echo(keyword)} not supported",
     )
 
 
