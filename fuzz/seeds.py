@@ -6,6 +6,7 @@ the harness's driver (greeting, EHLO, then STARTTLS, AUTH and transactions as of
 
 from __future__ import annotations
 
+from base64 import b64encode
 from pathlib import Path
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -63,6 +64,114 @@ SERVER: dict[str, bytes] = {
     "garbage": b"\x00\xff\r\n\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03GET / HTTP/1.1\r\n\r\n",
     "empty-lines": b"\r\n\n\r\r\n \r\nehlo c\r\nmail from: <a@b.c>\r\nrcpt to:<x@y.z>\r\n",
     "quit-early": b"QUIT\r\nEHLO c\r\n",
+}
+
+
+def _b64(text: bytes) -> bytes:
+    return b64encode(text)
+
+
+# The harness accepts a username of even length and rejects the others.
+_PLAIN_OK = _b64(b"\x00al\x00secret")
+_PLAIN_BAD = _b64(b"\x00bob\x00secret")
+_ENVELOPE = b"MAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\n"
+_AUTHED = b"EHLO c\r\nAUTH PLAIN " + _PLAIN_OK + b"\r\n"
+
+SERVER_AUTH: dict[str, bytes] = {
+    "auth-plain-initial": _AUTHED + _ENVELOPE + b"DATA\r\nhi\r\n.\r\nQUIT\r\n",
+    "auth-plain-challenge": b"EHLO c\r\nAUTH PLAIN\r\n"
+    + _PLAIN_BAD
+    + b"\r\nAUTH plain\r\n"
+    + _PLAIN_OK
+    + b"\r\n"
+    + _ENVELOPE
+    + b"BDAT 4 LAST\r\nabcd",
+    "auth-plain-authzid": b"EHLO c\r\nAUTH PLAIN " + _b64(b"al\x00al\x00pw") + b"\r\n"
+    b"AUTH PLAIN " + _b64(b"x\x00al\x00pw") + b"\r\nAUTH PLAIN " + _b64(b"\x00al") + b"\r\n"
+    b"AUTH PLAIN =\r\nAUTH PLAIN " + _b64(b"\x00\xff\x00pw") + b"\r\n",
+    "auth-login": b"EHLO c\r\nAUTH LOGIN =\r\nAUTH LOGIN\r\n"
+    + _b64(b"bob")
+    + b"\r\n"
+    + _b64(b"pw")
+    + b"\r\n"
+    b"AUTH LOGIN "
+    + _b64(b"alice1")
+    + b"\r\n"
+    + _b64(b"pw")
+    + b"\r\n"
+    + _ENVELOPE
+    + b"DATA\r\n.\r\n",
+    "auth-cram-md5": b"EHLO c\r\nAUTH CRAM-MD5\r\n"
+    + _b64(b"al " + b"0123456789abcdef" * 2)
+    + b"\r\nAUTH CRAM-MD5 =\r\nAUTH CRAM-MD5\r\n"
+    + _b64(b"al nothex")
+    + b"\r\n",
+    "auth-cancel": b"EHLO c\r\nAUTH LOGIN\r\n*\r\nAUTH LOGIN\r\n" + _b64(b"al") + b"\r\n*\r\n"
+    b"AUTH PLAIN\r\n*\r\nAUTH CRAM-MD5\r\n*\r\nNOOP\r\n",
+    "auth-bad-base64": b"EHLO c\r\nAUTH PLAIN not!base64\r\nAUTH PLAIN\r\n====\r\n"
+    b"AUTH LOGIN\r\n\xff\xfe\r\nAUTH LOGIN\r\n" + b"QUJD" * 600 + b"\r\nAUTH PLAIN YQ\r\n",
+    "auth-twice": _AUTHED
+    + b"AUTH PLAIN "
+    + _PLAIN_OK
+    + b"\r\nAUTH LOGIN\r\nEHLO d\r\n"
+    + _ENVELOPE
+    + b"DATA\r\n.\r\nQUIT\r\n",
+    "auth-in-transaction": _AUTHED + _ENVELOPE + b"AUTH PLAIN " + _PLAIN_OK + b"\r\n"
+    b"BDAT 2\r\nxyAUTH LOGIN\r\nBDAT 0 LAST\r\n",
+    "auth-before-ehlo": b"AUTH PLAIN "
+    + _PLAIN_OK
+    + b"\r\nHELO c\r\nAUTH PLAIN "
+    + _PLAIN_OK
+    + b"\r\nAUTH\r\nAUTH X-UNKNOWN\r\nAUTH PLAIN a b\r\n"
+    + _ENVELOPE,
+    "auth-failures": b"EHLO c\r\n" + (b"AUTH PLAIN " + _PLAIN_BAD + b"\r\n") * 4 + b"NOOP\r\n",
+    "auth-then-starttls": _AUTHED
+    + b"STARTTLS\r\nEHLO c\r\n"
+    + _ENVELOPE
+    + b"AUTH LOGIN "
+    + _b64(b"al")
+    + b"\r\n"
+    + _b64(b"pw")
+    + b"\r\n"
+    + _ENVELOPE
+    + b"DATA\r\n.\r\n",
+}
+
+_BDAT = b"EHLO c\r\n" + _ENVELOPE
+_BINARY = bytes(range(256)) + b"\r\n.\r\nQUIT\r\nMAIL FROM:<evil@b.c>\r\n"
+
+SERVER_BDAT: dict[str, bytes] = {
+    "bdat-one": _BDAT + b"BDAT 12 LAST\r\nSubject: x\r\nRSET\r\n",
+    "bdat-several": _BDAT + b"BDAT 5\r\nhello\r\nBDAT 3\r\n wo\r\nbdat 0\r\n"
+    b"NOOP\r\nBDAT 4 last\r\nrld\n" + _ENVELOPE + b"BDAT 1\r\nx",
+    "bdat-pipelined-binary": _BDAT
+    + b"BDAT %d\r\n" % len(_BINARY)
+    + _BINARY
+    + b"BDAT %d LAST\r\n" % len(_BINARY)
+    + _BINARY
+    + _ENVELOPE
+    + b"MAIL FROM:<a@b.c> BODY=BINARYMIME\r\nRCPT TO:<x@y.z>\r\nBDAT 7 LAST\r\n\x00\r\n.\r\n\n",
+    "bdat-zero-last": _BDAT + b"BDAT 0 LAST\r\n" + _ENVELOPE + b"BDAT 000 LAST\r\nQUIT\r\n",
+    "bdat-refused": b"EHLO c\r\nBDAT 22\r\nQUIT\r\nMAIL FROM:<a@b.c>\r\n"
+    b"MAIL FROM:<a@b.c>\r\nBDAT 14 LAST\r\nRCPT TO:<x@y>\r\n" + b"RCPT TO:<x@y.z>\r\n"
+    b"BDAT 6 FIRST\r\nDATA\r\nBDAT 0 X\r\nBDAT 8 LAST\r\nQUIT\r\n\r\n",
+    "bdat-unreadable": _BDAT + b"BDAT 3\r\nabcBDAT x LAST\r\nQUIT\r\n",
+    "bdat-unreadable-2": b"EHLO c\r\nBDAT\r\n",
+    "bdat-huge-size": _BDAT + b"BDAT 99999999999999999999\r\n" + b"z" * 100,
+    "binarymime-data": b"EHLO c\r\nMAIL FROM:<a@b.c> BODY=BINARYMIME\r\nRCPT TO:<x@y.z>\r\n"
+    b"DATA\r\nhello\r\n.\r\nBDAT 5 LAST\r\nhello",
+    "bdat-too-big": _BDAT
+    + b"BDAT 2100\r\n"
+    + b"a" * 2100
+    + b"BDAT 2100 LAST\r\n"
+    + b"b" * 2100
+    + _ENVELOPE
+    + b"BDAT 4200 LAST\r\n"
+    + b"\r\n.\r\n" * 840
+    + b"NOOP\r\n",
+    "data-after-bdat": _BDAT + b"BDAT 3\r\nabcDATA\r\nRCPT TO:<q@y.z>\r\nMAIL FROM:<a@b.c>\r\n"
+    b"STARTTLS\r\nBDAT 1 LAST\r\nd" + _ENVELOPE + b"DATA\r\n.\r\n",
+    "help-burst": b"HELP\r\n" * 400 + b"EHLO c\r\n" * 100 + _ENVELOPE + b"BDAT 3 LAST\r\nabc",
 }
 
 _GREETING = b"220 mx.example ESMTP ready\r\n"
@@ -135,7 +244,7 @@ CLIENT: dict[str, bytes] = {
 
 
 def main() -> None:
-    for role, seeds in (("server", SERVER), ("client", CLIENT)):
+    for role, seeds in (("server", SERVER | SERVER_AUTH | SERVER_BDAT), ("client", CLIENT)):
         folder = CORPUS / role
         folder.mkdir(parents=True, exist_ok=True)
         for name, data in seeds.items():

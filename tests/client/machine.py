@@ -9,7 +9,7 @@ from postier.protocol.client_events import Event, Step
 from postier.protocol.config import ServerConfig
 from postier.protocol.envelope import Envelope
 from postier.protocol.events import DataChunk, MessageComplete
-from postier.protocol.server import NEED_DATA, PAUSED, ServerConnection
+from postier.protocol.server import NEED_DATA, PAUSED, SEND_FIRST, ServerConnection
 
 HOSTNAME = "client.test"
 GREETING = b"220 mx.test ESMTP ready\r\n"
@@ -100,6 +100,7 @@ class Pair:
         self.received: list[bytes] = []
         self.client_writes = 0
         self._data = bytearray()
+        self._replies = bytearray()
         self._split = split
 
     def pump(self, wire: bytes = b"") -> list[Event]:
@@ -111,7 +112,8 @@ class Pair:
             if out:
                 self.client_writes += 1
                 self._to_server(out)
-            replies = self.server.data_to_send()
+            replies = bytes(self._replies) + self.server.data_to_send()
+            self._replies.clear()
             if not out and not replies:
                 return events
             if replies:
@@ -128,6 +130,9 @@ class Pair:
             event = self.server.next_event()
             if event is NEED_DATA or event is PAUSED:
                 return
+            if event is SEND_FIRST:
+                self._replies += self.server.data_to_send()
+                continue
             if isinstance(event, DataChunk):
                 self._data += event.data
             elif isinstance(event, MessageComplete):

@@ -10,10 +10,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fuzz.harnesses import HARNESSES, SERVER_CONFIGS, client_input, run_server, splits
-from fuzz.seeds import CLIENT, SERVER
+from fuzz.harnesses import (
+    AUTH_CONFIG,
+    FUZZ_CONFIG,
+    HARNESSES,
+    SERVER_CONFIGS,
+    check_same_story,
+    client_input,
+    run_server,
+    splits,
+)
+from fuzz.seeds import CLIENT, SERVER, SERVER_AUTH, SERVER_BDAT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from postier.protocol import SEND_FIRST, ServerConnection
+from postier.protocol.state import State
 
 CORPUS = Path(__file__).resolve().parents[2] / "fuzz" / "corpus"
 FILES = sorted(path for path in CORPUS.glob("*/*") if path.is_file())
@@ -21,7 +33,7 @@ SPLITS = ("whole", "bytes", "chunks")
 
 
 def test_the_corpus_is_there() -> None:
-    for role, seeds in (("server", SERVER), ("client", CLIENT)):
+    for role, seeds in (("server", SERVER | SERVER_AUTH | SERVER_BDAT), ("client", CLIENT)):
         names = {path.name for path in FILES if path.parent.name == role}
         assert names >= set(seeds), f"run fuzz/seeds.py: {set(seeds) - names} missing"
 
@@ -30,6 +42,36 @@ def test_the_corpus_is_there() -> None:
 @pytest.mark.parametrize("path", FILES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_corpus_file(path: Path, role: str) -> None:
     HARNESSES[role](path.read_bytes())
+
+
+def test_the_server_harness_runs_the_auth_config() -> None:
+    assert AUTH_CONFIG in SERVER_CONFIGS
+    assert AUTH_CONFIG.auth_mechanisms == ("PLAIN", "LOGIN", "CRAM-MD5")
+    assert AUTH_CONFIG.auth_insecure and AUTH_CONFIG.max_auth_failures == 3
+
+
+def test_the_new_seeds_reach_the_new_states(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The AUTH and BDAT seeds get where they are meant to, SEND_FIRST included."""
+    seen: set[object] = set()
+    next_event = ServerConnection.next_event
+
+    def spy(conn: ServerConnection) -> object:
+        seen.add(conn.state)
+        event = next_event(conn)
+        seen.add(conn.state)
+        seen.add(event if event is SEND_FIRST else type(event).__name__)
+        return event
+
+    monkeypatch.setattr(ServerConnection, "next_event", spy)
+    for seeds, config in ((SERVER_AUTH, AUTH_CONFIG), (SERVER_BDAT, FUZZ_CONFIG)):
+        for data in seeds.values():
+            run_server([data[i : i + 1] for i in range(len(data))], config)
+    run_server([SERVER_BDAT["help-burst"]], FUZZ_CONFIG)  # whole, to pile replies up
+    for state in (State.AUTH, State.AUTH_CHECKING, State.BDAT, State.CHUNKING):
+        assert state in seen
+    for name in ("CredentialsReceived", "DataChunk", "MessageComplete", "MessageRefused"):
+        assert name in seen
+    assert SEND_FIRST in seen
 
 
 def test_the_splits_cover_the_input() -> None:
@@ -57,6 +99,14 @@ _COMMANDS = [
     b"RSET\r\n",
     b"QUIT\r\n",
     b"x" * 600,
+    b"AUTH PLAIN AGFsAHB3\r\n",
+    b"AUTH LOGIN\r\n",
+    b"YWxp\r\n",
+    b"*\r\n",
+    b"BDAT 3\r\n",
+    b"BDAT 2 LAST\r\n",
+    b"BDAT 0 LAST\r\n",
+    b"MAIL FROM:<a@b.c> BODY=BINARYMIME\r\n",
 ]
 _REPLIES = [
     b"220 mx\r\n",
@@ -90,8 +140,7 @@ def _dialogue(pieces: list[bytes]) -> st.SearchStrategy[bytes]:
 @given(_dialogue(_COMMANDS))
 def test_server_role_fuzz(data: bytes) -> None:
     for config in SERVER_CONFIGS:
-        for _, chunks in splits(data):
-            run_server(chunks, config)
+        check_same_story([(how, run_server(chunks, config)) for how, chunks in splits(data)])
 
 
 @_QUICK

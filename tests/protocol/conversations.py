@@ -187,8 +187,8 @@ COMMANDS = [
         [
             EHLO,
             refuse(
-                b"MAIL FROM:<a@b.test> BODY=BINARYMIME\r\n",
-                wire.bad_parameter("BODY takes 7BIT or 8BITMIME"),
+                b"MAIL FROM:<a@b.test> BODY=8BIT\r\n",
+                wire.bad_parameter("BODY takes 7BIT, 8BITMIME or BINARYMIME"),
                 state=State.READY,
             ),
         ],
@@ -289,7 +289,9 @@ COMMANDS = [
         [
             EHLO,
             refuse(b"MAIL FROM:<a@b.test> ret=HDRS\r\n", wire.unsupported_parameter("RET")),
-            refuse(b"MAIL FROM:<a@b.test> AUTH=<>\r\n", wire.unsupported_parameter("AUTH")),
+            refuse(
+                b"MAIL FROM:<a@b.test> MT-PRIORITY=3\r\n", wire.unsupported_parameter("MT-PRIORITY")
+            ),
         ],
     ),
     Case(
@@ -559,7 +561,6 @@ SEQUENCE = [
             refuse(b"TURN\r\n", wire.not_implemented("TURN")),
             refuse(b"etrn d.test\r\n", wire.not_implemented("ETRN")),
             refuse(b"AUTH PLAIN AGFAAGI=\r\n", wire.not_implemented("AUTH")),
-            refuse(b"BDAT 10 LAST\r\n", wire.not_implemented("BDAT")),
             refuse(b"SEND FROM:<a@b.test>\r\n", wire.not_implemented("SEND")),
             NOOP,
         ],

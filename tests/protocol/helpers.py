@@ -8,6 +8,7 @@ at a time and random chunks alike.
 
 from __future__ import annotations
 
+import hmac
 import itertools
 import os
 import random
@@ -17,15 +18,17 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, settings
 
-from postier.protocol import NEED_DATA, PAUSED, Reply, ServerConfig, ServerConnection
+from postier.protocol import NEED_DATA, PAUSED, SEND_FIRST, Reply, ServerConfig, ServerConnection
 from postier.protocol.events import (
     Closing,
     CommandRefused,
+    CredentialsReceived,
     DataChunk,
     Event,
     MessageComplete,
     MessageRefused,
 )
+from postier.protocol.sasl import Credentials
 from postier.protocol.state import State
 from tests.protocol import wire
 
@@ -47,6 +50,13 @@ def examples(count: int) -> settings:
 
 
 TLS_CONFIG = ServerConfig(hostname=wire.HOSTNAME, tls_available=True)
+AUTH_CONFIG = ServerConfig(
+    hostname=wire.HOSTNAME,
+    tls_available=True,
+    auth_mechanisms=("PLAIN", "LOGIN", "CRAM-MD5"),
+    auth_insecure=True,
+)
+"""AUTH offered in clear, so that every AUTH path is reachable without a handshake."""
 
 # --- replies and events written from their wire form --------------------------------
 
@@ -83,8 +93,9 @@ def complete(
     protocol: str = "ESMTP",
     smtputf8: bool = False,
     body: str | None = None,
+    auth_user: str | None = None,
 ) -> MessageComplete:
-    return MessageComplete(sender, recipients, size, helo, protocol, smtputf8, body)
+    return MessageComplete(sender, recipients, size, helo, protocol, smtputf8, body, auth_user)
 
 
 def message_refused(
@@ -115,6 +126,13 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """The session checked the credentials of an AUTH exchange."""
+
+    accepted: bool
+
+
+@dataclass(frozen=True)
 class TimedOut:
     """The client missed its per-line deadline."""
 
@@ -131,7 +149,7 @@ class PeerClosed:
     """The client closed its side: `receive_data(b"")`."""
 
 
-Action = bytes | Tls | Answer | TimedOut | Shutdown | PeerClosed
+Action = bytes | Tls | Answer | Verdict | TimedOut | Shutdown | PeerClosed
 
 
 @dataclass(frozen=True)
@@ -224,6 +242,8 @@ def perform(conn: ServerConnection, action: Action, split: Splitter) -> list[Eve
             conn.tls_started()
         case Answer(reply):
             conn.answer_message(reply)
+        case Verdict(accepted):
+            conn.answer_auth(accepted)
         case TimedOut():
             conn.timed_out()
         case Shutdown(force):
@@ -238,6 +258,7 @@ def drain(conn: ServerConnection) -> list[Event]:
         event = conn.next_event()
         if event is NEED_DATA or event is PAUSED:
             return events
+        assert event is not SEND_FIRST, "replies past output_limit: use FakeSession"
         assert isinstance(event, Event)
         events.append(event)
 
@@ -285,8 +306,9 @@ def check_replies(out: bytes) -> list[tuple[int, list[bytes]]]:
 class FakeSession:
     """What the real session does with a connection, without any I/O.
 
-    Feeds bytes, takes every event, answers each message with `answer`, and starts
-    TLS at once when `start_tls` (as if the handshake always succeeded).
+    Feeds bytes, takes every event, answers each message with `answer`, starts TLS at
+    once when `start_tls` (as if the handshake always succeeded), and checks AUTH
+    credentials against `passwords` (CRAM-MD5 digests too, from the clear password).
     """
 
     def __init__(
@@ -295,19 +317,36 @@ class FakeSession:
         *,
         answer: Reply = STORED_REPLY,
         start_tls: bool = True,
+        passwords: dict[str, str] | None = None,
     ) -> None:
         self.conn = ServerConnection(config)
         self.answer = answer
         self.start_tls = start_tls
+        self.passwords = passwords or {}
         self.events: list[Event] = []
         self.messages: list[bytes] = []
+        self.send_first_stops = 0
+        """How often the connection stopped to have its replies sent first."""
         self._data = bytearray()
+        self._sent = bytearray()
 
     def feed(self, data: bytes) -> bytes:
         """Send `data` from the client; return what the server says back."""
         self.conn.receive_data(data)
         self.run()
-        return self.conn.data_to_send()
+        out = bytes(self._sent) + self.conn.data_to_send()
+        self._sent.clear()
+        return out
+
+    def check(self, credentials: Credentials) -> bool:
+        password = self.passwords.get(credentials.username)
+        if password is None:
+            return False
+        if credentials.challenge is not None:
+            key = password.encode()
+            expected = hmac.new(key, credentials.challenge.encode(), "md5").hexdigest()
+            return hmac.compare_digest(expected, credentials.digest or "")
+        return credentials.password == password
 
     def run(self) -> None:
         conn = self.conn
@@ -315,11 +354,22 @@ class FakeSession:
             event = conn.next_event()
             if event is NEED_DATA:
                 return
+            if event is SEND_FIRST:
+                self.send_first_stops += 1
+                self._sent += conn.data_to_send()
+                continue
             if event is PAUSED:
                 if conn.state is State.DELIVERING:
                     conn.answer_message(self.answer)
                 elif conn.state is State.TLS_PENDING and self.start_tls:
                     conn.tls_started()
+                elif conn.state is State.AUTH_CHECKING:
+                    credentials = next(
+                        e.credentials
+                        for e in reversed(self.events)
+                        if isinstance(e, CredentialsReceived)
+                    )
+                    conn.answer_auth(self.check(credentials))
                 else:
                     return
                 continue

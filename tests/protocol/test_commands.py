@@ -12,6 +12,8 @@ from postier.protocol.address import (
     validate_mailbox,
 )
 from postier.protocol.commands import (
+    Auth,
+    Bdat,
     Command,
     Data,
     Ehlo,
@@ -70,6 +72,18 @@ PARSED: list[tuple[bytes, Command]] = [
     (b"QUIT", Quit()),
     (b"STARTTLS", StartTls()),
     (b"StartTLS", StartTls()),
+    (b"AUTH PLAIN", Auth("PLAIN")),
+    (b"auth plain AGFsaWNlAHNlY3JldA==", Auth("PLAIN", "AGFsaWNlAHNlY3JldA==")),
+    (b"AUTH LOGIN =", Auth("LOGIN", "=")),
+    (b"AUTH CRAM-MD5", Auth("CRAM-MD5")),
+    (b"AUTH X_Y-Z", Auth("X_Y-Z")),
+    (b"BDAT 0", Bdat(0)),
+    (b"BDAT 100 LAST", Bdat(100, last=True)),
+    (b"bdat 7 last", Bdat(7, last=True)),
+    (b"BDAT " + b"9" * 20, Bdat(int("9" * 20))),
+    (b"MAIL FROM:<a@b.test> BODY=BINARYMIME", Mail("a@b.test", body="BINARYMIME")),
+    (b"MAIL FROM:<a@b.test> AUTH=<>", Mail("a@b.test")),
+    (b"MAIL FROM:<a@b.test> AUTH=e+2Bf@g.test", Mail("a@b.test")),
 ]
 
 
@@ -77,6 +91,8 @@ PARSED: list[tuple[bytes, Command]] = [
 def test_parse(line: bytes, command: Command) -> None:
     assert parse_command(line) == command
 
+
+_BODY_VALUES = "BODY takes 7BIT, 8BITMIME or BINARYMIME"
 
 REFUSED: list[tuple[bytes, bytes]] = [
     (b"", wire.UNRECOGNIZED),
@@ -120,8 +136,8 @@ REFUSED: list[tuple[bytes, bytes]] = [
         wire.bad_parameter("SIZE takes a number of octets"),
     ),
     ("MAIL FROM:<a@b.test> SIZE=١٢".encode(), wire.bad_parameter("SIZE takes a number of octets")),
-    (b"MAIL FROM:<a@b.test> BODY=BINARYMIME", wire.bad_parameter("BODY takes 7BIT or 8BITMIME")),
-    (b"MAIL FROM:<a@b.test> BODY", wire.bad_parameter("BODY takes 7BIT or 8BITMIME")),
+    (b"MAIL FROM:<a@b.test> BODY=8BIT", wire.bad_parameter(_BODY_VALUES)),
+    (b"MAIL FROM:<a@b.test> BODY", wire.bad_parameter(_BODY_VALUES)),
     (b"MAIL FROM:<a@b.test> SMTPUTF8=1", wire.bad_parameter("SMTPUTF8 takes no value")),
     (b"MAIL FROM:<a@b.test> SIZE=1 SIZE=1", wire.bad_parameter("duplicate parameter SIZE")),
     (b"MAIL FROM:<a@b.test> X=a=b", wire.bad_parameter("bad parameter syntax 'X=a=b'")),
@@ -132,6 +148,20 @@ REFUSED: list[tuple[bytes, bytes]] = [
     (b"RCPT TO:<>", wire.bad_recipient("not a valid address")),
     (b"RCPT TO:<c>", wire.bad_recipient("not a valid address")),
     (b"RCPT TO:<c@d.test> ORCPT=rfc822;c@d.test", wire.unsupported_parameter("ORCPT")),
+    (b"MAIL FROM:<a@b.test> AUTH", wire.bad_parameter("AUTH takes an xtext mailbox")),
+    (b"MAIL FROM:<a@b.test> AUTH=a+zz", wire.bad_parameter("AUTH takes an xtext mailbox")),
+    (b"AUTH", wire.syntax("AUTH mechanism [initial-response]")),
+    (b"AUTH PLAIN a b", wire.syntax("AUTH mechanism [initial-response]")),
+    (b"AUTH " + b"X" * 21, wire.syntax("AUTH mechanism [initial-response]")),
+    (b"AUTH PL.AIN", wire.syntax("AUTH mechanism [initial-response]")),
+    (b"AUTH PLAIN ab!c", wire.CANNOT_DECODE),
+    (b"AUTH PLAIN a===", wire.CANNOT_DECODE),
+    (b"BDAT", wire.syntax("BDAT size [LAST]")),
+    (b"BDAT x", wire.syntax("BDAT size [LAST]")),
+    (b"BDAT -1", wire.syntax("BDAT size [LAST]")),
+    (b"BDAT 10 FIRST", wire.syntax("BDAT size [LAST]")),
+    (b"BDAT 10 LAST x", wire.syntax("BDAT size [LAST]")),
+    (b"BDAT " + b"9" * 21, wire.syntax("BDAT size [LAST]")),
 ]
 
 

@@ -131,9 +131,9 @@ def test_parser_connection_closed_between_replies() -> None:
 
 # --- the catalogue: every reply the server can send ------------------------------------------
 
-# RFC 2034 §3: the greeting and the EHLO/HELO answers carry no enhanced code; nor does
-# 354, as RFC 3463 defines classes 2, 4 and 5 only.
-WITHOUT_ENHANCED = {"greeting", "ehlo", "helo", "start_data"}
+# RFC 2034 §3: the greeting and the EHLO/HELO answers carry no enhanced code; nor do
+# 354 and 334, as RFC 3463 defines classes 2, 4 and 5 only.
+WITHOUT_ENHANCED = {"greeting", "ehlo", "helo", "start_data", "auth_challenge"}
 
 _ARGUMENTS = {str: "x", int: 7, bool: False, list[str]: ["PIPELINING"]}
 

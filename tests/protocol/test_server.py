@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from postier.protocol import NEED_DATA, PAUSED, LocalProtocolError, ServerConfig, ServerConnection
+from postier.protocol import (
+    NEED_DATA,
+    PAUSED,
+    SEND_FIRST,
+    LocalProtocolError,
+    ServerConfig,
+    ServerConnection,
+)
 from postier.protocol.events import DataChunk, MessageComplete, StartTlsRequested
 from postier.protocol.state import State
 from tests.protocol import wire
-from tests.protocol.helpers import CONFIG, STORED_REPLY, TLS_CONFIG, drain, reply_of
+from tests.protocol.helpers import CONFIG, STORED_REPLY, TLS_CONFIG, FakeSession, drain, reply_of
 
 ENVELOPE = b"EHLO client.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
 
@@ -61,6 +68,35 @@ def test_a_line_too_long_is_never_buffered() -> None:
     conn.receive_data(b"\r\nNOOP\r\n")
     drain(conn)
     assert conn.data_to_send() == wire.LINE_TOO_LONG + wire.OK
+
+
+def test_replies_to_a_pipelined_burst_stop_piling_up_at_the_output_limit() -> None:
+    conn = connection()
+    burst = b"EHLO client.test\r\n" + b"HELP\r\n" * 20_000
+    conn.receive_data(burst)
+    assert conn.next_event() is not SEND_FIRST  # Greeted: the EHLO reply is small
+    assert conn.next_event() is SEND_FIRST
+    held = conn.data_to_send()
+    assert CONFIG.output_limit <= len(held) < CONFIG.output_limit + 512
+    assert conn.next_event() is SEND_FIRST
+    lines = conn.lines_received
+    # Nothing more is processed while the replies are not taken...
+    assert conn.next_event() is SEND_FIRST
+    assert conn.next_event() is SEND_FIRST
+    assert conn.lines_received == lines
+    # ...and once they are, the next stretch of the burst is.
+    conn.data_to_send()
+    assert conn.next_event() is SEND_FIRST
+    assert conn.lines_received > lines
+
+
+def test_a_burst_held_back_is_answered_in_full_once_replies_are_sent() -> None:
+    session = FakeSession()
+    session.feed(b"")
+    out = session.feed(b"EHLO client.test\r\n" + b"HELP\r\n" * 5_000 + b"NOOP\r\n")
+    assert session.send_first_stops > 0
+    assert out.count(wire.HELP) == 5_000
+    assert out.endswith(wire.OK)
 
 
 def test_paused_until_the_message_is_answered() -> None:
@@ -165,6 +201,7 @@ def test_public_names() -> None:
         "Reply",
         "ReplyCode",
         "ReplyParser",
+        "SEND_FIRST",
         "ServerConfig",
         "ServerConnection",
         "Wait",

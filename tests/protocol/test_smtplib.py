@@ -52,9 +52,43 @@ class InMemorySMTP(smtplib.SMTP):
         return LoopbackSocket(self.session)
 
 
-def client(config: ServerConfig = CONFIG) -> tuple[InMemorySMTP, FakeSession]:
-    session = FakeSession(config)
+def client(
+    config: ServerConfig = CONFIG, passwords: dict[str, str] | None = None
+) -> tuple[InMemorySMTP, FakeSession]:
+    session = FakeSession(config, passwords=passwords)
     return InMemorySMTP(session), session
+
+
+AUTH_ANY = ServerConfig(
+    hostname=wire.HOSTNAME, auth_mechanisms=("PLAIN", "LOGIN", "CRAM-MD5"), auth_insecure=True
+)
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN", "CRAM-MD5"])
+@pytest.mark.parametrize("initial_response_ok", [True, False])
+def test_smtplib_logs_in_with_each_mechanism(mechanism: str, initial_response_ok: bool) -> None:
+    smtp, session = client(AUTH_ANY, {"alice": "s3cret"})
+    smtp.ehlo()
+    assert smtp.esmtp_features["auth"] == " PLAIN LOGIN CRAM-MD5"  # smtplib keeps the space
+    smtp.user, smtp.password = "alice", "s3cret"
+    authobject = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
+    code, _ = smtp.auth(mechanism, authobject, initial_response_ok=initial_response_ok)
+    assert code == 235
+    assert smtp.sendmail("a@b.test", ["c@d.test"], b"Subject: hi\r\n\r\nhi\r\n") == {}
+    done = [e for e in session.events if isinstance(e, MessageComplete)]
+    assert (done[0].auth_user, done[0].protocol) == ("alice", "ESMTPA")
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN", "CRAM-MD5"])
+def test_smtplib_hears_535_for_a_wrong_password(mechanism: str) -> None:
+    smtp, _ = client(AUTH_ANY, {"alice": "right"})
+    smtp.ehlo()
+    smtp.user, smtp.password = "alice", "wrong"
+    authobject = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
+    with pytest.raises(smtplib.SMTPAuthenticationError) as info:
+        smtp.auth(mechanism, authobject)
+    assert info.value.smtp_code == 535
+    assert smtp.login("alice", "right") == (235, b"2.7.0 Authentication successful")
 
 
 def test_ehlo_as_smtplib_reads_it() -> None:
@@ -67,6 +101,8 @@ def test_ehlo_as_smtplib_reads_it() -> None:
         "8bitmime": "",
         "smtputf8": "",
         "enhancedstatuscodes": "",
+        "chunking": "",
+        "binarymime": "",
         "starttls": "",
     }
 

@@ -7,11 +7,12 @@ from postier.protocol.codes import Enhanced, ReplyCode
 from postier.protocol.config import ServerConfig
 from postier.protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from postier.protocol.replies import Reply, ReplyParser
-from postier.protocol.server import NEED_DATA, PAUSED, ServerConnection, Wait
+from postier.protocol.server import NEED_DATA, PAUSED, SEND_FIRST, ServerConnection, Wait
 
 __all__ = [
     "NEED_DATA",
     "PAUSED",
+    "SEND_FIRST",
     "Enhanced",
     "LocalProtocolError",
     "ProtocolError",

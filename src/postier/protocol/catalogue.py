@@ -77,7 +77,7 @@ def help_text() -> Reply:
     return reply(
         ReplyCode.HELP,
         Enhanced.OTHER_OK,
-        "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT STARTTLS",
+        "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT STARTTLS AUTH",
         "See RFC 5321; end the message data with a line holding a single '.'",
     )
 
@@ -88,6 +88,98 @@ def closing(hostname: str) -> Reply:
 
 def ready_for_tls() -> Reply:
     return reply(ReplyCode.SERVICE_READY, Enhanced.OTHER_OK, "Ready to start TLS")
+
+
+def chunk_received(size: int) -> Reply:
+    return reply(ReplyCode.OK, Enhanced.OTHER_OK, f"Ok: {size} octets received")
+
+
+def auth_challenge(challenge: str) -> Reply:
+    # RFC 4954 §4: the text of a 334 is the base64 challenge alone, no enhanced code.
+    return reply(ReplyCode.AUTH_CONTINUE, None, challenge)
+
+
+def auth_succeeded() -> Reply:
+    return reply(ReplyCode.AUTH_SUCCEEDED, Enhanced.AUTH_OK, "Authentication successful")
+
+
+# --- authentication refusals (RFC 4954 §4, §6) ------------------------------------------
+
+
+def auth_failed() -> Reply:
+    return reply(
+        ReplyCode.AUTH_FAILED,
+        Enhanced.AUTH_CREDENTIALS_INVALID,
+        "Error: authentication credentials invalid",
+    )
+
+
+def auth_cancelled() -> Reply:
+    return reply(
+        ReplyCode.PARAMETER_SYNTAX_ERROR,
+        Enhanced.PERMANENT_OTHER,
+        "Error: authentication cancelled",
+    )
+
+
+def cannot_decode() -> Reply:
+    return reply(
+        ReplyCode.PARAMETER_SYNTAX_ERROR,
+        Enhanced.SYNTAX_ERROR,
+        "Error: cannot decode the response (base64 expected)",
+    )
+
+
+def bad_credentials_syntax(mechanism: str) -> Reply:
+    return reply(
+        ReplyCode.PARAMETER_SYNTAX_ERROR,
+        Enhanced.SYNTAX_ERROR,
+        f"Error: malformed {mechanism} response",
+    )
+
+
+def unknown_mechanism() -> Reply:
+    return reply(
+        ReplyCode.PARAMETER_NOT_IMPLEMENTED,
+        Enhanced.INVALID_PARAMETERS,
+        "Error: unrecognized authentication type",
+    )
+
+
+def already_authenticated() -> Reply:
+    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: already authenticated")
+
+
+def auth_needs_ehlo() -> Reply:
+    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: send EHLO first")
+
+
+def auth_needs_tls() -> Reply:
+    return reply(
+        ReplyCode.ENCRYPTION_REQUIRED,
+        Enhanced.ENCRYPTION_REQUIRED,
+        "Error: encryption required for requested authentication mechanism",
+    )
+
+
+def auth_required() -> Reply:
+    return reply(ReplyCode.AUTH_REQUIRED, Enhanced.SECURITY_OTHER, "Error: authentication required")
+
+
+def starttls_first() -> Reply:
+    return reply(
+        ReplyCode.AUTH_REQUIRED,
+        Enhanced.SECURITY_OTHER,
+        "Error: must issue a STARTTLS command first",
+    )
+
+
+def too_many_auth_failures(hostname: str) -> Reply:
+    return reply(
+        ReplyCode.SERVICE_UNAVAILABLE,
+        Enhanced.TRANSIENT_SECURITY,
+        f"{hostname} Error: too many failed authentication attempts, closing connection",
+    )
 
 
 # --- refusals -----------------------------------------------------------------------
@@ -176,6 +268,34 @@ def transaction_in_progress() -> Reply:
     )
 
 
+def chunking_in_progress() -> Reply:
+    # RFC 3030 §2: DATA and BDAT do not mix, and recipients come before the first chunk.
+    return reply(
+        ReplyCode.BAD_SEQUENCE,
+        Enhanced.INVALID_COMMAND,
+        "Error: BDAT transfer in progress, end it with BDAT LAST or RSET",
+    )
+
+
+def data_with_binarymime() -> Reply:
+    # RFC 3030 §3: DATA after BODY=BINARYMIME "MUST" be refused with 503.
+    return reply(
+        ReplyCode.BAD_SEQUENCE,
+        Enhanced.INVALID_COMMAND,
+        "Error: BODY=BINARYMIME needs BDAT, not DATA",
+    )
+
+
+def bdat_size_unreadable() -> Reply:
+    # Without a size, the data that follows cannot be told from commands: closing is
+    # the only safe way on (RFC 3030 §2, §4).
+    return reply(
+        ReplyCode.TRANSACTION_FAILED,
+        Enhanced.INVALID_PARAMETERS,
+        "Error: BDAT without a readable size, closing connection",
+    )
+
+
 def tls_already_active() -> Reply:
     return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: TLS already active")
 
@@ -206,9 +326,13 @@ def data_line_too_long(limit: int) -> Reply:
     )
 
 
-def too_many_errors() -> Reply:
+def too_many_errors(hostname: str) -> Reply:
+    # 421, not 5xx: a client cut off in the middle of a transaction must retry later,
+    # not bounce the message (Postfix and Sendmail answer the same way).
     return reply(
-        ReplyCode.TRANSACTION_FAILED, Enhanced.PROTOCOL_OTHER, "Error: too many errors, closing"
+        ReplyCode.SERVICE_UNAVAILABLE,
+        Enhanced.TRANSIENT_SECURITY,
+        f"{hostname} Error: too many errors, closing connection",
     )
 
 
@@ -249,4 +373,20 @@ def too_many_connections(hostname: str) -> Reply:
         ReplyCode.SERVICE_UNAVAILABLE,
         Enhanced.TRANSIENT_SECURITY,
         f"{hostname} Error: too many connections, try again later",
+    )
+
+
+def too_many_connections_from_you(hostname: str) -> Reply:
+    return reply(
+        ReplyCode.SERVICE_UNAVAILABLE,
+        Enhanced.TRANSIENT_SECURITY,
+        f"{hostname} Error: too many connections from your address, try again later",
+    )
+
+
+def too_many_errors_from_you(hostname: str) -> Reply:
+    return reply(
+        ReplyCode.SERVICE_UNAVAILABLE,
+        Enhanced.TRANSIENT_SECURITY,
+        f"{hostname} Error: too many errors from your address, try again later",
     )

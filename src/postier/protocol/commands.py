@@ -1,7 +1,8 @@
 """Understanding a command line: bytes in, a `Command` value out, or the reply it calls for.
 
 Command verbs are case-insensitive (RFC 5321 §2.4). Parameters of MAIL are the ESMTP
-ones we advertise: SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531).
+ones we advertise: SIZE (RFC 1870), BODY (RFC 6152, and BINARYMIME of RFC 3030),
+SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §5). AUTH is RFC 4954's, BDAT RFC 3030's.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Mail(Command):
     """The reverse-path, "" for `<>`."""
     size: int | None = None
     body: str | None = None
-    """"7BIT" or "8BITMIME" when given."""
+    """"7BIT", "8BITMIME" or "BINARYMIME" when given."""
     smtputf8: bool = False
 
 
@@ -80,17 +81,41 @@ class StartTls(Command):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Auth(Command):
+    """AUTH mechanism [initial-response] (RFC 4954 §4)."""
+
+    mechanism: str
+    """Upper-cased SASL mechanism name."""
+    initial_response: str | None = None
+    """The base64 text as sent; "=" stands for an empty response."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bdat(Command):
+    """BDAT chunk-size [LAST] (RFC 3030 §2): exactly `size` octets of data follow."""
+
+    size: int
+    last: bool = False
+
+
 _Parser = Callable[[str], "Command"]
 
 # Verbs we know of but do not implement: 502 rather than 500 (RFC 5321 §4.2.4).
-UNIMPLEMENTED = frozenset({"EXPN", "TURN", "ETRN", "ATRN", "AUTH", "BDAT", "SEND", "SOML", "SAML"})
-# Verbs whose lines may be longer than 512 octets (RFC 1869 §4.1.2).
-EXTENDED_VERBS = frozenset({"MAIL", "RCPT"})
+UNIMPLEMENTED = frozenset({"EXPN", "TURN", "ETRN", "ATRN", "SEND", "SOML", "SAML"})
+# Verbs whose lines may be longer than 512 octets (RFC 1869 §4.1.2; RFC 4954 §4 for an
+# AUTH initial response).
+EXTENDED_VERBS = frozenset({"MAIL", "RCPT", "AUTH"})
 
 _KEYWORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 # esmtp-value = 1*(%d33-60 / %d62-126), widened to UTF-8 by RFC 6531 §3.3.
 _VALUE = re.compile(r"[\x21-\x3c\x3e-\x7e\u0080-\U0010ffff]+")
 _MAX_SIZE_DIGITS = 20
+# RFC 4422 §3.1: SASL mechanism names are 1 to 20 of A-Z, 0-9, "-" and "_".
+_MECHANISM = re.compile(r"[A-Z0-9_-]{1,20}")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+# RFC 3461 §4: xtext, the value of MAIL's AUTH parameter.
+_XTEXT = re.compile(r"(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})+")
 
 
 def verb_of(line: bytes) -> str:
@@ -166,6 +191,12 @@ def _parse_mail(argument: str) -> Command:
     smtputf8 = "SMTPUTF8" in params
     if smtputf8 and params.pop("SMTPUTF8") is not None:
         raise RemoteProtocolError(catalogue.bad_parameter("SMTPUTF8 takes no value"))
+    if "AUTH" in params:
+        # RFC 4954 §5: who submitted the message, as the client says; "<>" for unknown.
+        # Accepted and not trusted, as the RFC allows.
+        value = params.pop("AUTH")
+        if value is None or not (value == "<>" or _XTEXT.fullmatch(value)):
+            raise RemoteProtocolError(catalogue.bad_parameter("AUTH takes an xtext mailbox"))
     if params:
         raise RemoteProtocolError(catalogue.unsupported_parameter(next(iter(params))))
     if not smtputf8 and not sender.isascii():
@@ -217,9 +248,46 @@ def _size_param(value: str | None) -> int:
 
 def _body_param(value: str | None) -> str:
     body = (value or "").upper()
-    if body not in {"7BIT", "8BITMIME"}:
-        raise RemoteProtocolError(catalogue.bad_parameter("BODY takes 7BIT or 8BITMIME"))
+    if body not in {"7BIT", "8BITMIME", "BINARYMIME"}:
+        raise RemoteProtocolError(
+            catalogue.bad_parameter("BODY takes 7BIT, 8BITMIME or BINARYMIME")
+        )
     return body
+
+
+def _parse_auth(argument: str) -> Command:
+    parts = argument.split(" ")
+    if not argument or len(parts) > 2:
+        raise RemoteProtocolError(catalogue.syntax("AUTH mechanism [initial-response]"))
+    mechanism = parts[0].upper()
+    if not _MECHANISM.fullmatch(mechanism):
+        raise RemoteProtocolError(catalogue.syntax("AUTH mechanism [initial-response]"))
+    if len(parts) == 1:
+        return Auth(mechanism)
+    response = parts[1]
+    if response != "=" and not _BASE64.fullmatch(response):
+        raise RemoteProtocolError(catalogue.cannot_decode())
+    return Auth(mechanism, response)
+
+
+def parse_bdat_size(argument: str) -> int | None:
+    """The chunk size of a BDAT line, or None when it cannot be read.
+
+    Read before anything else about the command: even a refused BDAT is followed by
+    its data, which must be read and thrown away, never taken as commands (§2).
+    """
+    size = argument.split(" ", 1)[0]
+    if not size.isdigit() or not size.isascii() or len(size) > _MAX_SIZE_DIGITS:
+        return None
+    return int(size)
+
+
+def _parse_bdat(argument: str) -> Command:
+    size = parse_bdat_size(argument)
+    parts = argument.split(" ")
+    if size is None or len(parts) > 2 or (len(parts) == 2 and parts[1].upper() != "LAST"):
+        raise RemoteProtocolError(catalogue.syntax("BDAT size [LAST]"))
+    return Bdat(size, len(parts) == 2)
 
 
 def _parse_vrfy(argument: str) -> Command:
@@ -249,4 +317,6 @@ _PARSERS: dict[str, _Parser] = {
     "HELP": _parse_help,
     "QUIT": _no_argument(Quit, "QUIT"),
     "STARTTLS": _no_argument(StartTls, "STARTTLS"),
+    "AUTH": _parse_auth,
+    "BDAT": _parse_bdat,
 }

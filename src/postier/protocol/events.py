@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from postier.protocol.replies import Reply
+from postier.protocol.sasl import Credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,8 @@ class RecipientAccepted(Event):
 
 @dataclass(frozen=True, slots=True)
 class DataStarted(Event):
-    """354 was sent: message data follows, as `DataChunk` events."""
+    """354 was sent, or the first BDAT chunk begins: message data follows, as
+    `DataChunk` events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,8 @@ class MessageComplete(Event):
     """The `with` keyword for `Received:` (RFC 5321 §4.4, RFC 3848, RFC 6531 §3.7.3)."""
     smtputf8: bool
     body: str | None
+    auth_user: str | None = None
+    """Who authenticated in this session (RFC 4954), for `Received:` and the log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,17 @@ class CommandRefused(Event):
     """A command was answered with an error (syntax, sequence, limit)."""
 
     reply: Reply
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialsReceived(Event):
+    """An AUTH exchange gave credentials: check them, then call `answer_auth()`.
+
+    The connection processes nothing further until then; checking a password is slow
+    on purpose and belongs on a thread.
+    """
+
+    credentials: Credentials
 
 
 @dataclass(frozen=True, slots=True)

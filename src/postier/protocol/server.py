@@ -14,6 +14,8 @@ from enum import Enum
 from postier.protocol import catalogue
 from postier.protocol.commands import (
     EXTENDED_VERBS,
+    Auth,
+    Bdat,
     Command,
     Data,
     Ehlo,
@@ -26,6 +28,7 @@ from postier.protocol.commands import (
     Rset,
     StartTls,
     Vrfy,
+    parse_bdat_size,
     parse_command,
     verb_of,
 )
@@ -35,6 +38,7 @@ from postier.protocol.errors import LocalProtocolError, RemoteProtocolError
 from postier.protocol.events import (
     Closing,
     CommandRefused,
+    CredentialsReceived,
     DataChunk,
     DataStarted,
     Event,
@@ -46,9 +50,15 @@ from postier.protocol.events import (
     TransactionStarted,
 )
 from postier.protocol.replies import Reply
+from postier.protocol.sasl import Challenge, Credentials, Exchange, Failure, Step, new_exchange
 from postier.protocol.state import (
     AFTER_ANSWER,
+    AFTER_AUTH,
+    AFTER_CHUNK,
+    AFTER_CREDENTIALS,
     AFTER_DATA,
+    AFTER_LAST_CHUNK,
+    AFTER_REFUSED_CHUNK,
     AFTER_REFUSED_DATA,
     AFTER_TLS,
     TRANSITIONS,
@@ -64,10 +74,14 @@ class Wait(Enum):
     """Everything received so far is processed; feed more bytes."""
     PAUSED = "paused"
     """Waiting for the session: a message to answer, or a TLS handshake."""
+    SEND_FIRST = "send first"
+    """Replies are piling up (a client pipelining without reading them): send them,
+    and wait until the client reads, before more input is processed."""
 
 
 NEED_DATA = Wait.NEED_DATA
 PAUSED = Wait.PAUSED
+SEND_FIRST = Wait.SEND_FIRST
 
 
 class ServerConnection:
@@ -95,6 +109,12 @@ class ServerConnection:
         self._recipients: list[str] = []
         self._smtputf8 = False
         self._body: str | None = None
+        self.authenticated_user: str | None = None
+        self.auth_failures = 0
+        self._sasl: Exchange | None = None
+        self._sasl_step: Step | None = None
+        self._credentials: Credentials | None = None
+        self._chunk = _Chunk()
         self._send(catalogue.greeting(config.hostname, config.software))
 
     # --- the session's side -------------------------------------------------------
@@ -111,16 +131,26 @@ class ServerConnection:
             self._chunks.append(data)
 
     def next_event(self) -> Event | Wait:
-        """The next event, or `NEED_DATA` / `PAUSED` when there is none for now."""
+        """The next event, or a `Wait` (`NEED_DATA`, `PAUSED`, `SEND_FIRST`) when there
+        is none for now."""
         while True:
             if self._events:
                 return self._events.popleft()
-            if self.state is State.DELIVERING or self.state is State.TLS_PENDING:
+            state = self.state
+            if state in _PAUSED_STATES:
                 return PAUSED
-            if self.state is State.CLOSED or not self._chunks:
+            if state is State.CLOSED or not self._chunks:
                 return NEED_DATA
-            if self.state is State.DATA:
+            if state is State.DATA:
                 self._receive_message_data()
+            elif state is State.BDAT:
+                self._receive_chunk_data()
+            elif len(self._out) >= self.config.output_limit:
+                # Each command line may call for a reply many times its size (HELP,
+                # EHLO): without this stop, a burst of them would grow without bound.
+                return SEND_FIRST
+            elif state is State.AUTH:
+                self._receive_auth_response()
             else:
                 self._receive_command_data()
 
@@ -136,7 +166,7 @@ class ServerConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self.state in (State.MAIL, State.RCPT, State.DATA, State.DELIVERING)
+        return self.state in _TRANSACTION_STATES
 
     def answer_message(self, reply: Reply) -> None:
         """Send the outcome of storing the message that `MessageComplete` announced."""
@@ -148,6 +178,29 @@ class ServerConnection:
         if self._closing_after_transaction:
             self._close(catalogue.shutting_down(self.config.hostname))
 
+    def answer_auth(self, accepted: bool) -> None:
+        """The session's verdict on the credentials that `CredentialsReceived` carried."""
+        if self.state is not State.AUTH_CHECKING or self._credentials is None:
+            raise LocalProtocolError(f"no credentials wait for a verdict in state {self.state}")
+        credentials, self._credentials = self._credentials, None
+        self._sasl = None
+        self.state = AFTER_AUTH
+        if accepted:
+            self.authenticated_user = credentials.username
+            self._send(catalogue.auth_succeeded())
+        else:
+            self.auth_failures += 1
+            if self.auth_failures >= self.config.max_auth_failures:
+                self._close(catalogue.too_many_auth_failures(self.config.hostname))
+                return
+            # Not one of `errors`: a mistyped password is not a protocol error, and the
+            # session slows failures down per connection and per account instead.
+            reply = catalogue.auth_failed()
+            self._send(reply)
+            self._events.append(CommandRefused(reply))
+        if self._closing_after_transaction:
+            self._close(catalogue.shutting_down(self.config.hostname))
+
     def tls_started(self) -> None:
         """The TLS handshake after STARTTLS succeeded: the session starts over (RFC 3207 §4.2)."""
         if self.state is not State.TLS_PENDING:
@@ -155,6 +208,7 @@ class ServerConnection:
         self.tls_active = True
         self.helo_name = ""
         self.extended = False
+        self.authenticated_user = None
         self._chunks.clear()
         self._line.clear()
         self.state = AFTER_TLS
@@ -165,8 +219,8 @@ class ServerConnection:
         While a message is being stored the client owes us nothing, so there is no
         deadline to miss: the call is refused.
         """
-        if self.state is State.DELIVERING:
-            raise LocalProtocolError("timed_out() while a message is being stored")
+        if self.state in _PAUSED_STATES:
+            raise LocalProtocolError(f"timed_out() while the session works ({self.state})")
         if self.state is not State.CLOSED:
             self._close(catalogue.timeout(self.config.hostname))
 
@@ -180,7 +234,10 @@ class ServerConnection:
             return
         # A message being stored is always answered first: its copies are being
         # written, and a client that heard 421 instead would send it again.
-        if self.state is State.DELIVERING or (not force and self.state is State.DATA):
+        if self.state is State.DELIVERING or self.state is State.AUTH_CHECKING:
+            self._closing_after_transaction = True
+            return
+        if not force and self.state in _RECEIVING_STATES:
             self._closing_after_transaction = True
             return
         self._close(catalogue.shutting_down(self.config.hostname))
@@ -203,7 +260,10 @@ class ServerConnection:
         try:
             command = parse_command(line)
         except RemoteProtocolError as exc:
-            self._refuse(exc.reply)
+            if verb_of(line) == "BDAT":
+                self._refuse_chunk(parse_bdat_size(line[5:].decode("latin-1")), exc.reply)
+            else:
+                self._refuse(exc.reply)
             return
         self._dispatch(command)
 
@@ -250,11 +310,35 @@ class ServerConnection:
         key = (self.state, type(command))
         new_state = TRANSITIONS.get(key)
         if new_state is None:
-            self._refuse(self._out_of_sequence(command))
+            if isinstance(command, Bdat):
+                self._refuse_chunk(command.size, self._out_of_sequence(command))
+            else:
+                self._refuse(self._out_of_sequence(command))
             return
         handler = _HANDLERS[type(command)]
         if handler(self, command):
             self.state = new_state
+            self._settle()
+        self._close_if_shutting_down()
+
+    def _close_if_shutting_down(self) -> None:
+        """A shutdown waited for the transaction under way: once none is, close."""
+        if (
+            self._closing_after_transaction
+            and self.state is not State.CLOSED
+            and not self.in_transaction
+            and self.state not in _PAUSED_STATES
+        ):
+            self._close(catalogue.shutting_down(self.config.hostname))
+
+    def _settle(self) -> None:
+        """Carry on with what the command set in motion that needs no more input: an
+        AUTH initial response, a BDAT chunk of no octets."""
+        if self._sasl_step is not None:
+            step, self._sasl_step = self._sasl_step, None
+            self._take_sasl_step(step)
+        elif self.state is State.BDAT and self._chunk.remaining == 0:
+            self._end_of_chunk()
 
     def _out_of_sequence(self, command: Command) -> Reply:
         if isinstance(command, StartTls) and not self._starttls_offered():
@@ -280,13 +364,21 @@ class ServerConnection:
             "8BITMIME",
             "SMTPUTF8",
             "ENHANCEDSTATUSCODES",
+            "CHUNKING",
+            "BINARYMIME",
         ]
         if self._starttls_offered():
             keywords.append("STARTTLS")
+        if self._auth_offered():
+            keywords.append(" ".join(("AUTH", *self.config.auth_mechanisms)))
         return keywords
 
     def _on_mail(self, command: Command) -> bool:
         assert isinstance(command, Mail)
+        if self.config.auth_required and self.authenticated_user is None:
+            need_tls = bool(self.config.auth_mechanisms) and not self._auth_offered()
+            self._refuse(catalogue.starttls_first() if need_tls else catalogue.auth_required())
+            return False
         if command.size is not None and command.size > self.config.max_message_size:
             # RFC 1870 §6.1: refuse at once what could never be accepted.
             self._refuse(catalogue.size_exceeded(self.config.max_message_size))
@@ -313,6 +405,9 @@ class ServerConnection:
         return True
 
     def _on_data(self, command: Command) -> bool:
+        if self._body == "BINARYMIME":
+            self._refuse(catalogue.data_with_binarymime())
+            return False
         self._send(catalogue.start_data(self._bare_lf))
         self._decoder = DataDecoder(self.config.max_message_size, self.config.data_line_limit)
         self._events.append(DataStarted())
@@ -350,6 +445,59 @@ class ServerConnection:
         self._events.append(StartTlsRequested())
         return True
 
+    # --- AUTH (RFC 4954) -------------------------------------------------------------
+
+    def _on_auth(self, command: Command) -> bool:
+        assert isinstance(command, Auth)
+        refusal = self._auth_refusal(command)
+        if refusal is not None:
+            self._refuse(refusal)
+            return False
+        self._sasl = new_exchange(command.mechanism, self.config.hostname)
+        self._sasl_step = self._sasl.start(command.initial_response)
+        return True
+
+    def _auth_refusal(self, command: Auth) -> Reply | None:
+        if not self.config.auth_mechanisms:
+            return catalogue.not_implemented("AUTH")
+        if not self.extended:
+            return catalogue.auth_needs_ehlo()
+        if self.authenticated_user is not None:
+            return catalogue.already_authenticated()  # RFC 4954 §4
+        if not self._auth_offered():
+            return catalogue.auth_needs_tls()
+        if command.mechanism not in self.config.auth_mechanisms:
+            return catalogue.unknown_mechanism()
+        return None
+
+    def _auth_offered(self) -> bool:
+        return bool(self.config.auth_mechanisms) and (self.tls_active or self.config.auth_insecure)
+
+    def _receive_auth_response(self) -> None:
+        line = self._take_line()
+        if line is None:
+            return
+        self.lines_received += 1
+        assert self._sasl is not None
+        if line is _TOO_LONG:
+            self._take_sasl_step(Failure(catalogue.line_too_long()))
+        elif line == b"*":
+            self._take_sasl_step(Failure(catalogue.auth_cancelled()))
+        else:
+            self._take_sasl_step(self._sasl.respond(line.decode("latin-1")))
+
+    def _take_sasl_step(self, step: Step) -> None:
+        if isinstance(step, Challenge):
+            self._send(catalogue.auth_challenge(step.text))
+        elif isinstance(step, Credentials):
+            self._credentials = step
+            self.state = AFTER_CREDENTIALS
+            self._events.append(CredentialsReceived(step))
+        else:
+            self._sasl = None
+            self.state = AFTER_AUTH
+            self._refuse(step.reply)
+
     def _starttls_offered(self) -> bool:
         return self.config.tls_available and not self.tls_active
 
@@ -357,6 +505,80 @@ class ServerConnection:
         if self.tls_active:
             return catalogue.tls_already_active()
         return catalogue.not_implemented("STARTTLS")
+
+    # --- BDAT (RFC 3030) --------------------------------------------------------------
+
+    def _on_bdat(self, command: Command) -> bool:
+        assert isinstance(command, Bdat)
+        if self.state is State.RCPT:  # the first chunk of the message
+            self._chunk.message_size = 0
+            self._chunk.too_big = False
+            self._events.append(DataStarted())
+        self._chunk.start(command.size, last=command.last, refusal=None, back_to=self.state)
+        return True
+
+    def _refuse_chunk(self, size: int | None, reply: Reply) -> None:
+        """A BDAT refused: its octets are still read, and thrown away, before the reply."""
+        if size is None:
+            self.errors += 1
+            self._close(catalogue.bdat_size_unreadable())
+            return
+        self._chunk.start(size, last=False, refusal=reply, back_to=self.state)
+        self.state = State.BDAT
+        if size == 0:
+            self._end_of_chunk()
+
+    def _receive_chunk_data(self) -> None:
+        chunk = self._chunks.popleft()
+        info = self._chunk
+        take = min(len(chunk), info.remaining)
+        if take < len(chunk):
+            self._chunks.appendleft(chunk[take:])
+            chunk = chunk[:take]
+        # The per-line deadline counts a "line" per 1000 octets of a chunk: a client
+        # dripping its chunk slowly is cut as if it dripped a line.
+        before = info.size - info.remaining
+        info.remaining -= take
+        self.lines_received += (before + take) // 1000 - before // 1000
+        if info.refusal is not None:
+            pass  # read only to be thrown away: not part of any message
+        elif not info.too_big and take:
+            room = max(0, self.config.max_message_size - info.message_size)
+            if take > room:
+                # As DATA does: exactly the octets within the limit are handed on, so
+                # that what the session gets does not depend on how the data was split.
+                info.too_big = True
+                chunk = chunk[:room]
+            if chunk:
+                self._events.append(DataChunk(chunk))
+        if info.refusal is None:
+            info.message_size += take
+        if info.remaining == 0:
+            self._end_of_chunk()
+
+    def _end_of_chunk(self) -> None:
+        info = self._chunk
+        if info.refusal is not None:
+            self.state = info.back_to
+            self._refuse(info.refusal)
+            self._close_if_shutting_down()
+            return
+        if info.too_big:
+            reply = catalogue.size_exceeded(self.config.max_message_size)
+            recipients = tuple(self._recipients)
+            self._events.append(MessageRefused(self._sender, recipients, info.message_size, reply))
+            self._reset_transaction()
+            self.state = AFTER_REFUSED_CHUNK
+            self._refuse(reply)
+            if self._closing_after_transaction and self.state is not State.CLOSED:
+                self._close(catalogue.shutting_down(self.config.hostname))
+            return
+        if info.last:
+            self._events.append(self._message_complete(info.message_size))
+            self.state = AFTER_LAST_CHUNK
+            return
+        self._send(catalogue.chunk_received(info.size))
+        self.state = AFTER_CHUNK
 
     # --- message data ---------------------------------------------------------------
 
@@ -390,25 +612,30 @@ class ServerConnection:
             if self._closing_after_transaction and self.state is not State.CLOSED:
                 self._close(catalogue.shutting_down(self.config.hostname))
             return
-        self._events.append(
-            MessageComplete(
-                sender=self._sender,
-                recipients=recipients,
-                size=decoder.size,
-                helo=self.helo_name,
-                protocol=self._with_keyword(),
-                smtputf8=self._smtputf8,
-                body=self._body,
-            )
-        )
+        self._events.append(self._message_complete(decoder.size))
         self.state = AFTER_DATA
 
+    def _message_complete(self, size: int) -> MessageComplete:
+        return MessageComplete(
+            sender=self._sender,
+            recipients=tuple(self._recipients),
+            size=size,
+            helo=self.helo_name,
+            protocol=self._with_keyword(),
+            smtputf8=self._smtputf8,
+            body=self._body,
+            auth_user=self.authenticated_user,
+        )
+
     def _with_keyword(self) -> str:
-        """RFC 3848 and RFC 6531 §3.7.3: SMTP, ESMTP, ESMTPS, UTF8SMTP, UTF8SMTPS."""
+        """RFC 3848 and RFC 6531 §3.7.3: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA, UTF8SMTP,
+        UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA."""
         if not self.extended:
             return "SMTP"
         base = "UTF8SMTP" if self._smtputf8 else "ESMTP"
-        return base + ("S" if self.tls_active else "")
+        tls = "S" if self.tls_active else ""
+        auth = "A" if self.authenticated_user is not None else ""
+        return base + tls + auth
 
     # --- replies --------------------------------------------------------------------
 
@@ -420,12 +647,13 @@ class ServerConnection:
         self._events.append(CommandRefused(reply))
         self.errors += 1
         if self.errors >= self.config.max_errors and self.state is not State.CLOSED:
-            self._close(catalogue.too_many_errors())
+            self._close(catalogue.too_many_errors(self.config.hostname))
 
     def _close(self, reply: Reply) -> None:
         self._send(reply)
         self._reset_transaction()
         self._decoder = None
+        self._sasl = None
         self._chunks.clear()
         self.state = State.CLOSED
         self._events.append(Closing(reply))
@@ -436,6 +664,34 @@ class ServerConnection:
         self._smtputf8 = False
         self._body = None
 
+
+class _Chunk:
+    """The BDAT chunk being read, and the size of the message its chunks make."""
+
+    __slots__ = ("back_to", "last", "message_size", "refusal", "remaining", "size", "too_big")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.remaining = 0
+        self.last = False
+        self.refusal: Reply | None = None
+        """Set when the chunk is read only to be thrown away, then answered with this."""
+        self.back_to = State.READY
+        self.message_size = 0
+        self.too_big = False
+
+    def start(self, size: int, *, last: bool, refusal: Reply | None, back_to: State) -> None:
+        self.size = self.remaining = size
+        self.last = last
+        self.refusal = refusal
+        self.back_to = back_to
+
+
+_PAUSED_STATES = frozenset({State.DELIVERING, State.TLS_PENDING, State.AUTH_CHECKING})
+_RECEIVING_STATES = frozenset({State.DATA, State.BDAT, State.CHUNKING})
+_TRANSACTION_STATES = frozenset(
+    {State.MAIL, State.RCPT, State.DATA, State.BDAT, State.CHUNKING, State.DELIVERING}
+)
 
 _TOO_LONG = b"\x00too long"  # a sentinel no real line can be (NUL is refused anyway)
 
@@ -451,4 +707,6 @@ _HANDLERS = {
     Help: ServerConnection._on_help,
     Quit: ServerConnection._on_quit,
     StartTls: ServerConnection._on_starttls,
+    Auth: ServerConnection._on_auth,
+    Bdat: ServerConnection._on_bdat,
 }

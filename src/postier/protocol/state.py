@@ -4,7 +4,12 @@
         ^                      ^                             |RCPT          | end of data
         |                      |                             v              v
         |                      +------- message answered -- DELIVERING <----+
+        |                      |                             ^ BDAT LAST
+        |                      |        RCPT/CHUNKING --BDAT--> BDAT --chunk read--> CHUNKING
         +--(TLS handshake)-- TLS_PENDING <--STARTTLS-- READY
+                               READY --AUTH--> AUTH --credentials--> AUTH_CHECKING
+                                 ^                 (334 challenges)     | verdict
+                                 +--------------------------------------+
     any command state --QUIT--> CLOSED;  HELO/EHLO/RSET reset the transaction.
 
 A command is carried out only when `TRANSITIONS` has its `(state, command)` key; any
@@ -17,6 +22,8 @@ from enum import Enum, auto
 
 from postier.protocol import catalogue
 from postier.protocol.commands import (
+    Auth,
+    Bdat,
     Command,
     Data,
     Ehlo,
@@ -44,14 +51,22 @@ class State(Enum):
     """At least one recipient accepted."""
     DATA = auto()
     """Receiving message data."""
+    BDAT = auto()
+    """Reading the octets of one BDAT chunk (RFC 3030)."""
+    CHUNKING = auto()
+    """Between BDAT chunks of one message: more BDAT, or the commands that end it."""
     DELIVERING = auto()
     """End of data received; waiting for the session to store the message."""
     TLS_PENDING = auto()
     """220 sent to STARTTLS; waiting for the handshake."""
+    AUTH = auto()
+    """334 sent: the next line is a SASL response, not a command (RFC 4954 §4)."""
+    AUTH_CHECKING = auto()
+    """Credentials received; waiting for the session's verdict on them."""
     CLOSED = auto()
 
 
-COMMAND_STATES = (State.CONNECTED, State.READY, State.MAIL, State.RCPT)
+COMMAND_STATES = (State.CONNECTED, State.READY, State.MAIL, State.RCPT, State.CHUNKING)
 
 
 def _transitions() -> dict[tuple[State, type[Command]], State]:
@@ -69,6 +84,9 @@ def _transitions() -> dict[tuple[State, type[Command]], State]:
     table[(State.RCPT, Rcpt)] = State.RCPT
     table[(State.RCPT, Data)] = State.DATA
     table[(State.READY, StartTls)] = State.TLS_PENDING
+    table[(State.READY, Auth)] = State.AUTH
+    table[(State.RCPT, Bdat)] = State.BDAT
+    table[(State.CHUNKING, Bdat)] = State.BDAT
     return table
 
 
@@ -79,6 +97,13 @@ AFTER_DATA = State.DELIVERING
 AFTER_ANSWER = State.READY
 AFTER_REFUSED_DATA = State.READY
 AFTER_TLS = State.CONNECTED
+AFTER_CHUNK = State.CHUNKING
+AFTER_LAST_CHUNK = State.DELIVERING
+AFTER_REFUSED_CHUNK = State.READY
+"""A chunk over the size limit ends the transaction, as a refused DATA does."""
+AFTER_CREDENTIALS = State.AUTH_CHECKING
+AFTER_AUTH = State.READY
+"""After the verdict, a cancellation or a malformed response alike."""
 
 
 def refusal(state: State, command: Command) -> Reply:
@@ -87,10 +112,12 @@ def refusal(state: State, command: Command) -> Reply:
         return catalogue.need_helo()
     if isinstance(command, Mail):
         return catalogue.nested_mail()
+    if state is State.CHUNKING and isinstance(command, Rcpt | Data):
+        return catalogue.chunking_in_progress()
     if isinstance(command, Rcpt):
         return catalogue.need_mail()
-    if isinstance(command, Data):
+    if isinstance(command, Data | Bdat):
         return catalogue.need_rcpt() if state is State.MAIL else catalogue.need_mail()
-    if isinstance(command, StartTls):
+    if isinstance(command, StartTls | Auth):
         return catalogue.transaction_in_progress()
     return catalogue.command_unrecognized()
