@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable
 from typing import TypeVar
 
+from postier.settings import Network, parse_networks
+
 T = TypeVar("T")
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
@@ -93,6 +95,27 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be at least 1: {str(text)!r}")
     return value
+
+
+@_names_source
+def limit(text: str) -> int:
+    """A limit that 0 turns off."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {str(text)!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more: {str(text)!r}")
+    return value
+
+
+@_names_source
+def networks(text: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or networks (`10.0.0.0/8, ::1`); `none` for none."""
+    try:
+        return parse_networks(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 @_names_source

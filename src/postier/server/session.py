@@ -13,10 +13,11 @@ import time
 from datetime import UTC, datetime
 from typing import cast
 
-from postier.protocol import NEED_DATA, PAUSED, Reply, ServerConnection, catalogue
+from postier.protocol import NEED_DATA, PAUSED, SEND_FIRST, Reply, ServerConnection, catalogue
 from postier.protocol.events import (
     Closing,
     CommandRefused,
+    CredentialsReceived,
     DataChunk,
     DataStarted,
     Event,
@@ -24,20 +25,27 @@ from postier.protocol.events import (
     MessageRefused,
     StartTlsRequested,
 )
+from postier.protocol.sasl import Credentials
+from postier.server.client_limits import normalize
 from postier.server.context import ServerContext
 from postier.server.queue_ids import new_queue_id
 from postier.store import Envelope, Spool
 
 log = logging.getLogger("postier.server")
 
+CLOSE_GRACE = 10.0
+"""Seconds a closing connection has to take its last replies before it is cut."""
+
 
 class SmtpSession(asyncio.Protocol):
     """Runs one `ServerConnection` over one transport."""
 
-    def __init__(self, context: ServerContext) -> None:
+    def __init__(self, context: ServerContext, *, implicit_tls: bool = False) -> None:
         self.context = context
         self.transport: asyncio.Transport | None = None
-        self.conn = ServerConnection(context.config)
+        self.implicit_tls = implicit_tls
+        """RFC 8314: TLS starts at connect, before the greeting (the SMTPS port)."""
+        self.conn = ServerConnection(context.config, tls_active=implicit_tls)
         self.peer_ip = "unknown"
         self.peer = "unknown"
         self.tls_info: str | None = None
@@ -46,14 +54,17 @@ class SmtpSession(asyncio.Protocol):
         self._spool_failed = False
         self._delivering = False
         self._handshaking = False
+        self._checking = False
         self._writing_paused = False
         self._deadline = 0.0
         self._lines_seen = -1
         self._timer: asyncio.TimerHandle | None = None
         self._grace_timer: asyncio.TimerHandle | None = None
+        self._abort_timer: asyncio.TimerHandle | None = None
         self._started = time.monotonic()
         self._accepted = 0
         self._refused = 0
+        self._errors_reported = 0
         self._end_reason = "client closed the connection"
 
     # --- transport callbacks -----------------------------------------------------------
@@ -64,16 +75,18 @@ class SmtpSession(asyncio.Protocol):
         self.transport = transport
         peername = transport.get_extra_info("peername")
         if isinstance(peername, tuple):
-            self.peer_ip = str(peername[0])
             self.peer = f"[{peername[0]}]:{peername[1]}"
-        if not self.context.admit(self):
-            self.conn.refuse_connection(
-                catalogue.too_many_connections(self.context.config.hostname)
-            )
-            self._end_reason = "refused: too many connections"
+            self.peer_ip = normalize(str(peername[0]))
+        if self.implicit_tls:
+            # The listener made the handshake before calling us (RFC 8314 §3.3).
+            self._note_tls(transport)
+        refusal = self.context.admit(self, self.peer_ip)
+        if refusal is not None:
+            self.conn.refuse_connection(refusal.reply)
+            self._end_reason = f"refused: {refusal.reason}"
             transport.write(self.conn.data_to_send())
             transport.close()
-            log.warning("refused connection from %s: too many connections", self.peer)
+            log.warning("refused connection from %s: %s", self.peer, refusal.reason)
             return
         log.debug("connection from %s", self.peer)
         self._process()
@@ -90,7 +103,7 @@ class SmtpSession(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        for timer in (self._timer, self._grace_timer):
+        for timer in (self._timer, self._grace_timer, self._abort_timer):
             if timer is not None:
                 timer.cancel()
         if self._spool is not None:
@@ -99,7 +112,8 @@ class SmtpSession(asyncio.Protocol):
         if exc is not None and self._end_reason == "client closed the connection":
             self._end_reason = f"connection lost ({type(exc).__name__})"
         if self in self.context.sessions:
-            self.context.release(self)
+            self._report_errors()
+            self.context.release(self, self.peer_ip)
             log.info(
                 "connection %s closed after %.1fs: %d accepted, %d refused; %s",
                 self.peer,
@@ -118,6 +132,8 @@ class SmtpSession(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._writing_paused = False
         self._update_reading()
+        # Commands held back while the client was not reading its replies go on now.
+        self._process()
 
     # --- the server's own calls ----------------------------------------------------------
 
@@ -160,6 +176,11 @@ class SmtpSession(asyncio.Protocol):
     def _process_events(self, transport: asyncio.Transport) -> None:
         while True:
             event = self.conn.next_event()
+            if event is SEND_FIRST:
+                transport.write(self.conn.data_to_send())
+                if self._writing_paused:
+                    break  # resume_writing() picks up from here
+                continue
             if event is NEED_DATA or event is PAUSED:
                 break
             assert isinstance(event, Event)
@@ -168,17 +189,26 @@ class SmtpSession(asyncio.Protocol):
         out = self.conn.data_to_send()
         if out and not transport.is_closing():
             transport.write(out)
-        if self.conn.peer_closed and not self._delivering and not self._handshaking:
+        if self.conn.peer_closed and not self._working:
             transport.close()
             return
         self._update_reading()
         self._update_deadline()
+        self._report_errors()
+
+    def _report_errors(self) -> None:
+        """Pass new protocol errors on to the per-address count."""
+        errors = self.conn.errors
+        if errors != self._errors_reported:
+            self.context.limits.record_errors(self.peer_ip, errors - self._errors_reported)
+            self._errors_reported = errors
 
     def _handle(self, event: Event) -> bool:
         """Act on one event; True when processing must stop here."""
         if isinstance(event, DataChunk):
             self._spool_data(event.data)
         elif isinstance(event, DataStarted):
+            self._drop_spool()  # a BDAT message dropped between chunks (RSET, EHLO)
             self._spool = Spool(self.context.settings.spool_memory)
             self._spool_failed = False
         elif isinstance(event, MessageComplete):
@@ -197,6 +227,10 @@ class SmtpSession(asyncio.Protocol):
             )
         elif isinstance(event, CommandRefused):
             log.debug("%s: %s", self.peer, event.reply)
+        elif isinstance(event, CredentialsReceived):
+            self._checking = True
+            self._loop.create_task(self._check_credentials(event.credentials))
+            return True
         elif isinstance(event, StartTlsRequested):
             self._handshaking = True
             self._loop.create_task(self._start_tls())
@@ -215,7 +249,15 @@ class SmtpSession(asyncio.Protocol):
         elif code != 421 or self._end_reason != "server shutting down":
             self._end_reason = str(event.reply)
         self.transport.write(self.conn.data_to_send())
+        if self._writing_paused:
+            # The client does not read: close() would wait for it to take what is
+            # queued, holding the connection (and its slot) for as long as it likes.
+            self.transport.abort()
+            return
         self.transport.close()
+        # Closing waits for the last replies to be sent; a client that stops reading
+        # now must not hold the connection either.
+        self._abort_timer = self._loop.call_later(CLOSE_GRACE, self.transport.abort)
 
     def _spool_data(self, data: bytes) -> None:
         """Keep a piece of the message; a spool that cannot grow (disk full, no file
@@ -247,12 +289,11 @@ class SmtpSession(asyncio.Protocol):
             protocol=event.protocol,
             queue_id=queue_id,
             received_at=datetime.now(UTC),
+            auth_user=event.auth_user,
             tls_info=self.tls_info,
         )
         try:
-            await self._loop.run_in_executor(
-                self.context.executor, self.context.store.deliver, envelope, spool
-            )
+            await self.context.deliveries.deliver(envelope, spool)
         except Exception:
             # The details go to the log; the client hears only 451 (no OS text leaks).
             log.exception("delivery of %s from <%s> failed", queue_id, event.sender)
@@ -261,12 +302,13 @@ class SmtpSession(asyncio.Protocol):
         else:
             self._accepted += 1
             log.info(
-                "accepted %s from <%s> for %s %s, %d bytes",
+                "accepted %s from <%s> for %s %s, %d bytes%s",
                 queue_id,
                 event.sender,
                 _addresses(event.recipients),
                 self.peer,
                 event.size,
+                "" if event.auth_user is None else f", user {event.auth_user!r}",
             )
             answer = catalogue.stored(queue_id)
         finally:
@@ -278,6 +320,47 @@ class SmtpSession(asyncio.Protocol):
         self.conn.answer_message(answer)
         self._lines_seen = -1  # the client's deadline starts again now
         self._process()
+
+    async def _check_credentials(self, credentials: Credentials) -> None:
+        """Check a login on a thread (a password hash is slow on purpose), and answer a
+        failure late: the delay grows with this connection's and this account's
+        failures (see `AuthThrottle`)."""
+        user = credentials.username
+        try:
+            accepted = await self._loop.run_in_executor(
+                self.context.auth_executor, self._verify, credentials
+            )
+        except Exception:
+            log.exception("%s: checking the credentials of %r failed", self.peer, user)
+            accepted = False
+        if accepted:
+            self.context.throttle.succeeded(user)
+            log.info("%s authenticated as %r (%s)", self.peer, user, credentials.mechanism)
+        else:
+            failures = self.conn.auth_failures + 1
+            delay = self.context.throttle.failed(user, failures)
+            log.warning(
+                "%s: authentication failed for %r (%s), %d on this connection",
+                self.peer,
+                user,
+                credentials.mechanism,
+                failures,
+            )
+            await asyncio.sleep(delay)
+        self._checking = False
+        self.conn.answer_auth(accepted)
+        self._lines_seen = -1  # the client's deadline starts again now
+        self._process()
+
+    def _verify(self, credentials: Credentials) -> bool:
+        accounts = self.context.accounts
+        if accounts is None:
+            return False
+        if credentials.password is None:
+            # CRAM-MD5: offered only when every login is accepted (it would need the
+            # clear password to check).
+            return accounts.accepts_any
+        return accounts.check(credentials.username, credentials.password)
 
     async def _start_tls(self) -> None:
         transport = self.transport
@@ -301,14 +384,18 @@ class SmtpSession(asyncio.Protocol):
             transport.abort()
             return
         self.transport = new_transport
-        ssl_object = new_transport.get_extra_info("ssl_object")
-        if ssl_object is not None:
-            cipher = ssl_object.cipher()
-            self.tls_info = f"{ssl_object.version()} with cipher {cipher[0] if cipher else '?'}"
+        self._note_tls(new_transport)
         self._handshaking = False
         self.conn.tls_started()
         self._lines_seen = -1
         self._process()
+
+    def _note_tls(self, transport: asyncio.BaseTransport) -> None:
+        """What `Received:` says of the TLS session: its version and cipher."""
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            cipher = ssl_object.cipher()
+            self.tls_info = f"{ssl_object.version()} with cipher {cipher[0] if cipher else '?'}"
 
     # --- flow control and the per-line deadline ---------------------------------------
 
@@ -316,7 +403,7 @@ class SmtpSession(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self._delivering or self._writing_paused:
+        if self._delivering or self._checking or self._writing_paused:
             transport.pause_reading()
         elif not transport.is_reading():
             transport.resume_reading()
@@ -339,7 +426,7 @@ class SmtpSession(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self._delivering or self._handshaking:
+        if self._working:
             self._lines_seen = -1
             return
         if self._loop.time() < self._deadline:
@@ -348,6 +435,12 @@ class SmtpSession(asyncio.Protocol):
         self._end_reason = "timeout"
         self.conn.timed_out()
         self._process()
+
+    @property
+    def _working(self) -> bool:
+        """The session, not the client, has the next move: storing a message, shaking
+        hands, checking a password."""
+        return self._delivering or self._handshaking or self._checking
 
     def _drop_spool(self) -> None:
         if self._spool is not None:

@@ -57,14 +57,54 @@ class BatchedStore(ABC, Generic[R]):
 
     def deliver(self, envelope: Envelope, message: MessageSource) -> None:
         """Store one copy for each distinct recipient; see `MailStore.deliver`."""
+        error = self.deliver_batch([(envelope, message)])[0]
+        if error is not None:
+            raise error
+
+    def deliver_batch(
+        self, items: Sequence[tuple[Envelope, MessageSource]]
+    ) -> list[Exception | None]:
+        """Store several messages, each as `deliver` would; for each, its error or None.
+
+        The server's delivery thread hands over everything that arrived meanwhile in one
+        call, so they share one batch (one journal record, one fsync per mailbox) without
+        a thread per message. Each delivery still succeeds or fails on its own.
+        """
         if self._closed:
-            raise DeliveryError("the store is closed")
-        try:
-            copies = plan_copies(self.path, envelope, self.format)
-        except ValueError as error:
-            log.error("%s: no mailbox for the recipients: %s", envelope.queue_id, error)
-            raise DeliveryError(f"{envelope.queue_id}: no valid mailbox") from None
-        self._batcher.submit(self._prepare(Delivery(envelope, message, copies)))
+            return [DeliveryError("the store is closed") for _ in items]
+        results: list[Exception | None] = [None] * len(items)
+        deliveries: list[Delivery] = []
+        planned: list[int] = []
+        planner = _Planner(self.path, self.format)
+        for index, (envelope, message) in enumerate(items):
+            try:
+                deliveries.append(Delivery(envelope, message, planner.plan(envelope)))
+            except DeliveryError as error:
+                results[index] = error
+            else:
+                planned.append(index)
+        requests: list[R] = []
+        positions: list[int] = []
+        for index, prepared in zip(planned, self._prepare_all(deliveries), strict=True):
+            if isinstance(prepared, DeliveryError):
+                results[index] = prepared
+            else:
+                requests.append(prepared)
+                positions.append(index)
+        outcomes = self._batcher.submit_all(requests)
+        for index, outcome in zip(positions, outcomes, strict=True):
+            results[index] = _as_exception(outcome)
+        return results
+
+    def _prepare_all(self, deliveries: Sequence[Delivery]) -> list[R | DeliveryError]:
+        """`_prepare` each delivery; a store may do them together (flush files at once)."""
+        prepared: list[R | DeliveryError] = []
+        for delivery in deliveries:
+            try:
+                prepared.append(self._prepare(delivery))
+            except DeliveryError as error:
+                prepared.append(error)
+        return prepared
 
     @abstractmethod
     def _prepare(self, delivery: Delivery) -> R:
@@ -91,3 +131,27 @@ class BatchedStore(ABC, Generic[R]):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _Planner:
+    """Plans the copies of a batch's deliveries; each mailbox's path is checked once a batch."""
+
+    def __init__(self, store: Path, fmt: StoreFormat) -> None:
+        self._store = store
+        self._format = fmt
+        self._entries: dict[str, str] = {}
+
+    def plan(self, envelope: Envelope) -> list[Copy]:
+        """Raises DeliveryError when a recipient has no valid mailbox."""
+        try:
+            return plan_copies(self._store, envelope, self._format, self._entries)
+        except ValueError as error:
+            log.error("%s: no mailbox for the recipients: %s", envelope.queue_id, error)
+            raise DeliveryError(f"{envelope.queue_id}: no valid mailbox") from None
+
+
+def _as_exception(error: BaseException | None) -> Exception | None:
+    """A batch's error as its caller gets it: interrupts of the batch become DeliveryErrors."""
+    if error is None or isinstance(error, Exception):
+        return error
+    return DeliveryError("delivery interrupted")

@@ -57,22 +57,36 @@ class Batcher(Generic[T]):
 
     def submit(self, request: T) -> None:
         """Run `request` in some batch; return when its batch is done, raise its error."""
-        waiter = _Waiter(request)
+        error = self.submit_all([request])[0]
+        if error is not None:
+            raise error
+
+    def submit_all(self, requests: Sequence[T]) -> list[BaseException | None]:
+        """Run `requests` in some batches, in order; return, for each, its error or None.
+
+        One thread with many requests at hand (the server's delivery thread) hands them
+        over in one call: if no batch is running, they form the next one at once.
+        """
+        waiters = [_Waiter(request) for request in requests]
+        if not waiters:
+            return []
         with self._lock:
-            lead = not self._busy
-            self._busy = True
-            if lead:
-                waiter.state = _State.LEADING
-            else:
-                waiter.event = event = threading.Event()
-            self._queue.append(waiter)
-        if not lead:
-            event.wait()
-        if waiter.state is _State.LEADING:
-            # The oldest queued request is ours, so it is in the batch we lead.
-            self._lead()
-        if waiter.error is not None:
-            raise waiter.error
+            if not self._busy:
+                self._busy = True
+                waiters[0].state = _State.LEADING
+            self._queue.extend(waiters)
+        for waiter in waiters:
+            with self._lock:
+                # Only a request still waiting needs an event; most of a caller's own
+                # requests are in the batch it leads, and are done by now.
+                if waiter.state is _State.WAITING:
+                    waiter.event = threading.Event()
+            if waiter.event is not None:
+                waiter.event.wait()
+            if waiter.state is _State.LEADING:
+                # The oldest queued request is ours, so it is in the batch we lead.
+                self._lead()
+        return [waiter.error for waiter in waiters]
 
     def _lead(self) -> None:
         with self._lock:
@@ -84,8 +98,8 @@ class Batcher(Generic[T]):
                 self._wake(self._queue[0], _State.LEADING, None)
             else:
                 self._busy = False
-        for waiter, error in zip(batch, errors, strict=True):
-            self._wake(waiter, _State.DONE, error)
+            for waiter, error in zip(batch, errors, strict=True):
+                self._wake(waiter, _State.DONE, error)
         if interrupt is not None:
             raise interrupt
 
@@ -107,6 +121,7 @@ class Batcher(Generic[T]):
 
     @staticmethod
     def _wake(waiter: _Waiter[T], state: _State, error: BaseException | None) -> None:
+        """Under the lock: a waiter makes its event under the same lock, so none is missed."""
         waiter.error = error
         waiter.state = state
         if waiter.event is not None:

@@ -31,16 +31,24 @@ class Copy:
     """The first spelling of the recipient among those sharing this mailbox."""
 
 
-def plan_copies(store_dir: Path, envelope: Envelope, fmt: StoreFormat) -> list[Copy]:
+def plan_copies(
+    store_dir: Path, envelope: Envelope, fmt: StoreFormat, known: dict[str, str] | None = None
+) -> list[Copy]:
     """One copy per distinct mailbox, in the order of the recipients.
 
     `A@x` and `a@x` share a mailbox and get one copy. Raises ValueError when there is no
-    recipient or a recipient has no valid mailbox.
+    recipient or a recipient has no valid mailbox. `known` maps recipients already
+    checked (in this batch) to their entries, sparing a `stat` per delivery.
     """
     copies: dict[str, Copy] = {}
     for recipient in envelope.recipients:
-        entry = mailbox_path(store_dir, recipient, fmt).name
-        copies.setdefault(entry, Copy(entry, recipient))
+        entry = None if known is None else known.get(recipient)
+        if entry is None:
+            entry = mailbox_path(store_dir, recipient, fmt).name
+            if known is not None:
+                known[recipient] = entry
+        if entry not in copies:
+            copies[entry] = Copy(entry, recipient)
     if not copies:
         raise ValueError("no recipient")
     return list(copies.values())

@@ -6,7 +6,7 @@ another backend (a shared or remote store) take the place of the files.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -39,6 +39,16 @@ class MailStore(Protocol):
         Blocks until every copy is written and flushed, and may be called from many
         threads at once. Raises `DeliveryError` when any copy fails, after removing the
         copies already written: a retry neither duplicates nor loses mail.
+        """
+        ...
+
+    def deliver_batch(
+        self, items: Sequence[tuple[Envelope, MessageSource]]
+    ) -> list[Exception | None]:
+        """`deliver` each `(envelope, message)`; for each, in order, its error or None.
+
+        The deliveries share their flushes; each one still succeeds or fails (and is
+        rolled back) on its own, and a `DeliveryError` is returned, not raised.
         """
         ...
 

@@ -30,8 +30,12 @@ from typing import Final
 
 from .errors import LockTimeoutError
 
-_FIRST_PAUSE: Final = 0.001
-_LONGEST_PAUSE: Final = 0.05
+# The usual holder is another server process (`--workers`) storing a batch, which takes
+# about a millisecond: a waiter that slept 50 ms (the old longest pause) let the mailbox
+# idle most of the time, and two workers on one mailbox stored less than one alone.
+# Short pauses cost a few hundred wake-ups a second, and only while the lock is busy.
+_FIRST_PAUSE: Final = 0.0002
+_LONGEST_PAUSE: Final = 0.002
 
 _guard = threading.Lock()
 _thread_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()

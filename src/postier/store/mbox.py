@@ -30,6 +30,7 @@ from .base import BatchedStore, Delivery
 from .batching import DEFAULT_MAX_BATCH
 from .copies import render_copy
 from .errors import StoreError
+from .flush import ParallelFlusher
 from .journal import JournalEntries, Transaction
 from .locking import FileLock
 from .naming import StoreFormat
@@ -99,6 +100,7 @@ class MboxStore(BatchedStore[Delivery]):
         self._open_files = open_files
         # Only the batch leader touches the open files, one batch at a time.
         self._files: OrderedDict[str, _OpenMailbox] = OrderedDict()
+        self._flusher = ParallelFlusher()
 
     # -- one batch -------------------------------------------------------------------
 
@@ -217,22 +219,29 @@ class MboxStore(BatchedStore[Delivery]):
                     if errors[index] is None:
                         written.update(copy.entry for copy in delivery.copies)
             if self._fsync:
-                for entry in sorted(written):
-                    os.fsync(held[entry].fd)
-                self._fsync_new_names(held)
+                self._flush(held, written)
             transaction.commit()
         except (OSError, _BatchAbortedError) as error:
             log.error("batch of %d deliveries aborted: %s", len(deliveries), error)
             self._abort(held, sizes, transaction)
             raise _BatchAbortedError from None
 
-    def _fsync_new_names(self, held: dict[str, _OpenMailbox]) -> None:
-        """A new mailbox file is only durable once the store directory is fsync'd too."""
+    def _flush(self, held: dict[str, _OpenMailbox], written: set[str]) -> None:
+        """fsync every mailbox written, and the store directory when a mailbox is new (its
+        name is only durable then), all at once: one journal commit serves them all."""
+        fds = [held[entry].fd for entry in sorted(written)]
         new = [mailbox for mailbox in held.values() if mailbox.created]
-        if new:
-            fileio.fsync_dir(self.path)
-            for mailbox in new:
-                mailbox.created = False
+        directory = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if new else None
+        try:
+            errors = self._flusher.fsync_all(fds if directory is None else [*fds, directory])
+        finally:
+            if directory is not None:
+                os.close(directory)
+        for error in errors:
+            if error is not None:
+                raise error
+        for mailbox in new:
+            mailbox.created = False
 
     def _append(
         self, delivery: Delivery, held: dict[str, _OpenMailbox], ends: dict[str, int]
@@ -278,6 +287,7 @@ class MboxStore(BatchedStore[Delivery]):
         for mailbox in self._files.values():
             mailbox.lock.try_close()
         self._files.clear()
+        self._flusher.close()
         super().close()
 
 

@@ -9,6 +9,7 @@ it cannot decide yet to the next chunk, and never holds a whole line.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from datetime import UTC, datetime
@@ -71,7 +72,8 @@ class FromQuoter:
                 return chunk
             out, chunk = chunk[: newline + 1], chunk[newline + 1 :]
         text = self._held + chunk
-        quoted = _QUOTE.sub(rb">\1", text)
+        # Every line to quote holds `From `: most chunks have none, and skip the regex.
+        quoted = _QUOTE.sub(rb">\1", text) if _FROM in text else text
         tail = text[text.rfind(b"\n") + 1 :]
         rest = tail.lstrip(b">")
         if rest.startswith(_FROM) or not _FROM.startswith(rest):
@@ -122,6 +124,15 @@ def from_line(sender: str, when: datetime) -> bytes:
     The null sender is written `MAILER-DAEMON`, as mail systems do; the date is UTC in
     `asctime` form (`Thu Nov 27 02:23:09 2026`), the form Python's `mailbox` writes.
     A space would split the sender from the date, so it is replaced like control characters.
+    """
+    return _from_line(sender, when.replace(microsecond=0))
+
+
+@functools.lru_cache(maxsize=256)
+def _from_line(sender: str, when: datetime) -> bytes:
+    """`from_line` to the second: a busy server writes the same line many times a second.
+
+    Datetimes equal in different zones share an entry, which is right: only UTC is written.
     """
     who = clean(sender, " ") or "MAILER-DAEMON"
     stamp = time.asctime(when.astimezone(UTC).timetuple())

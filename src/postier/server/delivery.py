@@ -1,0 +1,116 @@
+"""The delivery pipeline: sessions queue finished messages; one store thread stores them in batches.
+
+Storing blocks on the disk, so it cannot run on the event loop. A thread per message
+(an executor) made every delivery pay for a hand-off to a thread, a hand-off to the batch
+leader (group commit) and a hand-off back, about sixty futex calls a message and most of
+the server's CPU. Here the loop appends `(envelope, spool, future)` to a queue and, once
+per round of the loop, wakes the store thread if it sleeps; the thread takes everything
+queued, stores it as one batch (`MailStore.deliver_batch`: one journal record and one
+fsync per mailbox for all), and resolves the whole batch's futures with one call into
+the loop. While a batch is being
+flushed the next one fills up, so the busier the server, the larger the batches.
+
+A future resolves only once the batch's copies are flushed: a session answers 250 after
+that, or 451 when its delivery returned an error (the store has rolled it back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import deque
+from collections.abc import Sequence
+from typing import Final
+
+from postier.store import DeliveryError, Envelope, MailStore, MessageSource
+
+log = logging.getLogger("postier.server")
+
+MAX_BATCH: Final = 256
+"""Deliveries stored together at most; bounds how long the first one waits for the last."""
+
+_Job = tuple[Envelope, MessageSource, "asyncio.Future[Exception | None]"]
+
+
+class DeliveryQueue:
+    """Stores the messages of one event loop's sessions on one thread, in batches."""
+
+    def __init__(
+        self, store: MailStore, loop: asyncio.AbstractEventLoop, *, max_batch: int = MAX_BATCH
+    ) -> None:
+        self._store = store
+        self._loop = loop
+        self._max_batch = max_batch
+        self._pending: deque[_Job] = deque()
+        self._wakeup = threading.Event()
+        self._kick_scheduled = False
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="postier-store", daemon=True)
+        self._thread.start()
+
+    async def deliver(self, envelope: Envelope, message: MessageSource) -> None:
+        """Store `message` for each recipient: return once flushed, or raise DeliveryError.
+
+        `message` must stay open and unchanged until this returns.
+        """
+        if self._closing:
+            raise DeliveryError(f"{envelope.queue_id}: the server is stopping")
+        future: asyncio.Future[Exception | None] = self._loop.create_future()
+        self._pending.append((envelope, message, future))
+        if not self._kick_scheduled:
+            # Waking the thread costs a futex call and a GIL hand-off: once for all the
+            # messages that this round of the loop completes, not once for each.
+            self._kick_scheduled = True
+            self._loop.call_soon(self._kick)
+        error = await future
+        if error is not None:
+            raise error
+
+    def _kick(self) -> None:
+        self._kick_scheduled = False
+        # The thread clears the event before it drains the queue, so an append seen
+        # with the event still set is drained by the round already under way.
+        if not self._wakeup.is_set():
+            self._wakeup.set()
+
+    async def close(self) -> None:
+        """Store what is queued, then stop the thread. New deliveries are refused."""
+        self._closing = True
+        self._wakeup.set()
+        await asyncio.to_thread(self._thread.join)
+
+    # -- on the store thread -----------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                count = min(len(self._pending), self._max_batch)
+                batch = [self._pending.popleft() for _ in range(count)]
+                self._store_batch(batch)
+            if self._closing and not self._pending:
+                return
+
+    def _store_batch(self, batch: list[_Job]) -> None:
+        try:
+            errors: Sequence[Exception | None] = self._store.deliver_batch(
+                [(envelope, message) for envelope, message, _ in batch]
+            )
+        except Exception:
+            log.exception("a batch of %d deliveries failed", len(batch))
+            errors = [DeliveryError("internal store error") for _ in batch]
+        futures = [future for _, _, future in batch]
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            self._loop.call_soon_threadsafe(_resolve, futures, errors)
+
+
+def _resolve(
+    futures: Sequence[asyncio.Future[Exception | None]], errors: Sequence[Exception | None]
+) -> None:
+    """On the loop: hand each session its delivery's outcome."""
+    for future, error in zip(futures, errors, strict=True):
+        if not future.done():  # a session being torn down may have cancelled its wait
+            future.set_result(error)
