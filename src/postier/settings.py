@@ -73,8 +73,6 @@ class Settings:
     """On SIGTERM/Ctrl-C, how long a message being received may take to finish."""
     spool_memory: int = 1024 * 1024
     """A message stays in memory up to this size, then moves to a temporary file."""
-    delivery_threads: int = 16
-    """Threads storing messages; concurrent deliveries share fsyncs (group commit)."""
     workers: int = 1
     """Server processes sharing the port (SO_REUSEPORT) and the store; each serves up to
     `max_connections / workers` clients."""

@@ -2,7 +2,8 @@
 
 An `asyncio.Protocol` rather than streams: callbacks cost less per message, and the
 protocol core already does all the parsing. Storing a message is blocking file work
-and runs on the context's threads, never on the event loop.
+goes to the store thread of the delivery queue, never runs on the event loop;
+checking a password, slow on purpose, runs on a thread too.
 """
 
 from __future__ import annotations
