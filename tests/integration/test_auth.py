@@ -70,18 +70,6 @@ def timed(action: Callable[[], Reply]) -> tuple[Reply, float]:
     return reply, time.monotonic() - start
 
 
-def wait_for_log(server: ServerProcess, pattern: str, count: int = 1, timeout: float = 10) -> str:
-    """Poll the log until `pattern` appears `count` times; the log text."""
-    deadline = time.monotonic() + timeout
-    while True:
-        text = server.log_text()
-        if len(re.findall(pattern, text)) >= count:
-            return text
-        if time.monotonic() > deadline:
-            pytest.fail(f"{pattern!r} not logged {count}x within {timeout}s:\n{text}")
-        time.sleep(0.05)
-
-
 def auth_keyword(client: RawClient) -> str | None:
     """The AUTH line of a fresh EHLO, or None when AUTH is not offered."""
     reply = client.command("EHLO client.test")
@@ -113,7 +101,7 @@ def test_any_login_with_smtplib_then_send(start_server: StartServer, mechanism: 
     assert "(Authenticated sender: alice)" in trace["Received"], trace
     assert " with ESMTPA id " in trace["Received"], trace
     assert body == b"Subject: auth test\n\nhello after login\n"
-    log = wait_for_log(server, r"closed after")
+    log = server.wait_for_log(r"closed after")
     assert f"authenticated as 'alice' ({mechanism})" in log, log
     assert re.search(r"accepted \S+ from <alice@test.com> .*, user 'alice'", log), log
     for leak in (SECRET, b64(SECRET), plain("alice", SECRET)):
@@ -227,7 +215,7 @@ def test_failures_delay_the_account_not_other_clients(
     thread.start()
     bob_latencies: list[float] = []
     try:
-        wait_for_log(server, r"authentication failed for 'alice'", timeout=10)
+        server.wait_for_log(r"authentication failed for 'alice'", timeout=10)
         # alice's failures are piling up now: bob, on other connections, is not slowed.
         for _ in range(3):
             with connect(server.address) as bob:
@@ -371,13 +359,13 @@ def test_sighup_reloads_the_password_file(start_server: StartServer, tmp_path: P
         assert client.command(f"AUTH PLAIN {plain('carol', 'carol-pass')}").code == 535
     write_password_file(users, {"alice": SECRET, "carol": "carol-pass"})
     server.signal(signal.SIGHUP)
-    wait_for_log(server, r"SIGHUP: password file \S+ loaded")
+    server.wait_for_log(r"SIGHUP: password file \S+ loaded")
     with connect(server.address) as client:
         assert client.command(f"AUTH PLAIN {plain('carol', 'carol-pass')}").code == 235
     # A broken file: an error in the log, and the accounts in use stay.
     users.write_text("carol:$scrypt$not-a-hash\n")
     server.signal(signal.SIGHUP)
-    log = wait_for_log(server, r"ERROR SIGHUP: .*keeping the accounts in use")
+    log = server.wait_for_log(r"ERROR SIGHUP: .*keeping the accounts in use")
     assert "users.txt:1" in log, log
     for user, password in (("alice", SECRET), ("carol", "carol-pass")):
         with connect(server.address) as client:
@@ -385,7 +373,7 @@ def test_sighup_reloads_the_password_file(start_server: StartServer, tmp_path: P
     # A missing file too.
     users.unlink()
     server.signal(signal.SIGHUP)
-    wait_for_log(server, r"ERROR SIGHUP: .*keeping the accounts in use", count=2)
+    server.wait_for_log(r"ERROR SIGHUP: .*keeping the accounts in use", count=2)
     with connect(server.address) as client:
         assert client.command(f"AUTH PLAIN {plain('carol', 'carol-pass')}").code == 235
     assert server.process is not None and server.process.poll() is None

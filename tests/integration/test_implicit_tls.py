@@ -63,17 +63,6 @@ def tls_client(
     return client
 
 
-def wait_for_log(server: ServerProcess, pattern: str, count: int = 1, timeout: float = 10) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        text = server.log_text()
-        if len(re.findall(pattern, text)) >= count:
-            return text
-        if time.monotonic() > deadline:
-            pytest.fail(f"{pattern!r} not logged {count}x within {timeout}s:\n{text}")
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def pem_copy(tmp_path: Path, tls_files: TlsFiles) -> Path:
     """A copy of the certificate file that the test may overwrite (tls_files is shared)."""
@@ -230,7 +219,7 @@ def test_sighup_reloads_the_certificate(
         new_ca = trustme.CA()
         new_ca.issue_cert(*SERVER_NAMES).private_key_and_cert_chain_pem.write_to_path(str(pem_copy))
         server.signal(signal.SIGHUP)
-        wait_for_log(server, r"SIGHUP: certificate \S+ loaded")
+        server.wait_for_log(r"SIGHUP: certificate \S+ loaded")
         new_context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
         new_ca.configure_trust(new_context)
         new_der = der_of(server, port, new_context)
@@ -264,7 +253,7 @@ def test_sighup_with_a_broken_certificate_keeps_the_old_one(
     old_der = der_of(server, port, tls_files.client_context())
     pem_copy.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n")
     server.signal(signal.SIGHUP)
-    log = wait_for_log(server, r"ERROR SIGHUP: .*keeping the certificate in use")
+    log = server.wait_for_log(r"ERROR SIGHUP: .*keeping the certificate in use")
     assert "Traceback" not in log
     assert der_of(server, port, tls_files.client_context()) == old_der
     with smtps(server, port, tls_files.client_context()) as client:
@@ -273,7 +262,7 @@ def test_sighup_with_a_broken_certificate_keeps_the_old_one(
     # A missing file is the same.
     pem_copy.unlink()
     server.signal(signal.SIGHUP)
-    wait_for_log(server, r"ERROR SIGHUP: .*keeping the certificate in use", count=2)
+    server.wait_for_log(r"ERROR SIGHUP: .*keeping the certificate in use", count=2)
     assert der_of(server, port, tls_files.client_context()) == old_der
 
 

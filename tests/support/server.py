@@ -81,6 +81,17 @@ class ServerProcess:
             data = data[getattr(self, "_log_start", 0) :]
         return data.decode(errors="replace")
 
+    def wait_for_log(self, pattern: str, count: int = 1, timeout: float = 10) -> str:
+        """Poll the log until `pattern` (a regex) appears `count` times; the log text."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_text()
+            if len(re.findall(pattern, text)) >= count:
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} not logged {count}x within {timeout}s:\n{text}")
+            time.sleep(0.05)
+
     @property
     def address(self) -> tuple[str, int]:
         return self.host, self.port

@@ -86,12 +86,16 @@ def byte_size(text: str) -> int:
     return int(number) * _UNITS[unit]
 
 
-@_names_source
-def positive_int(text: str) -> int:
+def _whole_number(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {str(text)!r}") from None
+
+
+@_names_source
+def positive_int(text: str) -> int:
+    value = _whole_number(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be at least 1: {str(text)!r}")
     return value
@@ -100,10 +104,7 @@ def positive_int(text: str) -> int:
 @_names_source
 def limit(text: str) -> int:
     """A limit that 0 turns off."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {str(text)!r}") from None
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more: {str(text)!r}")
     return value
