@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import StartServer
-from tests.support.mailboxes import journals, maildir_messages, mbox_messages, split_trace
+from tests.support.mailboxes import maildir_messages, mbox_messages, settled_journals, split_trace
 from tests.support.smtp import RawClient, connect
 
 LIMIT = 256 * 1024
@@ -70,7 +70,7 @@ def test_disk_error_on_the_second_copy_mbox(start_server: StartServer, tmp_path:
         # The first copy was written, then rolled back: both mailboxes as they were.
         after = {p.name: p.read_bytes() for p in store.glob("*.mbox")}
         assert after == before
-        assert journals(store) == []
+        assert settled_journals(store) == []
 
         # The session goes on, and a smaller retry goes through whole.
         assert client.command("NOOP").code == 250
@@ -114,7 +114,7 @@ def test_disk_error_on_the_second_copy_maildir(start_server: StartServer, tmp_pa
         for recipient in (FIRST, SECOND):
             assert os.listdir(server.store / recipient / "tmp") == []
             assert len(maildir_messages(server.store, recipient)) == 1
-        assert journals(server.store) == []
+        assert settled_journals(server.store) == []
 
         assert send(client, [FIRST, SECOND], message_of(1000, "retry"))[0] == 250
     for recipient in (FIRST, SECOND):

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import StartServer
 from tests.faults.numbered import check_stored, numbered_message, token_of
-from tests.support.mailboxes import journals, mbox_path, messages
+from tests.support.mailboxes import mbox_path, messages, settled_journals
 from tests.support.server import ServerProcess
 
 SENDERS = 8
@@ -122,7 +122,7 @@ def test_kill_9_under_load_then_restart(start_server: StartServer, fmt: str) -> 
         acknowledged |= load.acknowledged
         attempted |= load.attempted
         server.start()  # the same store: recovery runs before it listens
-        assert journals(server.store) == []
+        assert settled_journals(server.store) == []
         found = check_store(server, fmt, acknowledged, attempted)
         figures.append(
             f"round {round_ + 1}: killed after {killed_at:.2f}s, {len(load.attempted)} begun,"

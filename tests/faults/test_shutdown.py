@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.conftest import StartServer
-from tests.support.mailboxes import journals, maildir_messages, mbox_messages, split_trace
+from tests.support.mailboxes import maildir_messages, mbox_messages, settled_journals, split_trace
 from tests.support.smtp import connect
 
 
@@ -61,7 +61,7 @@ def test_stop_lets_the_message_under_way_finish(
 
     assert server.wait(20) == 0
     assert "stopped" in server.log_text()
-    assert journals(server.store) == []
+    assert settled_journals(server.store) == []
     read = mbox_messages if fmt == "mbox" else maildir_messages
     (message,) = read(server.store, "b@test.com")
     assert split_trace(message)[1] == b"Subject: under way\n\nfirst half\nsecond half\n"
@@ -76,7 +76,7 @@ def test_stop_with_no_client_exits_0_at_once(start_server: StartServer) -> None:
     server.signal(signal.SIGTERM)
     assert server.wait(10) == 0
     assert time.monotonic() - began < 5
-    assert journals(server.store) == []
+    assert settled_journals(server.store) == []
 
 
 def test_stop_while_a_burst_is_being_stored(start_server: StartServer) -> None:
@@ -112,4 +112,4 @@ def test_stop_while_a_burst_is_being_stored(start_server: StartServer) -> None:
     assert server.wait(20) == 0
     # Every message the client heard 250 for is there, and nothing else.
     assert len(mbox_messages(server.store, "b@test.com")) == answered
-    assert journals(server.store) == []
+    assert settled_journals(server.store) == []

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.conftest import StartServer
-from tests.support.mailboxes import journals, maildir_messages, mbox_messages, split_trace
+from tests.support.mailboxes import maildir_messages, mbox_messages, settled_journals, split_trace
 from tests.support.server import ServerProcess
 from tests.support.tools import require_tool
 
@@ -46,7 +46,7 @@ def test_smtp_source_500_messages_in_20_sessions(start_server: StartServer) -> N
     assert len(stored) == 500
     for message in stored:
         check_message(message, 1024)
-    assert journals(server.store) == []
+    assert settled_journals(server.store) == []
     print(f"\nsmtp-source: 500 messages of 1 KiB, 20 sessions, fsync: {elapsed:.2f}s")
 
 

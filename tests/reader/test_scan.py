@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import mailbox
 import os
 from datetime import UTC, datetime
@@ -196,4 +197,10 @@ def test_uncommitted_maildir_copies_are_left_out(tmp_path: Path) -> None:
     journal.mkdir(parents=True)
     entries = JournalEntries(maildir_files=("carol@example.org/1764210190.M1P1Q2.host",))
     (journal / "1-x.journal").write_bytes(entries.encode())
-    assert [item.read().raw for item in list_maildir(maildir)] == [b"Subject: committed\n\n"]  # type: ignore[union-attr]
+    with (journal / "1-x.journal").open("rb") as owner:
+        fcntl.flock(owner, fcntl.LOCK_EX)  # its server lives: the batch may still be undone
+        assert [item.read().raw for item in list_maildir(maildir)] == [b"Subject: committed\n\n"]  # type: ignore[union-attr]
+    # Its server died with every copy renamed out of tmp/: recovery keeps them, and so do we.
+    assert len(list_maildir(maildir)) == 2
+    write_maildir_file(maildir, "1764210190.M1P1Q2.host", b"Subject: in fli", sub="tmp")
+    assert len(list_maildir(maildir)) == 1  # not whole: recovery rolls it back

@@ -109,6 +109,23 @@ def test_what_a_dead_delivery_left_is_not_shown(store: Path) -> None:
     assert (row.count, row.size) == (1, len(complete))
 
 
+def test_what_a_dead_delivery_finished_is_shown(store: Path) -> None:
+    """A server killed after its batch was whole, before it cleared its journal, may have
+    answered 250: recovery keeps the batch, and the reader shows it already."""
+    store.mkdir()
+    first = mbox_bytes([FIRST])
+    both = mbox_bytes([FIRST, SECOND])
+    (store / "alice@example.org.mbox").write_bytes(both)
+    journal = store / JOURNAL_DIR
+    journal.mkdir(parents=True)
+    entries = JournalEntries(mbox_sizes={"alice@example.org.mbox": len(first)}, record_id=4)
+    completion = entries.encode_completion({"alice@example.org.mbox": len(both)})
+    (journal / "123-dead.journal").write_bytes(entries.encode().ljust(4096) + completion)
+    assert subjects(store) == ["first", "second"]
+    (store / "alice@example.org.mbox").write_bytes(both[:-3])  # not all of it made it
+    assert subjects(store) == ["first"]
+
+
 def test_the_lock_key_is_the_stores_own(tmp_path: Path) -> None:
     real = tmp_path / "real"
     real.mkdir()

@@ -72,11 +72,22 @@ def test_rfc_7914_vector_verifies() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(password=st.text(), other=st.text())
+@given(password=st.text().filter(lambda text: "\0" not in text), other=st.text())
 def test_round_trip(password: str, other: str) -> None:
     encoded = hash_password(password, cost=CHEAP)
     assert verify_password(password, encoded)
     assert verify_password(other, encoded) == (other == password)
+
+
+@pytest.mark.parametrize("password", ["", "secret"])
+def test_a_trailing_nul_is_not_the_same_password(password: str) -> None:
+    """HMAC, under scrypt, pads its key with zero bytes: the NUL must be refused apart."""
+    encoded = hash_password(password, cost=CHEAP)
+    assert verify_password(password, encoded)
+    assert not verify_password(password + "\0", encoded)
+    assert not verify_password(password + "\0\0", encoded)
+    with pytest.raises(AccountError, match="NUL"):
+        hash_password(password + "\0", cost=CHEAP)
 
 
 def test_fresh_salt_each_time() -> None:

@@ -28,16 +28,27 @@ class RecordingStore:
         self.gate = threading.Event()
         self.gate.set()
         self.entered = threading.Event()
+        self.settles: list[bool] = []
+        """For each batch, whether `settle` was called after it."""
+        self.settle_gate = threading.Event()
+        self.settle_gate.set()
 
     def deliver(self, envelope: Envelope, message: MessageSource) -> None:
         raise AssertionError("the queue delivers in batches")
 
-    def deliver_batch(self, items: Items) -> list[Exception | None]:
+    def deliver_batch(self, items: Items, *, settle: bool = True) -> list[Exception | None]:
+        assert not settle, "the queue settles on its own, after answering"
         self.entered.set()
         self.gate.wait()
         ids = [envelope.queue_id for envelope, _ in items]
         self.batches.append(ids)
+        self.settles.append(False)
         return [DeliveryError(f"{i}: not stored") if i in self.failing else None for i in ids]
+
+    def settle(self) -> None:
+        self.settle_gate.wait()
+        if self.settles:
+            self.settles[-1] = True
 
     def close(self) -> None:
         pass
@@ -69,6 +80,25 @@ def test_concurrent_deliveries_share_batches() -> None:
     assert store.batches[1] == [f"Q{n}" for n in range(1, 50)]  # one batch, in order
 
 
+def test_clients_are_answered_before_the_store_settles_and_it_settles_once_idle() -> None:
+    store = RecordingStore()
+    store.settle_gate.clear()  # the store's bookkeeping after the batch is slow
+
+    async def scenario() -> None:
+        queue = DeliveryQueue(store, asyncio.get_running_loop())  # type: ignore[arg-type]
+        await asyncio.wait_for(queue.deliver(envelope(queue_id="Q0"), spool(b"x\r\n")), 5)
+        assert store.settles == [False]  # answered while the store still settles
+        store.settle_gate.set()
+        for _ in range(500):
+            if store.settles == [True]:
+                break
+            await asyncio.sleep(0.01)
+        await queue.close()
+
+    run(scenario())
+    assert store.settles == [True]
+
+
 def test_a_failed_delivery_fails_alone() -> None:
     store = RecordingStore(failing=frozenset({"bad"}))
     outcomes: dict[str, str] = {}
@@ -92,7 +122,7 @@ def test_a_failed_delivery_fails_alone() -> None:
 
 def test_a_store_that_raises_fails_its_whole_batch() -> None:
     class Broken(RecordingStore):
-        def deliver_batch(self, items: Items) -> list[Exception | None]:
+        def deliver_batch(self, items: Items, *, settle: bool = True) -> list[Exception | None]:
             raise RuntimeError("a bug in the store")
 
     async def scenario() -> None:

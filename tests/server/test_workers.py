@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import StartServer
 from tests.faults.numbered import check_stored, numbered_message, token_of
-from tests.support.mailboxes import journals, mbox_messages
+from tests.support.mailboxes import mbox_messages, settled_journals
 from tests.support.server import ServerProcess
 from tests.support.tls import TlsFiles
 
@@ -80,7 +80,7 @@ def test_two_workers_share_the_port_and_the_store(
     assert served.keys() == {"1", "2"}, served  # the kernel spread the clients
     assert sum(served.values()) == CLIENTS * PER_CLIENT
     assert server.stop() == 0
-    assert journals(server.store) == []
+    assert settled_journals(server.store) == []
 
 
 def test_sigterm_stops_every_worker(start_server: StartServer) -> None:

@@ -153,9 +153,34 @@ def test_journal_of_a_live_process_is_left_alone(
     assert (store_dir / "a@x.mbox").read_bytes() == mbox_before["a@x.mbox"]
 
 
-def test_maildir_crash_after_rename_is_rolled_back(store_dir: Path) -> None:
+def test_maildir_crash_between_renames_is_rolled_back(store_dir: Path) -> None:
     with MaildirStore(store_dir) as store, spool(MESSAGE) as message:
         store.deliver(envelope(recipients=("a@x", "b@x"), queue_id="first"), message)
+    killed(
+        """
+        real = os.rename
+        def second_kills(source, target):
+            if "/b@x/" in str(source):
+                die()
+            real(source, target)
+        os.rename = second_kills
+        with spool(MESSAGE) as message:
+            MaildirStore(store_dir).deliver(envelope(recipients=("a@x", "b@x")), message)
+        """,
+        store_dir,
+    )
+    assert len(list((store_dir / "a@x" / "new").iterdir())) == 2  # renamed, not committed
+    open_store(store_dir, "maildir").close()
+    for name in ("a@x", "b@x"):
+        [copy] = maildir_messages(store_dir / name)
+        assert b" id first\n" in copy
+        assert list((store_dir / name / "tmp").iterdir()) == []
+    assert journals(store_dir) == []
+
+
+def test_maildir_crash_after_every_rename_keeps_the_batch(store_dir: Path) -> None:
+    """Every copy was flushed before its rename: the batch is whole, so it is kept (its
+    client, unanswered, may send it again: a duplicate, never a loss)."""
     killed(
         """
         fileio.fsync_dir = lambda path: die() if str(path).endswith("/new") else None
@@ -164,12 +189,128 @@ def test_maildir_crash_after_rename_is_rolled_back(store_dir: Path) -> None:
         """,
         store_dir,
     )
-    assert len(list((store_dir / "a@x" / "new").iterdir())) == 2
-    open_store(store_dir, "maildir").close()
+    assert recover(store_dir) == 1
     for name in ("a@x", "b@x"):
-        [copy] = maildir_messages(store_dir / name)
-        assert b" id first\n" in copy
+        assert len(maildir_messages(store_dir / name)) == 1
         assert list((store_dir / name / "tmp").iterdir()) == []
+
+
+APPENDED = b"From appended by the batch\n\nwhole\n\n"
+
+
+def append_batch(store_dir: Path, missing: dict[str, int]) -> None:
+    """Append `APPENDED` to each mailbox of `missing`, less that many bytes at its end."""
+    for name, short in missing.items():
+        with (store_dir / name).open("ab") as mailbox:
+            mailbox.write(APPENDED[: len(APPENDED) - short])
+
+
+def dead_journal(store_dir: Path, entries: JournalEntries, ends: dict[str, int] | None) -> None:
+    """Leave a journal with `entries` (and a completion with `ends`) as a dead process would."""
+    journal = Journal(store_dir, fsync=True)
+    try:
+        transaction = journal.begin(entries)
+        if ends is not None:
+            transaction.complete(ends)
+        transaction.abandon()
+    finally:
+        journal.close()
+
+
+def test_mbox_batch_with_its_completion_is_kept(
+    store_dir: Path, mbox_before: dict[str, bytes]
+) -> None:
+    """Its clients may have heard 250 before the record was cleared."""
+    before = {name: len(data) for name, data in mbox_before.items()}
+    for name in before:
+        with (store_dir / name).open("ab") as mailbox:
+            mailbox.write(b"From appended by the batch\n\nwhole\n\n")
+    grown = {name: (store_dir / name).read_bytes() for name in before}
+    dead_journal(
+        store_dir,
+        JournalEntries(mbox_sizes=before),
+        {name: len(data) for name, data in grown.items()},
+    )
+    assert recover(store_dir) == 1
+    assert journals(store_dir) == []
+    for name, data in grown.items():
+        assert (store_dir / name).read_bytes() == data
+
+
+@pytest.mark.parametrize("short", [1, 20])
+def test_mbox_batch_shorter_than_its_completion_is_rolled_back(
+    store_dir: Path, mbox_before: dict[str, bytes], short: int
+) -> None:
+    """The completion was flushed but not all of a mailbox: that batch was not answered."""
+    before = {name: len(data) for name, data in mbox_before.items()}
+    append_batch(store_dir, {"a@x.mbox": 0, "b@x.mbox": short})
+    dead_journal(
+        store_dir,
+        JournalEntries(mbox_sizes=before),
+        {name: size + len(APPENDED) for name, size in before.items()},
+    )
+    assert recover(store_dir) == 1
+    for name, data in mbox_before.items():
+        assert (store_dir / name).read_bytes() == data
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_mbox_record_that_knew_its_ends_is_kept_when_whole(
+    store_dir: Path, mbox_before: dict[str, bytes], whole: bool
+) -> None:
+    """A batch laid out in memory writes its ends in the record itself (no completion)."""
+    before = {name: len(data) for name, data in mbox_before.items()}
+    append_batch(store_dir, {name: 0 if whole else 5 for name in before})
+    ends = {name: size + len(APPENDED) for name, size in before.items()}
+    dead_journal(store_dir, JournalEntries(mbox_sizes=before, mbox_ends=ends), None)
+    assert recover(store_dir) == 1
+    for name, data in mbox_before.items():
+        expected = data + APPENDED if whole else data
+        assert (store_dir / name).read_bytes() == expected
+
+
+def test_completion_of_an_earlier_record_does_not_count(
+    store_dir: Path, mbox_before: dict[str, bytes]
+) -> None:
+    sizes = {name: len(data) for name, data in mbox_before.items()}
+    journal = Journal(store_dir, fsync=True)
+    try:
+        first = journal.begin(JournalEntries(mbox_sizes=sizes))
+        first.complete(sizes)
+        first.commit()
+        with (store_dir / "a@x.mbox").open("ab") as mailbox:
+            mailbox.write(b"From half-written\n")
+        journal.begin(JournalEntries(mbox_sizes=sizes)).abandon()
+    finally:
+        journal.close()
+    [path] = journals(store_dir)
+    decoded = JournalEntries.decode(path.read_bytes())
+    assert decoded is not None and decoded.mbox_ends is None
+    assert recover(store_dir) == 1
+    assert (store_dir / "a@x.mbox").read_bytes() == mbox_before["a@x.mbox"]
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        b'{"id":1,"ends":{"a@x.mbox":5}',  # torn
+        b'{"id":2,"ends":{"a@x.mbox":50}}',  # another record's
+        b'{"id":1,"ends":{"b@x.mbox":50}}',  # other mailboxes
+        b'{"id":1,"ends":{"a@x.mbox":3}}',  # shorter than before
+        b'{"id":1,"ends":{"a@x.mbox":"50"}}',
+        b'{"id":1}',
+        b"\xff\xfe",
+    ],
+)
+def test_a_doubtful_completion_is_no_completion(completion: bytes) -> None:
+    record = b'{"version":2,"id":1,"mbox":{"a@x.mbox":5},"maildir":[]}'
+    data = record.ljust(4096) + completion
+    decoded = JournalEntries.decode(data)
+    assert decoded is not None
+    assert decoded.mbox_sizes == {"a@x.mbox": 5}
+    assert decoded.mbox_ends is None
+    whole = JournalEntries.decode(record.ljust(4096) + b'{"id":1,"ends":{"a@x.mbox":50}}')
+    assert whole is not None and whole.mbox_ends == {"a@x.mbox": 50}
 
 
 def test_incomplete_journal_is_dropped_without_touching_mailboxes(
@@ -294,8 +435,10 @@ def test_a_shorter_record_is_padded_over_a_longer_one(store_dir: Path) -> None:
         transaction = journal.begin(short)
         [path] = journals(store_dir)
         data = path.read_bytes()
-        assert len(data) == len(long.encode())
-        assert JournalEntries.decode(data) == short
+        assert len(data) == 4096  # whole blocks, the longer record's spaced out
+        assert b"123456789" not in data
+        decoded = JournalEntries.decode(data)
+        assert decoded is not None and decoded.mbox_sizes == short.mbox_sizes
         transaction.commit()
         # One byte clears it; what is left of the record is no transaction.
         assert path.read_bytes() == CLEARED + data[1:]
@@ -316,7 +459,10 @@ def test_a_record_left_pending_is_never_overwritten(store_dir: Path) -> None:
         records = {
             path.name: JournalEntries.decode(path.read_bytes()) for path in journals(store_dir)
         }
-        assert records == {stale.name: stale_entries, fresh.name: fresh_entries}
+        assert {name: entries and entries.mbox_sizes for name, entries in records.items()} == {
+            stale.name: stale_entries.mbox_sizes,
+            fresh.name: fresh_entries.mbox_sizes,
+        }
         with pytest.raises(OSError):
             stale.commit()  # its file was let go: recovery's now
         fresh.commit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import mailbox
 import os
 import re
+import time
 from pathlib import Path
 
 from postier.store.journal import holds_transaction
@@ -86,6 +87,15 @@ def tree(root: Path) -> set[str]:
     for directory, subdirs, files in os.walk(root):
         for name in subdirs + files:
             found.add(os.path.relpath(os.path.join(directory, name), root))
+    return found
+
+
+def settled_journals(store: Path, timeout: float = 5.0) -> list[str]:
+    """`journals` once a running server has settled: it clears its last batch's record
+    after answering, once idle for a moment (`server.delivery.SETTLE_AFTER`)."""
+    deadline = time.monotonic() + timeout
+    while (found := journals(store)) and time.monotonic() < deadline:
+        time.sleep(0.01)
     return found
 
 

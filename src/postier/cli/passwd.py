@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             raise _InputError(problem)
         password = _read_password()
+        if "\0" in password:
+            raise _InputError("a password cannot hold a NUL character")
     except _InputError as exc:
         sys.stderr.write(f"postier: passwd: {exc}\n")
         return 2

@@ -6,13 +6,15 @@ keeps them until the delivery's journal is gone. A reader takes both locks share
 long enough to learn the size, then lets go: everything before that size is complete and,
 since an mbox only grows at its end, stays as it is while the reader reads it unlocked.
 A delivery whose process died leaves its journal behind and perhaps half a message at
-the end; the journal's recorded size hides that part until recovery cuts it off.
+the end; the journal's recorded size hides that part until recovery cuts it off, unless
+the batch was complete (then recovery keeps it, and so do we).
 A Maildir needs no lock (copies are renamed into `new/` whole), but a copy listed in a
 journal is not committed yet and may still be rolled back, so it is left out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import stat
@@ -26,6 +28,7 @@ from typing import Final
 from postier.store.errors import LockTimeoutError
 from postier.store.journal import JOURNAL_DIR, SUFFIX, JournalEntries, read_fd
 from postier.store.locking import thread_lock, wait_fcntl
+from postier.store.recovery import is_complete
 
 from .errors import DamagedMailbox, MailboxBusy
 
@@ -61,6 +64,8 @@ def pending(store_dir: Path) -> Pending:
             continue  # committed meanwhile, or not ours to read
         try:
             entries = JournalEntries.decode(read_fd(fd))
+            if entries is not None and _whole(fd, store_dir, entries):
+                continue  # the batch is whole and stays: nothing to hide
         finally:
             os.close(fd)
         if entries is None:
@@ -69,6 +74,34 @@ def pending(store_dir: Path) -> Pending:
             sizes[entry] = min(size, sizes.get(entry, size))
         files.update(entries.maildir_files)
     return Pending(sizes, frozenset(files))
+
+
+def _whole(fd: int, store_dir: Path, entries: JournalEntries) -> bool:
+    """Whether the batch of the journal open at `fd` is complete and stays: its owner
+    marked it finished, or died after it was complete (recovery keeps it either way; its
+    clients may have been told it was stored).
+
+    A live owner holds the journal's `flock`: until it marks its batch finished, the
+    batch may still be undone, so it stays hidden.
+    """
+    if entries.finished:
+        return _complete_now(store_dir, entries)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    try:
+        return _complete_now(store_dir, entries)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _complete_now(store_dir: Path, entries: JournalEntries) -> bool:
+    sizes: dict[str, int] = {}
+    for name in entries.mbox_sizes:
+        with contextlib.suppress(FileNotFoundError):
+            sizes[name] = os.stat(store_dir / name, follow_symlinks=False).st_size
+    return is_complete(store_dir, entries, sizes)
 
 
 @dataclass(frozen=True, slots=True)

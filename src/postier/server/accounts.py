@@ -103,7 +103,10 @@ class _Scrypt:
         )
 
     def matches(self, password: str) -> bool:
-        return hmac.compare_digest(self.derive(password), self.digest)
+        same = hmac.compare_digest(self.derive(password), self.digest)
+        # scrypt keys HMAC with the password, and HMAC pads keys with zero bytes: "pw" and
+        # "pw\0" would give the same hash. No stored password holds NUL (`hash_password`).
+        return same and "\0" not in password
 
     def encode(self) -> str:
         return (
@@ -158,6 +161,8 @@ def hash_password(password: str, *, salt: bytes | None = None, cost: int = DEFAU
     """`$scrypt$ln=15,r=8,p=1$SALT$HASH` for `password`, with a fresh random salt unless
     one is given. `cost` (log2 N) is there so tests can hash cheaply; keep the default."""
     _check_parameters(cost, BLOCK_SIZE, PARALLELISM)
+    if "\0" in password:
+        raise AccountError("a password cannot hold a NUL character")
     salt = os.urandom(SALT_SIZE) if salt is None else salt
     blank = _Scrypt(cost, BLOCK_SIZE, PARALLELISM, salt, bytes(HASH_SIZE))
     return _Scrypt(cost, BLOCK_SIZE, PARALLELISM, salt, blank.derive(password)).encode()

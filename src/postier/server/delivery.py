@@ -8,7 +8,10 @@ per round of the loop, wakes the store thread if it sleeps; the thread takes eve
 queued, stores it as one batch (`MailStore.deliver_batch`: one journal record and one
 fsync per mailbox for all), and resolves the whole batch's futures with one call into
 the loop. While a batch is being
-flushed the next one fills up, so the busier the server, the larger the batches.
+flushed the next one fills up, so the busier the server, the larger the batches. The
+store's own bookkeeping after a batch (clearing its journal record) waits until the
+batch's clients are answered: the next batch does it as it writes its own record, or the
+thread does it once no message came for `SETTLE_AFTER` seconds.
 
 A future resolves only once the batch's copies are flushed: a session answers 250 after
 that, or 451 when its delivery returned an error (the store has rolled it back).
@@ -30,6 +33,10 @@ log = logging.getLogger("postier.server")
 
 MAX_BATCH: Final = 256
 """Deliveries stored together at most; bounds how long the first one waits for the last."""
+
+SETTLE_AFTER: Final = 0.002
+"""Seconds without a new message after which the store finishes its last batch. A batch
+that comes sooner does it for free (its journal record replaces the last one's)."""
 
 _Job = tuple[Envelope, MessageSource, "asyncio.Future[Exception | None]"]
 
@@ -84,20 +91,28 @@ class DeliveryQueue:
     # -- on the store thread -----------------------------------------------------------
 
     def _run(self) -> None:
+        unsettled = False
         while True:
-            self._wakeup.wait()
+            if not self._wakeup.wait(SETTLE_AFTER if unsettled else None):
+                self._settle()  # idle for a while: finish the last batch
+                unsettled = False
+                continue
             self._wakeup.clear()
             while self._pending:
                 count = min(len(self._pending), self._max_batch)
                 batch = [self._pending.popleft() for _ in range(count)]
                 self._store_batch(batch)
+                unsettled = True
             if self._closing and not self._pending:
+                self._settle()
                 return
 
     def _store_batch(self, batch: list[_Job]) -> None:
         try:
+            # Unsettled: the clients hear their 250 while the store clears its journal
+            # (here once idle, or at the start of the next batch).
             errors: Sequence[Exception | None] = self._store.deliver_batch(
-                [(envelope, message) for envelope, message, _ in batch]
+                [(envelope, message) for envelope, message, _ in batch], settle=False
             )
         except Exception:
             log.exception("a batch of %d deliveries failed", len(batch))
@@ -105,6 +120,12 @@ class DeliveryQueue:
         futures = [future for _, _, future in batch]
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             self._loop.call_soon_threadsafe(_resolve, futures, errors)
+
+    def _settle(self) -> None:
+        try:
+            self._store.settle()
+        except Exception:
+            log.exception("the store could not finish its last batch")
 
 
 def _resolve(

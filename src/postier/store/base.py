@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -52,8 +53,13 @@ class BatchedStore(ABC, Generic[R]):
         self.path = store.resolve()
         self._fsync = fsync
         self._journal = Journal(self.path, fsync=fsync)
-        self._batcher: Batcher[R] = Batcher(self._run_batch, max_batch)
+        self._batcher: Batcher[R] = Batcher(self._run_next_batch, max_batch)
         self._closed = False
+        # A batch's callers learn how it went before its journal record is cleared (and,
+        # for mbox, its mailboxes unlocked): `_unsettled` does that, under `_exclusive`,
+        # before the next batch or in `settle`.
+        self._exclusive = threading.Lock()
+        self._unsettled: Callable[[], None] | None = None
 
     def deliver(self, envelope: Envelope, message: MessageSource) -> None:
         """Store one copy for each distinct recipient; see `MailStore.deliver`."""
@@ -62,13 +68,18 @@ class BatchedStore(ABC, Generic[R]):
             raise error
 
     def deliver_batch(
-        self, items: Sequence[tuple[Envelope, MessageSource]]
+        self, items: Sequence[tuple[Envelope, MessageSource]], *, settle: bool = True
     ) -> list[Exception | None]:
         """Store several messages, each as `deliver` would; for each, its error or None.
 
         The server's delivery thread hands over everything that arrived meanwhile in one
         call, so they share one batch (one journal record, one fsync per mailbox) without
         a thread per message. Each delivery still succeeds or fails on its own.
+
+        Every copy reported stored is flushed when this returns. With `settle` False, the
+        batch's bookkeeping (clearing its journal record, durably, and unlocking its
+        mailboxes) is left for `settle` or the next batch, so that the caller can answer
+        its clients first: a crash in between keeps the batch (see `journal`).
         """
         if self._closed:
             return [DeliveryError("the store is closed") for _ in items]
@@ -94,7 +105,37 @@ class BatchedStore(ABC, Generic[R]):
         outcomes = self._batcher.submit_all(requests)
         for index, outcome in zip(positions, outcomes, strict=True):
             results[index] = _as_exception(outcome)
+        if settle:
+            self.settle()
         return results
+
+    def settle(self) -> None:
+        """Finish the bookkeeping of the last batch, if `deliver_batch` left it undone."""
+        with self._exclusive:
+            self._settle_locked()
+
+    def _settle_locked(self) -> None:
+        finish, self._unsettled = self._unsettled, None
+        if finish is not None:
+            try:
+                finish()
+            except Exception:
+                # Its copies are flushed and its record complete: recovery keeps them.
+                log.exception("cannot clear the journal after a batch; left to recovery")
+
+    def _run_next_batch(self, requests: Sequence[R]) -> list[Exception | None]:
+        with self._exclusive:
+            if self._unsettled is not None and self._may_chain(requests):
+                self._unsettled = None  # `_run_batch` takes the last batch's bookkeeping over
+            else:
+                self._settle_locked()
+            return self._run_batch(requests)
+
+    def _may_chain(self, requests: Sequence[R]) -> bool:
+        """Whether the batch of `requests` may take over the unsettled bookkeeping of the
+        last one: its own record then overwrites the last one's (no flush to clear it),
+        and it keeps the locks it needs of the last batch's."""
+        return False
 
     def _prepare_all(self, deliveries: Sequence[Delivery]) -> list[R | DeliveryError]:
         """`_prepare` each delivery; a store may do them together (flush files at once)."""
@@ -113,12 +154,14 @@ class BatchedStore(ABC, Generic[R]):
 
     @abstractmethod
     def _run_batch(self, requests: Sequence[R]) -> list[Exception | None]:
-        """Store a batch; for each request in order, its error or None."""
+        """Store a batch; for each request in order, its error or None. What is left to
+        do once its callers know (clear the record, unlock) goes in `_unsettled`."""
 
     def close(self) -> None:
         """Release the files the store keeps open. Idempotent."""
         if not self._closed:
             self._closed = True
+            self.settle()
             self._journal.close()
 
     def __enter__(self) -> Self:

@@ -34,10 +34,12 @@ class ParallelFlusher:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="postier-fsync")
         shares = min(self._threads, len(fds))
-        done = self._pool.map(_fsync_each, [fds[start::shares] for start in range(shares)])
+        # The calling thread flushes the first share itself: one hand-off fewer.
+        others = [self._pool.submit(_fsync_each, fds[start::shares]) for start in range(1, shares)]
         errors: list[OSError | None] = [None] * len(fds)
-        for start, share_errors in enumerate(done):
-            errors[start::shares] = share_errors
+        errors[0::shares] = _fsync_each(fds[0::shares])
+        for start, share in enumerate(others, start=1):
+            errors[start::shares] = share.result()
         return errors
 
     def close(self) -> None:

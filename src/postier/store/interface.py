@@ -43,13 +43,19 @@ class MailStore(Protocol):
         ...
 
     def deliver_batch(
-        self, items: Sequence[tuple[Envelope, MessageSource]]
+        self, items: Sequence[tuple[Envelope, MessageSource]], *, settle: bool = True
     ) -> list[Exception | None]:
         """`deliver` each `(envelope, message)`; for each, in order, its error or None.
 
         The deliveries share their flushes; each one still succeeds or fails (and is
-        rolled back) on its own, and a `DeliveryError` is returned, not raised.
+        rolled back) on its own, and a `DeliveryError` is returned, not raised. With
+        `settle` False, what remains once every copy is flushed (the store's own
+        bookkeeping, which may hold mailboxes locked) waits for `settle` or the next call.
         """
+        ...
+
+    def settle(self) -> None:
+        """Finish what a `deliver_batch(..., settle=False)` left undone; soon after it."""
         ...
 
     def close(self) -> None:

@@ -5,21 +5,34 @@ first batch, holding an exclusive `flock` on it for as long as it lives, and rem
 when the store closes. Before a batch appends anything, it writes its record at the
 start of that file, a JSON object:
 
-    {"version": 1,
+    {"version": 2, "id": 7,
      "mbox": {"alice@example.org.mbox": 1234},           # size of each mbox before
      "maildir": ["bob@example.org/1764210189.M1P2Q3R4.host"]}  # copies to be created
 
 padded with spaces to the file's size, and makes it durable (`fdatasync`) before the
-first append. Once every copy is flushed, and before anyone is told of success, it
-clears the record by overwriting its first byte (`{`) with `CLEARED`, durably again.
+first append. A Maildir batch flushes it together with its copies in `tmp/` (one commit
+of the file system for all), since nothing is renamed into `new/` before both are durable.
+
+An mbox batch whose messages are small enough to be laid out in memory first knows each
+mbox's size after it, and writes it in the record too (`"ends": {...}`). Otherwise, or
+when a delivery failed and was cut off meanwhile, it writes a second object once all is
+appended, the batch's completion, `{"id": 7, "ends": {"alice@example.org.mbox": 2345}}`,
+and flushes it together with the mailboxes. Once the mailboxes are flushed the batch is
+provably complete (`is_complete`): a mailbox at least that long holds all of it. A
+Maildir batch needs no second object: it is complete once none of its copies is left in
+`tmp/` (each was flushed before it was renamed). So each caller can be told of success
+as soon as that flush returns, and the record is cleared later (`Transaction.commit`:
+its first byte, `{`, overwritten with a space, durably), off the caller's path. A crash
+between the two leaves a complete record, which recovery keeps rather than rolls back.
+
 A one-byte write cannot be torn by a crash, and a journal whose first byte is not `{`
 holds no transaction. Writing in place keeps the file's size and blocks, so each
-`fdatasync` flushes one data block, with no directory fsync and no metadata.
+`fdatasync` flushes a data block or two, with no directory fsync and no metadata.
 
 A journal that nobody holds belongs to a process that died: `recovery.recover` rolls
-back its record, if any, and removes it. A batch that fails and cannot undo its appends
-lets its journal go (`Transaction.abandon`) so that recovery does the same; the next
-batch starts a new file.
+back its record, if any and not complete, and removes it. A batch that fails and cannot
+undo its appends lets its journal go (`Transaction.abandon`) so that recovery does the
+same; the next batch starts a new file.
 
 A journal is created under its final name and locked right after; a recoverer that finds
 it still empty and unlocked may remove it in between, which its owner notices (the file has
@@ -29,6 +42,7 @@ no link left) and answers by starting a new one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -41,7 +55,11 @@ from . import fileio
 
 JOURNAL_DIR: Final = Path(".postier") / "journal"
 SUFFIX: Final = ".journal"
-VERSION: Final = 1
+VERSION: Final = 2
+_READABLE_VERSIONS: Final = (1, 2)
+"""Version 1 records (no id, no completion) are still rolled back after an upgrade."""
+_BLOCK: Final = 4096
+"""The completion starts on a block of its own, so writing it cannot tear the record."""
 CLEARED: Final = b" "
 """What overwrites a record's opening `{` once its transaction is over."""
 _OPENING: Final = b"{"
@@ -67,35 +85,94 @@ class JournalEntries:
     """Each mbox file name (in the store) and its size before the transaction."""
     maildir_files: tuple[str, ...] = ()
     """Each Maildir copy as `<mailbox>/<unique name>`, in `tmp/` or `new/`."""
+    record_id: int = 0
+    """Ties a completion to its record: a completion left by an earlier one is ignored."""
+    mbox_ends: dict[str, int] | None = None
+    """Each mbox's size once everything is appended, when known; None otherwise."""
+    finished: bool = False
+    """Whether a completion follows the record: written once the batch's appends are all
+    made (mbox) or once its copies are all durable in `new/` (Maildir, where readers
+    take it as the end of the batch)."""
 
     def encode(self) -> bytes:
-        document = {"version": VERSION, "mbox": self.mbox_sizes, "maildir": self.maildir_files}
+        document: dict[str, object] = {
+            "version": VERSION,
+            "id": self.record_id,
+            "mbox": self.mbox_sizes,
+            "maildir": self.maildir_files,
+        }
+        if self.mbox_ends is not None:
+            document["ends"] = self.mbox_ends
+        return json.dumps(document, separators=(",", ":")).encode()
+
+    def encode_completion(self, mbox_ends: dict[str, int]) -> bytes:
+        document = {"id": self.record_id, "ends": mbox_ends}
         return json.dumps(document, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, data: bytes) -> JournalEntries | None:
-        """The entries, or None when `data` is not a complete journal of this version."""
+        """The entries, or None when `data` is not a complete journal of a known version.
+
+        A completion that is torn, of another record, or malformed is left out (`mbox_ends`
+        None): the batch may not have finished.
+        """
         if not holds_transaction(data):
             return None  # cleared, or never written
+        decoder = json.JSONDecoder()
         try:
-            document = json.loads(data)  # the padding is JSON white space
+            text = data.decode(errors="replace")  # a torn completion may hold anything
+            document, end = decoder.raw_decode(text)
         except ValueError:
             return None
-        if not isinstance(document, dict) or document.get("version") != VERSION:
+        if not isinstance(document, dict) or document.get("version") not in _READABLE_VERSIONS:
             return None
         sizes, files = document.get("mbox"), document.get("maildir")
-        if not isinstance(sizes, dict) or not isinstance(files, list):
+        record_id = document.get("id", 0)
+        if not isinstance(sizes, dict) or not isinstance(files, list) or type(record_id) is not int:
             return None
         if not all(is_entry_name(name) and type(size) is int for name, size in sizes.items()):
             return None
         if not all(isinstance(item, str) and _is_maildir_item(item) for item in files):
             return None
-        return cls(sizes, tuple(files))
+        ends = _decode_completion(decoder, text, end, record_id, sizes)
+        finished = ends is not None
+        if ends is None:
+            ends = _valid_ends(document.get("ends"), sizes)
+        return cls(sizes, tuple(files), record_id, ends, finished)
+
+
+def _decode_completion(
+    decoder: json.JSONDecoder, text: str, start: int, record_id: int, sizes: dict[str, int]
+) -> dict[str, int] | None:
+    """The ends in the completion after the record at `start`, if whole and of this record."""
+    rest = text[start:].lstrip()
+    if not rest.startswith("{"):
+        return None
+    try:
+        document, _ = decoder.raw_decode(rest)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or document.get("id") != record_id:
+        return None
+    return _valid_ends(document.get("ends"), sizes)
+
+
+def _valid_ends(ends: object, sizes: dict[str, int]) -> dict[str, int] | None:
+    if not isinstance(ends, dict) or ends.keys() != sizes.keys():
+        return None
+    if not all(type(end) is int and end >= sizes[name] for name, end in ends.items()):
+        return None
+    return ends
 
 
 def _is_maildir_item(item: str) -> bool:
     mailbox, _, unique = item.partition("/")
     return is_entry_name(mailbox) and is_entry_name(unique)
+
+
+def _completion_offset(record_length: int) -> int:
+    """Where a record's completion goes: the first whole block after the record."""
+    return -(-(record_length + 1) // _BLOCK) * _BLOCK
 
 
 def read_fd(fd: int) -> bytes:
@@ -109,26 +186,43 @@ def read_fd(fd: int) -> bytes:
 
 
 class _JournalFile:
-    """This process's journal file: open, locked, its size (records are padded to it), and
-    whether it holds a record not yet cleared."""
+    """This process's journal file: open, locked, its size (records are padded to it), the
+    length of its record, and whether that record is not yet cleared."""
 
-    __slots__ = ("fd", "name", "pending", "size")
+    __slots__ = ("fd", "name", "pending", "record_length", "size")
 
     def __init__(self, name: str, fd: int) -> None:
         self.name = name
         self.fd = fd
         self.size = 0
+        self.record_length = 0
         self.pending = False
 
 
 class Transaction:
     """One record in the journal, pending until `commit` or `abandon`."""
 
-    def __init__(self, journal: Journal, file: _JournalFile) -> None:
+    def __init__(self, journal: Journal, file: _JournalFile, entries: JournalEntries) -> None:
         self._journal = journal
         self._file = file
+        self._entries = entries
         self.name = file.name
         self._held = True
+
+    @property
+    def fd(self) -> int:
+        """The journal file, for the caller to flush along with its own files."""
+        return self._file.fd
+
+    def complete(self, mbox_ends: dict[str, int]) -> None:
+        """Write the batch's completion: each mbox's size now that all is appended.
+
+        Not flushed here: the caller flushes `fd` together with the mailboxes, after
+        which the batch is complete even if its process dies before `commit`.
+        """
+        if not self._held:
+            raise OSError("the journal was let go")
+        self._journal.write_completion(self._file, self._entries.encode_completion(mbox_ends))
 
     def commit(self) -> None:
         """Every copy is flushed (or every append undone): clear the record, durably.
@@ -150,6 +244,13 @@ class Transaction:
         if self._journal.fsync:
             fileio.fsync_dir(self._journal.dir_fd)
 
+    def hand_over(self) -> None:
+        """Leave the record to be overwritten by the next `begin`, which makes its own
+        record durable in its place: for a complete batch only, whose record may go."""
+        if self._held:
+            self._held = False
+            self._file.pending = False
+
     def abandon(self) -> None:
         """Let the journal go with its record: a journal left behind is rolled back by
         recovery. The next transaction starts a new file."""
@@ -170,14 +271,21 @@ class Journal:
         fileio.make_private_dir(self.path, fsync=fsync)
         self.dir_fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._file: _JournalFile | None = None
+        self._last_id = 0
 
     @property
     def name(self) -> str | None:
         """The name of this store's journal file, while it has one."""
         return None if self._file is None else self._file.name
 
-    def begin(self, entries: JournalEntries) -> Transaction:
-        """Write `entries` to the journal, durable on return."""
+    def begin(self, entries: JournalEntries, *, sync: bool = True) -> Transaction:
+        """Write `entries` to the journal, durable on return unless `sync` is False (the
+        caller then flushes `Transaction.fd` itself before it changes anything listed).
+
+        The record gets this journal's next id (`record_id`), whatever `entries` holds.
+        """
+        self._last_id += 1
+        entries = dataclasses.replace(entries, record_id=self._last_id, finished=False)
         data = entries.encode()
         if self._file is not None and self._file.pending:
             # A transaction that neither committed nor let go (an unexpected error cut
@@ -185,16 +293,28 @@ class Journal:
             self.let_go(self._file)
         journal = self._file or self._create()
         try:
-            fileio.write_all_at(journal.fd, data.ljust(journal.size, _PADDING), 0)
-            journal.size = max(journal.size, len(data))
+            # Padded to whole blocks: the completion's place after it is ready, and any
+            # completion of an earlier record is wiped.
+            padded = data.ljust(max(journal.size, _completion_offset(len(data))), _PADDING)
+            fileio.write_all_at(journal.fd, padded, 0)
+            journal.size = len(padded)
+            journal.record_length = len(data)
             journal.pending = True
-            if self.fsync:
+            if self.fsync and sync:
                 os.fdatasync(journal.fd)
         except BaseException:
             # Neither durable nor followed by any append: drop the file, a new one follows.
             self._discard(journal)
             raise
-        return Transaction(self, journal)
+        return Transaction(self, journal, entries)
+
+    def write_completion(self, journal: _JournalFile, completion: bytes) -> None:
+        """Write a record's completion on the first whole block after the record."""
+        if journal is not self._file:
+            raise OSError("the journal was let go")
+        offset = _completion_offset(journal.record_length)
+        fileio.write_all_at(journal.fd, completion, offset)
+        journal.size = max(journal.size, offset + len(completion))
 
     def clear(self, journal: _JournalFile) -> None:
         """Mark the record in `journal` (this store's file) as done, durably."""

@@ -3,15 +3,18 @@
 One batch of deliveries (see `batching`) runs as one transaction:
 
 1. lock the union of its mailboxes, in sorted order (no deadlock between batches);
-2. write the journal's record with each mailbox's size (`journal`);
+2. write the journal's record with each mailbox's size, durably (`journal`);
 3. append each delivery in turn; a delivery that fails is cut off again at once and the
    others go on;
-4. fsync each mailbox written, once;
-5. clear the journal's record, unlock, and only then tell each caller how its delivery went.
+4. write the batch's completion (each mailbox's new size) in the journal, and fsync it
+   with each mailbox written, all at once;
+5. tell each caller how its delivery went;
+6. clear the journal's record, durably, and unlock (`settle`).
 
-The locks are held from step 2 to step 5, so nobody appends behind an unfinished
-transaction, which a rollback would otherwise cut off. If step 4 or 5 fails, every
-mailbox goes back to the size in the journal and the whole batch fails.
+Two flushes stand between a message and its 250, the third comes after. The locks are
+held from step 2 to step 6, so nobody appends behind an unfinished transaction, which a
+rollback would otherwise cut off; a crash after step 4 keeps the batch. If step 4 fails,
+every mailbox goes back to the size in the journal and the whole batch fails.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import os
 import stat
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar, Final
+from typing import ClassVar, Final, NamedTuple
 
 from . import fileio
 from .base import BatchedStore, Delivery
@@ -35,19 +38,36 @@ from .journal import JournalEntries, Transaction
 from .locking import FileLock
 from .naming import StoreFormat
 from .recovery import DEFAULT_LOCK_TIMEOUT, recover_journals
+from .spool import Spool
 
 log = logging.getLogger(__name__)
 
 DEFAULT_OPEN_FILES: Final = 64
+RENDER_LIMIT: Final = 4 << 20
+"""A batch of at most this many bytes is laid out in memory before it is written, so that
+its record can say where it ends and needs no completion (one flush fewer)."""
 _OPEN_FLAGS: Final = (
     # O_NONBLOCK: opening a FIFO planted in the store must fail, not hang.
     os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 )
 _REOPEN_ATTEMPTS: Final = 3
+CHAIN_SECONDS: Final = 0.02
+"""How long batches may follow each other on the same mailboxes without letting their
+locks go (each clearing the last one's record as it writes its own): readers and other
+servers get their turn at least this often."""
 
 
 class _BatchAbortedError(Exception):
     """The batch cannot be finished; every delivery in it fails."""
+
+
+class _Carried(NamedTuple):
+    """A batch whose callers were answered, its record not yet cleared nor its locks let go."""
+
+    held: dict[str, _OpenMailbox]
+    transaction: Transaction
+    since: float
+    """When the chain of batches holding these locks began (`time.monotonic`)."""
 
 
 class _OpenMailbox:
@@ -101,25 +121,51 @@ class MboxStore(BatchedStore[Delivery]):
         # Only the batch leader touches the open files, one batch at a time.
         self._files: OrderedDict[str, _OpenMailbox] = OrderedDict()
         self._flusher = ParallelFlusher()
+        self._carried: _Carried | None = None
 
     # -- one batch -------------------------------------------------------------------
 
     def _prepare(self, delivery: Delivery) -> Delivery:
         return delivery  # appends need the lock: all the work is in the batch
 
+    def _may_chain(self, deliveries: Sequence[Delivery]) -> bool:
+        carried = self._carried
+        return (
+            carried is not None
+            and time.monotonic() - carried.since < CHAIN_SECONDS
+            and all(copy.entry in carried.held for d in deliveries for copy in d.copies)
+        )
+
     def _run_batch(self, deliveries: Sequence[Delivery]) -> list[Exception | None]:
         errors: list[Exception | None] = [None] * len(deliveries)
+        carried, self._carried = self._carried, None
         held: dict[str, _OpenMailbox] = {}
         try:
-            held = self._lock_batch(deliveries, errors)
+            # A chain keeps its locks all along: nobody appended meanwhile.
+            held = carried.held if carried is not None else self._lock_batch(deliveries, errors)
             if held:
-                self._write_batch(deliveries, errors, held)
+                transaction = self._write_batch(deliveries, errors, held, carried)
+                since = time.monotonic() if carried is None else carried.since
+                self._carried = _Carried(held, transaction, since)
+                self._unsettled = self._settle_carried
+                held = {}  # the next batch's, or `_settle_carried`'s, to release
         except _BatchAbortedError:
             errors = [delivery.failure() for delivery in deliveries]
         finally:
-            _release(held)
-            self._trim_open_files()
+            if held:
+                _release(held)
+                self._trim_open_files()
         return errors
+
+    def _settle_carried(self) -> None:
+        """Clear the record of the last batch, whose callers know how it went, then unlock."""
+        carried, self._carried = self._carried, None
+        if carried is not None:
+            try:
+                carried.transaction.commit()
+            finally:
+                _release(carried.held)
+                self._trim_open_files()
 
     def _lock_batch(
         self, deliveries: Sequence[Delivery], errors: list[Exception | None]
@@ -203,10 +249,17 @@ class MboxStore(BatchedStore[Delivery]):
         deliveries: Sequence[Delivery],
         errors: list[Exception | None],
         held: dict[str, _OpenMailbox],
-    ) -> None:
+        carried: _Carried | None,
+    ) -> Transaction:
+        """Steps 2 to 4 (see the module's docstring); the transaction, to be cleared. The
+        record takes the place of `carried`'s, whose batch is complete."""
         sizes = {entry: os.fstat(mailbox.fd).st_size for entry, mailbox in held.items()}
+        rendered = self._render_small(deliveries, errors)
+        expected = None if rendered is None else _ends_after(sizes, deliveries, errors, rendered)
+        if carried is not None:
+            carried.transaction.hand_over()
         try:
-            transaction = self._journal.begin(JournalEntries(mbox_sizes=sizes))
+            transaction = self._journal.begin(JournalEntries(mbox_sizes=sizes, mbox_ends=expected))
         except OSError as error:
             log.error("cannot write the journal: %s", error)
             raise _BatchAbortedError from None
@@ -215,21 +268,59 @@ class MboxStore(BatchedStore[Delivery]):
         try:
             for index, delivery in enumerate(deliveries):
                 if errors[index] is None:
-                    errors[index] = self._append(delivery, held, ends)
+                    copies = None if rendered is None else rendered[index]
+                    errors[index] = self._append(delivery, held, ends, copies)
                     if errors[index] is None:
                         written.update(copy.entry for copy in delivery.copies)
+            journal = None
+            if ends != expected:
+                transaction.complete(ends)  # flushed with the mailboxes
+                journal = transaction.fd
             if self._fsync:
-                self._flush(held, written)
-            transaction.commit()
+                self._flush(held, written, journal)
         except (OSError, _BatchAbortedError) as error:
             log.error("batch of %d deliveries aborted: %s", len(deliveries), error)
             self._abort(held, sizes, transaction)
             raise _BatchAbortedError from None
+        return transaction
 
-    def _flush(self, held: dict[str, _OpenMailbox], written: set[str]) -> None:
-        """fsync every mailbox written, and the store directory when a mailbox is new (its
-        name is only durable then), all at once: one journal commit serves them all."""
+    def _render_small(
+        self, deliveries: Sequence[Delivery], errors: list[Exception | None]
+    ) -> list[list[bytes]] | None:
+        """Each delivery's copies laid out in memory, when the whole batch fits in
+        `RENDER_LIMIT` bytes; None otherwise. A delivery whose message cannot be read
+        fails here, before anything is written."""
+        rendered: list[list[bytes]] = []
+        total = 0
+        for index, delivery in enumerate(deliveries):
+            message = delivery.message
+            if isinstance(message, Spool) and message.size * len(delivery.copies) > RENDER_LIMIT:
+                return None
+            copies: list[bytes] = []
+            if errors[index] is None:
+                try:
+                    for copy in delivery.copies:
+                        pieces = render_copy(
+                            delivery.envelope, copy.recipient, message, self.format
+                        )
+                        copies.append(b"".join(pieces))
+                        total += len(copies[-1])
+                except Exception as error:  # a failure to read the message
+                    log.error("%s: delivery failed: %s", delivery.envelope.queue_id, error)
+                    errors[index] = delivery.failure()
+                    copies = []
+                if total > RENDER_LIMIT:
+                    return None
+            rendered.append(copies)
+        return rendered
+
+    def _flush(self, held: dict[str, _OpenMailbox], written: set[str], journal: int | None) -> None:
+        """fsync every mailbox written, the journal when it has a completion to flush,
+        and the store directory when a mailbox is new (its name is only durable then),
+        all at once."""
         fds = [held[entry].fd for entry in sorted(written)]
+        if journal is not None:
+            fds.append(journal)
         new = [mailbox for mailbox in held.values() if mailbox.created]
         directory = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if new else None
         try:
@@ -244,15 +335,24 @@ class MboxStore(BatchedStore[Delivery]):
             mailbox.created = False
 
     def _append(
-        self, delivery: Delivery, held: dict[str, _OpenMailbox], ends: dict[str, int]
+        self,
+        delivery: Delivery,
+        held: dict[str, _OpenMailbox],
+        ends: dict[str, int],
+        rendered: list[bytes] | None,
     ) -> Exception | None:
-        """Append one delivery's copies; on failure cut them off again and return the error."""
+        """Append one delivery's copies (`rendered` already, or read from the message now);
+        on failure cut them off again and return the error."""
         before = {copy.entry: ends[copy.entry] for copy in delivery.copies}
         envelope = delivery.envelope
         try:
-            for copy in delivery.copies:
-                pieces = render_copy(envelope, copy.recipient, delivery.message, self.format)
-                ends[copy.entry] += fileio.write_chunks(held[copy.entry].fd, pieces)
+            for number, copy in enumerate(delivery.copies):
+                fd = held[copy.entry].fd
+                if rendered is not None:
+                    pieces: Iterable[bytes] = (rendered[number],)
+                else:
+                    pieces = render_copy(envelope, copy.recipient, delivery.message, self.format)
+                ends[copy.entry] += fileio.write_chunks(fd, pieces)
         except Exception as error:  # a failure to read the message or to write the copy
             log.error("%s: delivery failed: %s", envelope.queue_id, error)
             try:
@@ -289,6 +389,21 @@ class MboxStore(BatchedStore[Delivery]):
         self._files.clear()
         self._flusher.close()
         super().close()
+
+
+def _ends_after(
+    sizes: dict[str, int],
+    deliveries: Sequence[Delivery],
+    errors: list[Exception | None],
+    rendered: list[list[bytes]],
+) -> dict[str, int]:
+    """Each mailbox's size once every delivery not failed yet is appended."""
+    ends = dict(sizes)
+    for delivery, error, copies in zip(deliveries, errors, rendered, strict=True):
+        if error is None:
+            for copy, data in zip(delivery.copies, copies, strict=True):
+                ends[copy.entry] += len(data)
+    return ends
 
 
 def _release(held: dict[str, _OpenMailbox]) -> None:

@@ -1,8 +1,9 @@
 """Rolls back the transactions of processes that died mid-delivery, and clears stale temp files.
 
-For each journal nobody holds: truncate each mbox its record lists to its recorded size
-(under the mailbox's lock), delete each Maildir copy it lists, then remove the journal. A
-journal without a record (its owner stopped between two batches) is just removed. Every
+For each journal nobody holds: unless its batch had finished (`is_complete`: its callers
+may have been told of success), truncate each mbox its record lists to its recorded size
+(under the mailbox's lock) and delete each Maildir copy it lists; then remove the journal.
+A journal without a record (its owner stopped between two batches) is just removed. Every
 step can be done twice, so a crash during recovery is recovered by the next one.
 
 The mailbox locks are taken before the journal's: a live owner holds its mailboxes'
@@ -16,6 +17,7 @@ import fcntl
 import logging
 import os
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Final
@@ -102,8 +104,12 @@ def _attempt(store_dir: Path, path: Path, fsync: bool, lock_timeout: float) -> b
         if entries != seen:
             return None
         if entries is not None:
-            _roll_back(store_dir, entries, mbox_fds, fsync)
-            log.warning("journal %s: a dead delivery was rolled back", path.name)
+            sizes = {name: os.fstat(fd).st_size for name, fd in mbox_fds.items()}
+            if is_complete(store_dir, entries, sizes):
+                log.info("journal %s: a dead delivery had finished, kept", path.name)
+            else:
+                _roll_back(store_dir, entries, mbox_fds, fsync)
+                log.warning("journal %s: a dead delivery was rolled back", path.name)
         elif not holds_transaction(read_fd(fd)):
             # Its owner stopped between two batches: nothing was under way.
             log.debug("journal %s: nothing pending, removed", path.name)
@@ -115,6 +121,27 @@ def _attempt(store_dir: Path, path: Path, fsync: bool, lock_timeout: float) -> b
             fileio.fsync_dir(path.parent)
         return True
     return False  # not reached: ExitStack swallows nothing here, but its type says it may
+
+
+def is_complete(store_dir: Path, entries: JournalEntries, mbox_sizes: Mapping[str, int]) -> bool:
+    """Whether the batch of a record had finished: it is then kept, not rolled back.
+
+    `mbox_sizes` is the size of each listed mbox that still exists. An mbox batch is
+    complete once its completion is written and each mailbox is at least as long as it
+    says: the completion is flushed with the mailboxes, and the file systems we run on
+    (ext4 in its default ordered mode, XFS, btrfs) make a file's new size durable only
+    with the data that fills it. A Maildir batch is complete once none of its copies is
+    left in `tmp/`: each was flushed before it was renamed into `new/`.
+    """
+    if entries.mbox_sizes:
+        ends = entries.mbox_ends
+        if ends is None or any(size < ends[name] for name, size in mbox_sizes.items()):
+            return False
+    for item in entries.maildir_files:
+        mailbox, _, unique = item.partition("/")
+        if os.path.lexists(store_dir / mailbox / "tmp" / unique):
+            return False
+    return True
 
 
 def _roll_back(
