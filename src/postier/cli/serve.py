@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import socket
 import sys
 from pathlib import Path
@@ -240,12 +239,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def run(args: argparse.Namespace) -> int:
     from postier.server.listener import ServerError
     from postier.server.listener import run as run_server
+    from postier.server.logs import configure as configure_logs
 
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S",
-    )
+    configure_logs(args.log_level)
     try:
         settings = settings_from(args)
         run_server(settings)
