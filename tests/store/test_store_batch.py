@@ -12,6 +12,7 @@ import pytest
 from postier.store import DeliveryError, MaildirStore, MboxStore
 from postier.store.batching import Batcher
 from tests.store.helpers import envelope, maildir_messages, mbox_messages, spool, spy_fsync
+from tests.support.mailboxes import journals as pending_journals
 
 
 def message(n: int) -> bytes:
@@ -202,3 +203,35 @@ def test_without_fsync_no_file_is_left_open(store_dir: Path, kind: type[MboxStor
         store.deliver(envelope(recipients=("one@x",)), spool(message(9)))
         assert store.deliver_batch(items) == [None] * 5
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.parametrize("kind", [MboxStore, MaildirStore])
+def test_an_unsettled_batch_is_settled_by_close(store_dir: Path, kind: type[MboxStore]) -> None:
+    """The server answers before the store settles; closing must still clear the record
+    and let every file go."""
+    before = len(os.listdir("/proc/self/fd"))
+    store = kind(store_dir)
+    items = [
+        (envelope(queue_id=f"Q{n}", recipients=("one@x",)), spool(message(n))) for n in range(3)
+    ]
+    assert store.deliver_batch(items, settle=False) == [None] * 3
+    assert pending_journals(store_dir)  # answered, not yet settled
+    store.close()
+    assert pending_journals(store_dir) == []
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_batch_on_the_same_mailbox_clears_the_last_record_as_it_writes_its_own(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with MboxStore(store_dir) as store:
+        store.deliver(envelope(recipients=("one@x",)), spool(b"warm up\r\n"))
+        fsyncs = spy_fsync(monkeypatch)
+        for n in range(5):
+            items = [(envelope(queue_id=f"Q{n}", recipients=("one@x",)), spool(message(n)))]
+            assert store.deliver_batch(items, settle=False) == [None]
+        journal_syncs = [path for path in fsyncs if path.endswith(".journal")]
+        assert len(journal_syncs) == 5, fsyncs  # one record each, no clearing between
+        store.settle()
+        assert pending_journals(store_dir) == []
+    assert len(mbox_messages(store_dir / "one@x.mbox")) == 6

@@ -3,18 +3,23 @@
 One batch of deliveries (see `batching`) runs as one transaction:
 
 1. lock the union of its mailboxes, in sorted order (no deadlock between batches);
-2. write the journal's record with each mailbox's size, durably (`journal`);
+2. lay the batch out in memory when it is small (`RENDER_LIMIT`), then write the
+   journal's record with each mailbox's size, and its size after the batch when known,
+   durably (`journal`);
 3. append each delivery in turn; a delivery that fails is cut off again at once and the
    others go on;
-4. write the batch's completion (each mailbox's new size) in the journal, and fsync it
-   with each mailbox written, all at once;
+4. fsync each mailbox written, once, together with the journal when the record needs a
+   completion (the sizes after were not known, or a delivery was cut off);
 5. tell each caller how its delivery went;
-6. clear the journal's record, durably, and unlock (`settle`).
+6. clear the record, durably, and unlock (`settle`). The next batch on the same
+   mailboxes does it for free, writing its own record in its place, for at most
+   `CHAIN_SECONDS` before the locks are let go.
 
-Two flushes stand between a message and its 250, the third comes after. The locks are
-held from step 2 to step 6, so nobody appends behind an unfinished transaction, which a
-rollback would otherwise cut off; a crash after step 4 keeps the batch. If step 4 fails,
-every mailbox goes back to the size in the journal and the whole batch fails.
+Two flushes stand between a message and its 250 (the record, then the mailboxes). The
+locks are held from step 2 to step 6, so nobody appends behind an unfinished
+transaction, which a rollback would otherwise cut off; a crash after step 4 keeps the
+batch. If step 4 fails, every mailbox goes back to the size in the journal and the whole
+batch fails.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from .spool import Spool
 log = logging.getLogger(__name__)
 
 DEFAULT_OPEN_FILES: Final = 64
-RENDER_LIMIT: Final = 4 << 20
+RENDER_LIMIT: Final = 1 << 20
 """A batch of at most this many bytes is laid out in memory before it is written, so that
 its record can say where it ends and needs no completion (one flush fewer)."""
 _OPEN_FLAGS: Final = (
@@ -384,6 +389,7 @@ class MboxStore(BatchedStore[Delivery]):
 
     def close(self) -> None:
         """Close the open mailbox files and the journal directory."""
+        self.settle()  # unlocks the last batch's mailboxes, so that their files close
         for mailbox in self._files.values():
             mailbox.lock.try_close()
         self._files.clear()
