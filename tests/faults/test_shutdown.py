@@ -5,20 +5,12 @@ from __future__ import annotations
 import signal
 import socket
 import time
-from collections.abc import Callable
 
 import pytest
 
 from tests.conftest import StartServer
 from tests.support.mailboxes import maildir_messages, mbox_messages, settled_journals, split_trace
 from tests.support.smtp import connect
-
-
-def wait_for_log(server_log: Callable[[], str], needle: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while needle not in server_log():
-        assert time.monotonic() < deadline, f"{needle!r} never logged"
-        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -40,7 +32,7 @@ def test_stop_lets_the_message_under_way_finish(
         assert in_transaction.command("RCPT TO:<c@test.com>").code == 250
 
         server.signal(signum)
-        wait_for_log(server.log_text, "shutting down")
+        server.wait_for_log("shutting down")
 
         # Idle clients, and clients between commands, hear 421 at once and are closed.
         for client in (idle, in_transaction):
