@@ -129,14 +129,6 @@ def test_size_limit(limit: int) -> None:
         assert b"".join(pieces) == message[:limit], "exactly the octets within the limit"
 
 
-def test_bare_newlines_are_noticed() -> None:
-    decoder = DataDecoder(1 << 20, 1000)
-    decoder.feed(b"a\r\nb\r\n")
-    assert not decoder.bare_newlines
-    decoder.feed(b"c\nd\r\n.\r\n")
-    assert decoder.bare_newlines
-
-
 def test_stuffer_end_closes_an_open_line() -> None:
     stuffer = DotStuffer()
     assert stuffer.feed(b"abc") == b"abc"

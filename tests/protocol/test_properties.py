@@ -89,6 +89,31 @@ def test_decoder_does_not_depend_on_the_split(
     assert run(at_points(at)(data)) == run([data])
 
 
+# Lines of every length around the limit, so that the check is tried at its edge.
+long_lines = st.lists(
+    st.tuples(st.integers(0, 60), st.sampled_from([b"\r\n", b"\n", b"\r", b""])),
+    max_size=30,
+).map(lambda lines: b"".join(b"x" * length + end for length, end in lines))
+
+
+@FAST
+@given(data=st.one_of(framing, long_lines), at=cuts, line_limit=st.integers(3, 40))
+def test_decoder_line_limit_is_the_longest_line(
+    data: bytes, at: list[int], line_limit: int
+) -> None:
+    """`line_too_long` says whether a line of what was handed on, LF excluded, is longer
+    than the limit less one (a line of `line_limit` octets counts its LF)."""
+    decoder = DataDecoder(1 << 20, line_limit)
+    out = b""
+    for piece in at_points(at)(data):
+        result = decoder.feed(piece)
+        out += b"".join(result.pieces)
+        if result.finished:
+            break
+    longest = max(map(len, out.split(b"\n")))
+    assert decoder.line_too_long is (longest > line_limit - 1)
+
+
 # --- the parsers fail only with their own errors ------------------------------------------
 
 smtp_text = st.text(

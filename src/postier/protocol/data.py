@@ -49,7 +49,6 @@ class DataDecoder:
         self.size = 0
         self.too_big = False
         self.line_too_long = False
-        self.bare_newlines = False
 
     def feed(self, data: bytes) -> DataResult:
         tail = self._tail
@@ -106,8 +105,6 @@ class DataDecoder:
         result.pieces.append(piece)
 
     def _check_lines(self, piece: bytes) -> None:
-        if not self.bare_newlines and b"\n" in piece:
-            self.bare_newlines = piece.count(b"\n") != piece.count(b"\r\n")
         if self.line_too_long:
             return
         first = piece.find(b"\n")
@@ -115,13 +112,20 @@ class DataDecoder:
             self._run += len(piece)
             self.line_too_long = self._run > self._max_line
             return
-        last = piece.rfind(b"\n")
         if self._run + first > self._max_line:
             self.line_too_long = True
-        elif last - first > self._max_line + 1:
-            inner = piece[first + 1 : last].split(b"\n")
-            self.line_too_long = max(map(len, inner)) > self._max_line
-        self._run = len(piece) - last - 1
+            return
+        # Each next line must end within max_line + 1 octets of the newline before it.
+        # Jumping to the last newline within that reach (one memrchr) checks every line
+        # in between at once: a search per thousand octets, not per line.
+        reach = self._max_line + 2
+        newline = first
+        while len(piece) - newline - 1 > self._max_line:
+            newline = piece.rfind(b"\n", newline + 1, newline + reach)
+            if newline < 0:
+                self.line_too_long = True
+                return
+        self._run = len(piece) - piece.rfind(b"\n") - 1
 
 
 class DotStuffer:
