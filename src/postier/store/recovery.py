@@ -127,11 +127,12 @@ def is_complete(store_dir: Path, entries: JournalEntries, mbox_sizes: Mapping[st
     """Whether the batch of a record had finished: it is then kept, not rolled back.
 
     `mbox_sizes` is the size of each listed mbox that still exists. An mbox batch is
-    complete once its completion is written and each mailbox is at least as long as it
-    says: the completion is flushed with the mailboxes, and the file systems we run on
-    (ext4 in its default ordered mode, XFS, btrfs) make a file's new size durable only
-    with the data that fills it. A Maildir batch is complete once none of its copies is
-    left in `tmp/`: each was flushed before it was renamed into `new/`.
+    complete once each mailbox is at least as long as the batch's ends say (in its record
+    or its completion): a mailbox only reaches that size once everything planned was
+    appended whole, and the file systems we run on (ext4 in its default ordered mode,
+    XFS, btrfs) make a file's new size durable only with the data that fills it. A
+    Maildir batch is complete once none of its copies is left in `tmp/`: each was
+    flushed before it was renamed into `new/`.
     """
     if entries.mbox_sizes:
         ends = entries.mbox_ends
