@@ -144,19 +144,24 @@ async def serve(
         log.info("stopped")
 
 
+def listening_line(settings: Settings, addresses: list[str], *, starttls: bool) -> str:
+    """The log line that says where the server listens and what it stores where: one
+    process or `--workers` alike (tests and benchmarks read the port in it)."""
+    return "listening on {}; store {} ({}{}){}".format(
+        ", ".join(addresses),
+        settings.store,
+        settings.format,
+        "" if settings.fsync else ", no fsync",
+        ", STARTTLS" if starttls else "",
+    )
+
+
 def _announce(
     context: ServerContext, addresses: list[str], tls_servers: list[asyncio.Server]
 ) -> None:
     """The log lines that say what the server offers, where (tests read the port here)."""
     settings = context.settings
-    log.info(
-        "listening on %s; store %s (%s%s)%s",
-        ", ".join(addresses),
-        settings.store,
-        settings.format,
-        "" if settings.fsync else ", no fsync",
-        ", STARTTLS" if context.ssl_context else "",
-    )
+    log.info("%s", listening_line(settings, addresses, starttls=context.ssl_context is not None))
     for server in tls_servers:
         tls_addresses = [_format_address(sock.getsockname()) for sock in server.sockets]
         log.info("implicit TLS (SMTPS) on %s", ", ".join(tls_addresses))

@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any, Final, NoReturn
 
-from postier.server.listener import ServerError, run_loop, serve
+from postier.server.listener import ServerError, listening_line, run_loop, serve
 from postier.settings import Settings
 
 log = logging.getLogger("postier.server")
@@ -74,15 +74,8 @@ def run_workers(settings: Settings) -> None:
         addresses = supervisor.start(child_settings, holder)
     finally:
         holder.close()
-    log.info(
-        "listening on %s; store %s (%s%s)%s; %d workers",
-        ", ".join(addresses),
-        settings.store,
-        settings.format,
-        "" if settings.fsync else ", no fsync",
-        ", STARTTLS" if settings.tls_enabled else "",
-        settings.workers,
-    )
+    listening = listening_line(settings, addresses, starttls=settings.tls_enabled)
+    log.info("%s; %d workers", listening, settings.workers)
     if settings.tls_port is not None:
         log.info("implicit TLS (SMTPS) on %s:%d", settings.host, settings.tls_port)
     supervisor.wait()
