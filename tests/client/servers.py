@@ -276,7 +276,11 @@ class CountingProxy:
         return runs
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except BaseException:  # refused, or cancelled by the loop's stop: close our side
+            writer.close()
+            raise
         await asyncio.gather(
             self._pump(reader, up_writer, "C", lambda data: data),
             self._pump(up_reader, writer, "S", self.rewrite),

@@ -52,8 +52,10 @@ def test_a_server_that_accepts_and_says_nothing(
 ) -> None:
     # A bare asyncio server: it accepts the connection and never writes a byte.
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()
-        writer.close()
+        try:
+            await reader.read()
+        finally:  # also when the loop's stop cancels us before the client's close arrives
+            writer.close()
 
     async def start() -> asyncio.Server:
         return await asyncio.start_server(silent, "127.0.0.1", 0)

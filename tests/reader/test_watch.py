@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from postier.reader.mailboxes import Store
 from postier.reader.watch import Arrival, Watcher, follow
 from postier.store.naming import StoreFormat
-from tests.reader.helpers import CliRun, deliver, mbox_bytes, plain
+from tests.reader.helpers import WHEN, CliRun, deliver, mbox_bytes, plain
 
 
 @pytest.fixture(params=["mbox", "maildir"])
@@ -26,8 +27,9 @@ def test_only_what_comes_after_the_start_is_reported(store: Path, fmt: StoreForm
     deliver(store, fmt, [plain("old 1"), plain("old 2")])
     watcher = Watcher(Store(store))
     assert watcher.poll() == []
-    deliver(store, fmt, [plain("new 1"), plain("new 2")])
-    deliver(store, fmt, [plain("for bob")], ["bob@example.org"])
+    later = WHEN + timedelta(minutes=1)  # received after the first two, as in life
+    deliver(store, fmt, [plain("new 1"), plain("new 2")], when=later)
+    deliver(store, fmt, [plain("for bob")], ["bob@example.org"], when=later)
     assert sorted(seen(watcher.poll())) == [
         ("alice@example.org", 3, "new 1"),
         ("alice@example.org", 4, "new 2"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,16 @@ def test_unique_names_follow_the_convention() -> None:
     assert len(names) == 1000
     for name in names:
         assert re.fullmatch(r"\d+\.M\d+P\d+Q\d+R[0-9a-f]{16}\.host\\057x", name)
+
+
+def test_a_file_name_tells_when_its_message_was_received(store_dir: Path) -> None:
+    # The same date as an mbox's `From ` line: the envelope's, not the clock's at filing.
+    received = datetime(2026, 11, 27, 2, 23, 9, 250_000, tzinfo=UTC)
+    deliver(store_dir, MESSAGE, received_at=received)
+    [path] = (store_dir / MAILDIR / "new").iterdir()
+    assert path.name.startswith(f"{int(received.timestamp())}.M250000P")
+    same_time = {unique_name("h", received) for _ in range(100)}
+    assert len(same_time) == 100  # still unique when the times are equal
 
 
 def test_host_name_is_sanitised(monkeypatch: pytest.MonkeyPatch, store_dir: Path) -> None:

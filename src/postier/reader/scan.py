@@ -4,7 +4,8 @@ envelope line or file name, its bytes.
 An mbox is read in large chunks and cut at each `\\nFrom ` (mboxrd quoting guarantees that
 every other line starting with `From ` got a `>`); a message's bytes are what lies between
 its `From ` line and the empty line that ends it, quoting undone only when asked for.
-A Maildir is listed from `new/` and `cur/`, in delivery order (the time in each file name).
+A Maildir is listed from `new/` and `cur/`, in the order received (the time in each file name,
+which postier's store takes from the envelope, as an mbox's `From ` line does).
 """
 
 from __future__ import annotations
@@ -57,13 +58,13 @@ class StoredMessage:
     envelope: bytes = b""
     """Its `From sender date` line in an mbox, without the LF."""
     filed: datetime | None = None
-    """When a Maildir message was filed (the time in its name)."""
+    """When a Maildir message was received (the time in its name)."""
     offset: int = 0
     """Where its `From ` line starts in the mbox (0 in a Maildir)."""
 
     @property
     def delivered(self) -> datetime | None:
-        """When it was filed: the date of its `From ` line, or the time in its Maildir name.
+        """When it was received: the date of its `From ` line, or the time in its Maildir name.
 
         Worked out only when asked: most messages have a `Date:` that is shown instead.
         """
@@ -229,7 +230,7 @@ class MaildirFile:
 
     @property
     def delivered(self) -> datetime:
-        """When it was filed: the time in its name (or of its last change)."""
+        """When it was received: the time in its name (or of its last change)."""
         seconds, micros, _ = self.order
         try:
             return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)

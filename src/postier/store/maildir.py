@@ -26,6 +26,7 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Final
 
@@ -52,9 +53,17 @@ def _host_name() -> str:
     return socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
 
 
-def unique_name(host: str) -> str:
-    """A file name no other delivery uses: `<sec>.M<usec>P<pid>Q<n>R<random>.<host>`."""
-    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+def unique_name(host: str, received: datetime | None = None) -> str:
+    """A file name no other delivery uses: `<sec>.M<usec>P<pid>Q<n>R<random>.<host>`.
+
+    Its time is when the message was received (the envelope's, as in an mbox's `From `
+    line), so that both formats tell the same date; the pid, counter and random part
+    keep it unique whatever that time is.
+    """
+    if received is None:
+        seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    else:
+        seconds, micros = divmod(round(received.timestamp() * 1_000_000), 1_000_000)
     return f"{seconds}.M{micros}P{os.getpid()}Q{next(_counter)}R{secrets.token_hex(8)}.{host}"
 
 
@@ -151,7 +160,7 @@ class MaildirStore(BatchedStore[_Staged]):
         fds: list[int] = []
         try:
             for copy in delivery.copies:
-                unique = unique_name(self._host)
+                unique = unique_name(self._host, delivery.envelope.received_at)
                 fd = self._write_tmp(delivery, copy, unique)
                 files.append((copy.entry, unique))
                 if keep_open:
