@@ -56,7 +56,7 @@ from postier.protocol.client_transcript import Party
 from postier.protocol.envelope import Envelope, refusal
 from postier.protocol.errors import RemoteProtocolError
 from postier.protocol.replies import Reply
-from postier.protocol.server import NEED_DATA
+from postier.protocol.waits import NEED_DATA
 from postier.settings import DEFAULT_PORT
 
 DEFAULT_TIMEOUT = 30.0

@@ -7,7 +7,8 @@ from postier.protocol.codes import Enhanced, ReplyCode
 from postier.protocol.config import ServerConfig
 from postier.protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from postier.protocol.replies import Reply, ReplyParser
-from postier.protocol.server import NEED_DATA, PAUSED, SEND_FIRST, ServerConnection, Wait
+from postier.protocol.server import ServerConnection
+from postier.protocol.waits import NEED_DATA, PAUSED, SEND_FIRST, Wait
 
 __all__ = [
     "NEED_DATA",

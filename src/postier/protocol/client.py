@@ -34,7 +34,7 @@ from postier.protocol.data import DotStuffer
 from postier.protocol.envelope import Envelope, mail_command, rcpt_command, refusal
 from postier.protocol.errors import LocalProtocolError, RemoteProtocolError
 from postier.protocol.replies import Reply, ReplyParser
-from postier.protocol.server import NEED_DATA, Wait
+from postier.protocol.waits import NEED_DATA, Wait
 
 # The first digit a positive reply must have (RFC 5321 §4.2.1): 2 completes a
 # command, 3 asks for more. A positive reply of the other kind breaks the protocol.

@@ -9,7 +9,6 @@ order, so that a pipelined burst (RFC 2920) gets its replies in one write.
 from __future__ import annotations
 
 from collections import deque
-from enum import Enum
 
 from postier.protocol import catalogue
 from postier.protocol.commands import (
@@ -65,23 +64,7 @@ from postier.protocol.state import (
     State,
     refusal,
 )
-
-
-class Wait(Enum):
-    """What `next_event()` returns when it has no event."""
-
-    NEED_DATA = "need data"
-    """Everything received so far is processed; feed more bytes."""
-    PAUSED = "paused"
-    """Waiting for the session: a message to answer, or a TLS handshake."""
-    SEND_FIRST = "send first"
-    """Replies are piling up (a client pipelining without reading them): send them,
-    and wait until the client reads, before more input is processed."""
-
-
-NEED_DATA = Wait.NEED_DATA
-PAUSED = Wait.PAUSED
-SEND_FIRST = Wait.SEND_FIRST
+from postier.protocol.waits import NEED_DATA, PAUSED, SEND_FIRST, Wait
 
 
 class ServerConnection:

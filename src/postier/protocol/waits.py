@@ -1,0 +1,22 @@
+"""What a connection's `next_event()` returns when it has no event: shared by both roles."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Wait(Enum):
+    """What `next_event()` returns when it has no event."""
+
+    NEED_DATA = "need data"
+    """Everything received so far is processed; feed more bytes."""
+    PAUSED = "paused"
+    """Waiting for the session: a message to answer, or a TLS handshake."""
+    SEND_FIRST = "send first"
+    """Replies are piling up (a client pipelining without reading them): send them,
+    and wait until the client reads, before more input is processed."""
+
+
+NEED_DATA = Wait.NEED_DATA
+PAUSED = Wait.PAUSED
+SEND_FIRST = Wait.SEND_FIRST
