@@ -175,14 +175,22 @@ def test_watch_follows_two_servers_on_one_store(live_server: ServerProcess, tmp_
 
 
 def test_ctrl_c_ends_a_watch_cleanly(tmp_path: Path) -> None:
-    watch = subprocess.Popen(
+    # The with-block closes the pipes and reaps the child whatever happens, so that a
+    # failure here cannot leave open files to fail a later test.
+    with subprocess.Popen(
         [sys.executable, "-m", "postier", "watch", "--store", str(tmp_path / "mail")],
         env={**os.environ, "PYTHONPATH": SRC},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    assert watch.stderr is not None and watch.stderr.readline().startswith("Watching ")
-    watch.send_signal(signal.SIGINT)
-    out, err = watch.communicate(timeout=10)
+    ) as watch:
+        try:
+            assert watch.stderr is not None and watch.stderr.readline().startswith("Watching ")
+            watch.send_signal(signal.SIGINT)
+            # Generous: on a loaded machine a child can wait seconds for a core.
+            out, err = watch.communicate(timeout=30)
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+                watch.communicate()
     assert (watch.returncode, out, err) == (0, "", "")
