@@ -176,13 +176,16 @@ def test_watch_follows_two_servers_on_one_store(live_server: ServerProcess, tmp_
 
 def test_ctrl_c_ends_a_watch_cleanly(tmp_path: Path) -> None:
     # The with-block closes the pipes and reaps the child whatever happens, so that a
-    # failure here cannot leave open files to fail a later test.
+    # failure here cannot leave open files to fail a later test. Ctrl-C reaches a
+    # command run at a terminal: a suite started in the background (where the shell
+    # ignores SIGINT for its children) must not pass that on to the watch.
     with subprocess.Popen(
         [sys.executable, "-m", "postier", "watch", "--store", str(tmp_path / "mail")],
         env={**os.environ, "PYTHONPATH": SRC},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     ) as watch:
         try:
             assert watch.stderr is not None and watch.stderr.readline().startswith("Watching ")
