@@ -237,9 +237,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def run(args: argparse.Namespace) -> int:
-    from postier.server.listener import ServerError
-    from postier.server.listener import run as run_server
+    from postier.server.errors import ServerError
     from postier.server.logs import configure as configure_logs
+    from postier.server.run import run as run_server
 
     configure_logs(args.log_level)
     try:
