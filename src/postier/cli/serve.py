@@ -20,6 +20,7 @@ from postier.cli.options import (
     port_number,
     positive_int,
     seconds,
+    subcommand,
 )
 from postier.settings import DEFAULT_EXEMPT, Settings
 
@@ -222,12 +223,7 @@ LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "serve",
-        help="run the SMTP server",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = subcommand(subparsers, "serve", summary="run the SMTP server", description=DESCRIPTION)
     for option in OPTIONS:
         option.add_to(parser)
     parser.add_argument(
