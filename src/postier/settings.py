@@ -1,19 +1,25 @@
-"""All of the server's settings and limits in one object, filled by the CLI."""
+"""All of the server's settings and limits in one object, filled by the CLI.
+
+Each is described once, here: its name (the CLI's option is `--` and the name), its
+default, what it means; a setting the protocol core enforces is marked with the name of
+its `ServerConfig` field, takes its default from there, and reaches it through
+`protocol_config` without being copied by hand.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Final, Literal
 
 from postier.protocol.config import ServerConfig
 
 StoreFormat = Literal["mbox", "maildir"]
 
 DEFAULT_PORT = 2525
-DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -34,6 +40,17 @@ def parse_networks(text: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+PROTOCOL: Final = "protocol"
+"""The key, in a setting's field metadata, of the `ServerConfig` field it fills."""
+_CORE_DEFAULTS: Final = {f.name: f.default for f in dataclasses.fields(ServerConfig)}
+
+
+def core(name: str) -> Any:
+    """A setting the protocol core enforces as its `ServerConfig` field `name`, with the
+    core's default."""
+    return field(default=_CORE_DEFAULTS[name], metadata={PROTOCOL: name})
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """What `postier serve` runs with. Every limit the server enforces lives here."""
@@ -42,13 +59,14 @@ class Settings:
     port: int = DEFAULT_PORT
     store: Path = Path("mail")
     format: StoreFormat = "mbox"
-    hostname: str = field(default_factory=socket.gethostname)
-    max_size: int = DEFAULT_MAX_SIZE
-    max_recipients: int = 100
+    hostname: str = field(default_factory=socket.gethostname, metadata={PROTOCOL: "hostname"})
+    """The name the server gives itself in its greeting and in Received:."""
+    max_size: int = core("max_message_size")
+    max_recipients: int = core("max_recipients")
     timeout: float = 300.0
     """Deadline, in seconds, for each whole line the client sends."""
     max_connections: int = 1000
-    max_errors: int = 20
+    max_errors: int = core("max_errors")
     max_client_connections: int = 100
     """Connections at once from one client address (0: no limit)."""
     max_client_errors: int = 100
@@ -62,9 +80,9 @@ class Settings:
     """A second port where TLS starts at connect (RFC 8314 implicit TLS, SMTPS)."""
     auth: str = "none"
     """AUTH: "none" (not offered), "any" (every login accepted) or a password file."""
-    auth_insecure: bool = False
+    auth_insecure: bool = core("auth_insecure")
     """Offer AUTH without TLS too."""
-    auth_required: bool = False
+    auth_required: bool = core("auth_required")
     """MAIL needs a successful AUTH first."""
     auth_failure_delay: float = 1.0
     """A failed AUTH is answered this late, each further failure twice as late (to 16x)."""
@@ -91,13 +109,13 @@ class Settings:
         return ("PLAIN", "LOGIN")
 
     def protocol_config(self) -> ServerConfig:
+        """What one connection's core offers and enforces: the settings marked for it,
+        and what follows from the others (a certificate, the AUTH mechanisms)."""
+        marked = {
+            item.metadata[PROTOCOL]: getattr(self, item.name)
+            for item in dataclasses.fields(self)
+            if PROTOCOL in item.metadata
+        }
         return ServerConfig(
-            hostname=self.hostname,
-            max_message_size=self.max_size,
-            max_recipients=self.max_recipients,
-            max_errors=self.max_errors,
-            tls_available=self.tls_enabled,
-            auth_mechanisms=self.auth_mechanisms,
-            auth_insecure=self.auth_insecure,
-            auth_required=self.auth_required,
+            **marked, tls_available=self.tls_enabled, auth_mechanisms=self.auth_mechanisms
         )

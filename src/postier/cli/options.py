@@ -6,7 +6,7 @@ import argparse
 import functools
 import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from postier.settings import Network, parse_networks
 
@@ -69,6 +69,20 @@ def choice(*values: str) -> Callable[[str], str]:
     return parse
 
 
+def subcommand(
+    subparsers: Any, name: str, *, summary: str, description: str
+) -> argparse.ArgumentParser:
+    """The parser of `postier NAME`: `summary` in the list of commands, `description`
+    (laid out as written) atop its own --help."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
 def env_flag(name: str) -> bool:
     """A switch's default from `POSTIER_NAME` (1, true, yes, on)."""
     value = os.environ.get("POSTIER_" + name.upper().replace("-", "_"), "")
@@ -86,28 +100,26 @@ def byte_size(text: str) -> int:
     return int(number) * _UNITS[unit]
 
 
-def _whole_number(text: str) -> int:
+def _whole_number(text: str, minimum: int, below: str) -> int:
+    """`text` as a whole number of at least `minimum`; `below` says what it must be."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {str(text)!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{below}: {str(text)!r}")
+    return value
 
 
 @_names_source
 def positive_int(text: str) -> int:
-    value = _whole_number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {str(text)!r}")
-    return value
+    return _whole_number(text, 1, "must be at least 1")
 
 
 @_names_source
 def limit(text: str) -> int:
     """A limit that 0 turns off."""
-    value = _whole_number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more: {str(text)!r}")
-    return value
+    return _whole_number(text, 0, "must be 0 (no limit) or more")
 
 
 @_names_source

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import socket
+import dataclasses
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from postier.cli.options import (
     byte_size,
@@ -18,8 +20,9 @@ from postier.cli.options import (
     port_number,
     positive_int,
     seconds,
+    subcommand,
 )
-from postier.settings import DEFAULT_EXEMPT, DEFAULT_MAX_SIZE, DEFAULT_PORT, Settings
+from postier.settings import DEFAULT_EXEMPT, Settings
 
 DESCRIPTION = """\
 Run an ESMTP server that files every accepted message in its recipients' mailboxes:
@@ -28,169 +31,205 @@ A 250 reply after DATA means every copy is on disk. Every option can also be set
 from the environment as POSTIER_<OPTION>, e.g. POSTIER_PORT=25 or POSTIER_NO_FSYNC=1."""
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "serve",
-        help="run the SMTP server",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add = parser.add_argument
-    add(
-        "--host",
-        default=env("host", "127.0.0.1"),
-        help="address to listen on; 0.0.0.0 or :: for every interface (default: %(default)s)",
-    )
-    add(
-        "--port",
-        type=port_number,
-        default=env("port", str(DEFAULT_PORT)),
-        help="TCP port; 25 is SMTP's own and needs root (default: %(default)s)",
-    )
-    add(
-        "--store",
-        type=Path,
-        default=env("store", "mail"),
-        help="directory of the mailboxes, created when missing (default: ./%(default)s)",
-    )
-    add(
-        "--format",
-        type=choice("mbox", "maildir"),
-        choices=["mbox", "maildir"],
-        default=env("format", "mbox"),
-        help="mailbox format: one mbox file per recipient, or one Maildir per recipient "
+@dataclass(frozen=True, slots=True)
+class Option:
+    """An option of `postier serve`: `--` and the name of the setting it fills, whose
+    default (`Settings`) it shows; POSTIER_<NAME> in the environment overrides it."""
+
+    setting: str
+    help: str
+    parse: Callable[[str], Any] = str
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    written: str | None = None
+    """The default as a user writes it, when the setting's own would read differently."""
+    switch: bool = False
+    """Takes no value: given, it turns the setting on (or off, with `negated`)."""
+    negated: bool = False
+    """`--no-NAME`: a switch that turns the setting off."""
+
+    @property
+    def name(self) -> str:
+        return f"no_{self.setting}" if self.negated else self.setting
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        flag = "--" + self.name.replace("_", "-")
+        if self.switch:
+            parser.add_argument(
+                flag, action="store_true", default=env_flag(self.name), help=self.help
+            )
+            return
+        parser.add_argument(
+            flag,
+            type=self.parse,
+            choices=self.choices,
+            metavar=self.metavar,
+            default=env(self.name, self.written or _written(_default(self.setting))),
+            help=self.help,
+        )
+
+    def value(self, args: argparse.Namespace) -> object:
+        value = getattr(args, self.name)
+        return not value if self.negated else value
+
+
+_FIELDS = {item.name: item for item in dataclasses.fields(Settings)}
+
+
+def _default(setting: str) -> object:
+    item = _FIELDS[setting]
+    if item.default_factory is not dataclasses.MISSING:
+        return item.default_factory()
+    return item.default
+
+
+def _written(value: object) -> str | None:
+    """A default as the user would write it: `300` seconds, not `300.0`."""
+    if value is None:
+        return None
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+FORMATS: Final = ("mbox", "maildir")
+
+OPTIONS: Final = (
+    Option(
+        "host",
+        "address to listen on; 0.0.0.0 or :: for every interface (default: %(default)s)",
+    ),
+    Option(
+        "port",
+        "TCP port; 25 is SMTP's own and needs root (default: %(default)s)",
+        port_number,
+    ),
+    Option(
+        "store",
+        "directory of the mailboxes, created when missing (default: ./%(default)s)",
+        Path,
+    ),
+    Option(
+        "format",
+        "mailbox format: one mbox file per recipient, or one Maildir per recipient "
         "(default: %(default)s)",
-    )
-    add(
-        "--hostname",
-        default=env("hostname", socket.gethostname()),
-        help="the name the server gives itself in its greeting and in Received: "
+        choice(*FORMATS),
+        choices=FORMATS,
+    ),
+    Option(
+        "hostname",
+        "the name the server gives itself in its greeting and in Received: "
         "(default: this machine's name, %(default)s)",
-    )
-    add(
-        "--max-size",
-        type=byte_size,
-        default=env("max_size", str(DEFAULT_MAX_SIZE)),
-        metavar="BYTES",
-        help="largest message accepted, in bytes (K, M, G suffixes allowed; default: 32M)",
-    )
-    add(
-        "--max-recipients",
-        type=positive_int,
-        default=env("max_recipients", "100"),
-        metavar="N",
-        help="recipients per message; more get 452 (default: %(default)s)",
-    )
-    add(
-        "--timeout",
-        type=seconds,
-        default=env("timeout", "300"),
-        metavar="SECONDS",
-        help="deadline for each whole line the client sends, inside DATA too; a client "
+    ),
+    Option(
+        "max_size",
+        "largest message accepted, in bytes (K, M, G suffixes allowed; default: 32M)",
+        byte_size,
+        "BYTES",
+    ),
+    Option(
+        "max_recipients",
+        "recipients per message; more get 452 (default: %(default)s)",
+        positive_int,
+        "N",
+    ),
+    Option(
+        "timeout",
+        "deadline for each whole line the client sends, inside DATA too; a client "
         "that misses it gets 421 (default: %(default)s)",
-    )
-    add(
-        "--max-connections",
-        type=positive_int,
-        default=env("max_connections", "1000"),
-        metavar="N",
-        help="clients served at once; one more gets 421 (default: %(default)s)",
-    )
-    add(
-        "--workers",
-        type=positive_int,
-        default=env("workers", "1"),
-        metavar="N",
-        help="server processes sharing the port and the store, to use N cores; each "
+        seconds,
+        "SECONDS",
+    ),
+    Option(
+        "max_connections",
+        "clients served at once; one more gets 421 (default: %(default)s)",
+        positive_int,
+        "N",
+    ),
+    Option(
+        "workers",
+        "server processes sharing the port and the store, to use N cores; each "
         "serves up to max-connections/N clients (default: %(default)s)",
-    )
-    add(
-        "--max-client-connections",
-        type=limit,
-        default=env("max_client_connections", "100"),
-        metavar="N",
-        help="clients served at once from one address; one more gets 421, others are "
+        positive_int,
+        "N",
+    ),
+    Option(
+        "max_client_connections",
+        "clients served at once from one address; one more gets 421, others are "
         "still served (0: no limit; default: %(default)s)",
-    )
-    add(
-        "--max-client-errors",
-        type=limit,
-        default=env("max_client_errors", "100"),
-        metavar="N",
-        help="protocol errors from one address within 10 minutes before its new "
+        limit,
+        "N",
+    ),
+    Option(
+        "max_client_errors",
+        "protocol errors from one address within 10 minutes before its new "
         "connections get 421 (0: no limit; default: %(default)s)",
-    )
-    add(
-        "--client-limit-exempt",
-        type=networks,
-        default=env("client_limit_exempt", DEFAULT_EXEMPT),
-        metavar="NETS",
-        help="comma-separated addresses or networks the two limits above do not apply "
+        limit,
+        "N",
+    ),
+    Option(
+        "client_limit_exempt",
+        "comma-separated addresses or networks the two limits above do not apply "
         "to; 'none' for none (default: %(default)s)",
-    )
-    add(
-        "--tls-cert",
-        type=Path,
-        default=env("tls_cert", None),
-        metavar="PEM",
-        help="certificate chain (PEM) for STARTTLS; with --tls-key",
-    )
-    add(
-        "--tls-key",
-        type=Path,
-        default=env("tls_key", None),
-        metavar="PEM",
-        help="private key (PEM) for --tls-cert; may be omitted when the certificate file holds it",
-    )
-    add(
-        "--tls-port",
-        type=port_number,
-        default=env("tls_port", None),
-        metavar="PORT",
-        help="also listen on PORT with TLS from the first byte (implicit TLS, RFC 8314; "
+        networks,
+        "NETS",
+        written=DEFAULT_EXEMPT,
+    ),
+    Option("tls_cert", "certificate chain (PEM) for STARTTLS; with --tls-key", Path, "PEM"),
+    Option(
+        "tls_key",
+        "private key (PEM) for --tls-cert; may be omitted when the certificate file holds it",
+        Path,
+        "PEM",
+    ),
+    Option(
+        "tls_port",
+        "also listen on PORT with TLS from the first byte (implicit TLS, RFC 8314; "
         "465 by convention), with the certificate of --tls-cert; SIGHUP reloads it",
-    )
-    add(
-        "--auth",
-        default=env("auth", "none"),
-        metavar="none|any|FILE",
-        help="offer SMTP AUTH (PLAIN, LOGIN): 'none' does not; 'any' accepts every "
+        port_number,
+        "PORT",
+    ),
+    Option(
+        "auth",
+        "offer SMTP AUTH (PLAIN, LOGIN): 'none' does not; 'any' accepts every "
         "username and password (and CRAM-MD5), to test applications that log in; FILE "
         "checks 'user:hash' lines made by 'postier passwd' (reloaded on SIGHUP). "
         "(default: %(default)s)",
-    )
-    add(
-        "--auth-insecure",
-        action="store_true",
-        default=env_flag("auth_insecure"),
-        help="offer AUTH without TLS too (by default only after STARTTLS or on --tls-port)",
-    )
-    add(
-        "--auth-required",
-        action="store_true",
-        default=env_flag("auth_required"),
-        help="refuse MAIL with 530 until the client has logged in",
-    )
-    add(
-        "--auth-failure-delay",
-        type=seconds,
-        default=env("auth_failure_delay", "1"),
-        metavar="SECONDS",
-        help="answer a failed login this late, each further failure on the connection or "
+        metavar="none|any|FILE",
+    ),
+    Option(
+        "auth_insecure",
+        "offer AUTH without TLS too (by default only after STARTTLS or on --tls-port)",
+        switch=True,
+    ),
+    Option("auth_required", "refuse MAIL with 530 until the client has logged in", switch=True),
+    Option(
+        "auth_failure_delay",
+        "answer a failed login this late, each further failure on the connection or "
         "the account twice as late, up to 16 times; the 5th failure closes the "
         "connection (default: %(default)s)",
-    )
-    add(
-        "--no-fsync",
-        action="store_true",
-        default=env_flag("no_fsync"),
-        help="do not wait for the disk before answering 250: faster, but a power cut "
+        seconds,
+        "SECONDS",
+    ),
+    Option(
+        "fsync",
+        "do not wait for the disk before answering 250: faster, but a power cut "
         "may lose messages already acknowledged",
-    )
-    add(
+        switch=True,
+        negated=True,
+    ),
+)
+"""The options that fill `Settings`, in the order `--help` lists them."""
+
+LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+
+
+def register(subparsers: Any) -> None:
+    parser = subcommand(subparsers, "serve", summary="run the SMTP server", description=DESCRIPTION)
+    for option in OPTIONS:
+        option.add_to(parser)
+    parser.add_argument(
         "--log-level",
-        type=choice("debug", "info", "warning", "error"),
-        choices=["debug", "info", "warning", "error"],
+        type=choice(*LOG_LEVELS),
+        choices=LOG_LEVELS,
         default=env("log_level", "info"),
         help="info logs a line per connection and per message (default: %(default)s)",
     )
@@ -198,6 +237,13 @@ def register(subparsers: Any) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    _check(args)
+    values: dict[str, Any] = {option.setting: option.value(args) for option in OPTIONS}
+    return Settings(**values)
+
+
+def _check(args: argparse.Namespace) -> None:
+    """Raise ValueError for options that do not go together."""
     if args.tls_key is not None and args.tls_cert is None:
         raise ValueError("--tls-key needs --tls-cert")
     if args.tls_port is not None and args.tls_cert is None:
@@ -211,35 +257,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "--auth is offered over TLS only: give --tls-cert, or --auth-insecure to "
             "offer it in clear"
         )
-    return Settings(
-        host=args.host,
-        port=args.port,
-        store=args.store,
-        format=args.format,
-        hostname=args.hostname,
-        max_size=args.max_size,
-        max_recipients=args.max_recipients,
-        timeout=args.timeout,
-        max_connections=args.max_connections,
-        max_client_connections=args.max_client_connections,
-        max_client_errors=args.max_client_errors,
-        client_limit_exempt=args.client_limit_exempt,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        tls_port=args.tls_port,
-        auth=args.auth,
-        auth_insecure=args.auth_insecure,
-        auth_required=args.auth_required,
-        auth_failure_delay=args.auth_failure_delay,
-        fsync=not args.no_fsync,
-        workers=args.workers,
-    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from postier.server.listener import ServerError
-    from postier.server.listener import run as run_server
+    from postier.server.errors import ServerError
     from postier.server.logs import configure as configure_logs
+    from postier.server.run import run as run_server
 
     configure_logs(args.log_level)
     try:

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Final
 
@@ -39,9 +39,11 @@ _ASCTIME: Final = re.compile(
 _MONTHS: Final = {
     name: number
     for number, name in enumerate(
-        b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+        start=1,
     )
 }
+"""English month abbreviations, as both mbox `From ` lines and `Date:` fields write them."""
 _MAILDIR_TIME: Final = re.compile(r"(\d+)\.(?:[^.]*?M(\d{1,6})(?!\d))?")
 MAILDIR_SUBDIRS: Final = ("new", "cur")
 _EPOCH: Final = datetime.fromtimestamp(0, UTC)
@@ -197,17 +199,32 @@ def envelope_time(line: bytes) -> datetime | None:
     if match is None:
         return None
     _, month, day, hour, minute, second, year = match.groups()
+    return calendar_date((year, month, day), (hour, minute, second), UTC)
+
+
+Field = str | bytes
+
+
+def calendar_date(
+    date: tuple[Field, Field, Field], time: tuple[Field, Field, Field | None], zone: tzinfo
+) -> datetime | None:
+    """The moment of a date written as mail writes them: `(year, month, day)` with the month
+    an English abbreviation (in any case), `(hour, minute, second)`, the second optional;
+    None when there is no such month or day."""
+    year, month, day = date
+    hour, minute, second = time
+    name = month.decode("ascii") if isinstance(month, bytes) else month
     try:
         return datetime(
             int(year),
-            _MONTHS[month],
+            _MONTHS[name.lower()],
             int(day),
             int(hour),
             int(minute),
             int(second or 0),
-            tzinfo=UTC,
+            tzinfo=zone,
         )
-    except ValueError:
+    except (KeyError, ValueError, OverflowError):
         return None
 
 

@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Final
 
 from .mime import BODY_TYPES, MAX_DEPTH, is_body
-from .scan import StoredMessage
+from .scan import StoredMessage, calendar_date
 
 _WANTED: Final = ("from", "subject", "date", "content-type", "content-disposition", "delivered-to")
 
@@ -45,13 +45,6 @@ _USUAL_DATE: Final = re.compile(
     r"(?:[A-Za-z]{3}, *)?(\d{1,2}) +([A-Za-z]{3}) +(\d{4}) +(\d\d):(\d\d)(?::(\d\d))?"
     r" +([+-])(\d\d)(\d\d)(?: *\(.*\))?"
 )
-_MONTHS: Final = {
-    name: number
-    for number, name in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
-        start=1,
-    )
-}
 _BOUNDARY: Final = re.compile(
     r';\s*[Bb][Oo][Uu][Nn][Dd][Aa][Rr][Yy]\s*=\s*(?:"([^"\\]*)"|([^\s;"]+))'
 )
@@ -125,8 +118,12 @@ def _decode_word(match: re.Match[str]) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _zone(minutes: int) -> timezone:
-    return timezone(timedelta(minutes=minutes))
+def _zone(minutes: int) -> timezone | None:
+    """The zone `minutes` east of UTC; None when that is a day or more (no such zone)."""
+    try:
+        return timezone(timedelta(minutes=minutes))
+    except ValueError:
+        return None
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -138,18 +135,12 @@ def parse_date(value: str | None) -> datetime | None:
         # The form nearly every mailer writes (RFC 5322 §3.3), without the general parser.
         day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
         minutes = int(zone_hours) * 60 + int(zone_minutes)
-        try:
-            return datetime(
-                int(year),
-                _MONTHS[month.lower()],
-                int(day),
-                int(hour),
-                int(minute),
-                int(second or 0),
-                tzinfo=_zone(-minutes if sign == "-" else minutes),
-            )
-        except (KeyError, ValueError, OverflowError):
-            pass  # the general parser has the last word
+        zone = _zone(-minutes if sign == "-" else minutes)
+        if zone is not None:
+            usual = calendar_date((year, month, day), (hour, minute, second), zone)
+            if usual is not None:
+                return usual
+        # else the general parser has the last word
     try:
         date = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

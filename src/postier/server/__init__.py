@@ -1,5 +1,7 @@
 """The SMTP server: thin asyncio layer around `postier.protocol.ServerConnection`."""
 
-from postier.server.listener import ServerError, run, serve
+from postier.server.errors import ServerError
+from postier.server.process import serve
+from postier.server.run import run
 
 __all__ = ["ServerError", "run", "serve"]

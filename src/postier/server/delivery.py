@@ -1,17 +1,18 @@
-"""The delivery pipeline: sessions queue finished messages; one store thread stores them in batches.
+"""The delivery queue: sessions queue finished messages; one store thread stores them.
 
 Storing blocks on the disk, so it cannot run on the event loop. A thread per message
 (an executor) made every delivery pay for a hand-off to a thread, a hand-off to the batch
 leader (group commit) and a hand-off back, about sixty futex calls a message and most of
 the server's CPU. Here the loop appends `(envelope, spool, future)` to a queue and, once
 per round of the loop, wakes the store thread if it sleeps; the thread takes everything
-queued, stores it as one batch (`MailStore.deliver_batch`: one journal record and one
-fsync per mailbox for all), and resolves the whole batch's futures with one call into
-the loop. While a batch is being
-flushed the next one fills up, so the busier the server, the larger the batches. The
-store's own bookkeeping after a batch (clearing its journal record) waits until the
-batch's clients are answered: the next batch does it as it writes its own record, or the
-thread does it once no message came for `SETTLE_AFTER` seconds.
+queued and hands it to the store's batching (`store.batching.Batcher`, which owns the
+batch limit and how a failing batch fails): each batch is stored with one call
+(`MailStore.deliver_batch`: one journal record and one fsync per mailbox for all), and
+its futures are resolved with one call into the loop as soon as it is stored. While a
+batch is being flushed the next one fills up, so the busier the server, the larger the
+batches. The store's own bookkeeping after a batch (clearing its journal record) waits
+until the batch's clients are answered: the next batch does it as it writes its own
+record, or the thread does it once no message came for `SETTLE_AFTER` seconds.
 
 A future resolves only once the batch's copies are flushed: a session answers 250 after
 that, or 451 when its delivery returned an error (the store has rolled it back).
@@ -28,11 +29,9 @@ from collections.abc import Sequence
 from typing import Final
 
 from postier.store import DeliveryError, Envelope, MailStore, MessageSource
+from postier.store.batching import DEFAULT_MAX_BATCH, Batcher
 
 log = logging.getLogger("postier.server")
-
-MAX_BATCH: Final = 256
-"""Deliveries stored together at most; bounds how long the first one waits for the last."""
 
 SETTLE_AFTER: Final = 0.002
 """Seconds without a new message after which the store finishes its last batch. A batch
@@ -45,11 +44,15 @@ class DeliveryQueue:
     """Stores the messages of one event loop's sessions on one thread, in batches."""
 
     def __init__(
-        self, store: MailStore, loop: asyncio.AbstractEventLoop, *, max_batch: int = MAX_BATCH
+        self,
+        store: MailStore,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
         self._store = store
         self._loop = loop
-        self._max_batch = max_batch
+        self._batcher: Batcher[_Job] = Batcher(self._store_batch, max_batch, done=self._answer)
         self._pending: deque[_Job] = deque()
         self._wakeup = threading.Event()
         self._kick_scheduled = False
@@ -99,24 +102,22 @@ class DeliveryQueue:
                 continue
             self._wakeup.clear()
             while self._pending:
-                count = min(len(self._pending), self._max_batch)
-                batch = [self._pending.popleft() for _ in range(count)]
-                self._store_batch(batch)
+                # Only what is queued now: the loop appends meanwhile, for the next round.
+                jobs = [self._pending.popleft() for _ in range(len(self._pending))]
+                self._batcher.submit_all(jobs)
                 unsettled = True
             if self._closing and not self._pending:
                 self._settle()
                 return
 
-    def _store_batch(self, batch: list[_Job]) -> None:
-        try:
-            # Unsettled: the clients hear their 250 while the store clears its journal
-            # (here once idle, or at the start of the next batch).
-            errors: Sequence[Exception | None] = self._store.deliver_batch(
-                [(envelope, message) for envelope, message, _ in batch], settle=False
-            )
-        except Exception:
-            log.exception("a batch of %d deliveries failed", len(batch))
-            errors = [DeliveryError("internal store error") for _ in batch]
+    def _store_batch(self, batch: Sequence[_Job]) -> Sequence[Exception | None]:
+        # Unsettled: the clients hear their 250 while the store clears its journal
+        # (here once idle, or at the start of the next batch).
+        return self._store.deliver_batch(
+            [(envelope, message) for envelope, message, _ in batch], settle=False
+        )
+
+    def _answer(self, batch: Sequence[_Job], errors: Sequence[Exception | None]) -> None:
         futures = [future for _, _, future in batch]
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             self._loop.call_soon_threadsafe(_resolve, futures, errors)

@@ -38,14 +38,16 @@ from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any, Final, NoReturn
 
-from postier.server.listener import ServerError, listening_line, run_loop, serve
+from postier.server.binding import reserve_port
+from postier.server.errors import ServerError
+from postier.server.process import announce, run_loop, serve
+from postier.server.signals import HANDLED, STOPPING
 from postier.settings import Settings
 
 log = logging.getLogger("postier.server")
 
-FORWARDED: Final = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+FORWARDED: Final = HANDLED
 """The signals the parent passes on to its workers."""
-STOPPING: Final = (signal.SIGTERM, signal.SIGINT)
 _POLL: Final = 0.1
 _STOPPED: Final = (0, 130, -signal.SIGTERM, -signal.SIGINT)
 """Exit statuses of a worker that was told to stop (before its handlers, a signal kills)."""
@@ -65,7 +67,7 @@ def run_workers(settings: Settings) -> None:
     Raises ServerError when the port cannot be bound, a worker fails to start, or one
     dies unexpectedly.
     """
-    holder = _reserve_port(settings.host, settings.port)
+    holder = reserve_port(settings.host, settings.port)
     port = int(holder.getsockname()[1])
     share = -(-settings.max_connections // settings.workers)
     child_settings = replace(settings, port=port, max_connections=share)
@@ -74,33 +76,8 @@ def run_workers(settings: Settings) -> None:
         addresses = supervisor.start(child_settings, holder)
     finally:
         holder.close()
-    listening = listening_line(settings, addresses, starttls=settings.tls_enabled)
-    log.info("%s; %d workers", listening, settings.workers)
-    if settings.tls_port is not None:
-        log.info("implicit TLS (SMTPS) on %s:%d", settings.host, settings.tls_port)
+    announce(settings, addresses)
     supervisor.wait()
-
-
-def _reserve_port(host: str, port: int) -> socket.socket:
-    """A socket bound to `host:port` in the SO_REUSEPORT group, not listening: it fixes
-    the port (`--port 0` too) and keeps it ours until the workers listen on it."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = socket.socket(family, kind, proto)
-    except OSError as exc:
-        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        hint = " (ports below 1024 need root)" if 0 < port < 1024 else ""
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise ServerError(f"cannot listen on {host}:{port}: {reason}{hint}") from None
-    return sock
 
 
 class _Supervisor:

@@ -104,7 +104,7 @@ class BatchedStore(ABC, Generic[R]):
                 positions.append(index)
         outcomes = self._batcher.submit_all(requests)
         for index, outcome in zip(positions, outcomes, strict=True):
-            results[index] = _as_exception(outcome)
+            results[index] = outcome
         if settle:
             self.settle()
         return results
@@ -191,10 +191,3 @@ class _Planner:
         except ValueError as error:
             log.error("%s: no mailbox for the recipients: %s", envelope.queue_id, error)
             raise DeliveryError(f"{envelope.queue_id}: no valid mailbox") from None
-
-
-def _as_exception(error: BaseException | None) -> Exception | None:
-    """A batch's error as its caller gets it: interrupts of the batch become DeliveryErrors."""
-    if error is None or isinstance(error, Exception):
-        return error
-    return DeliveryError("delivery interrupted")

@@ -1,0 +1,54 @@
+"""One server process: its shared resources and its listeners, from start to graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import replace
+from typing import Any
+
+from postier.server.file_limit import connections_within_file_limit
+from postier.server.listener import SmtpListener, announce_workers
+from postier.server.resources import Shared
+from postier.server.service import Ready, Service, run_services
+from postier.settings import Settings
+
+
+def services(settings: Settings, shared: Shared) -> list[Service]:
+    """The listeners of a process, on one event loop; the first one's addresses are the
+    ones `listening on` names."""
+    return [SmtpListener(settings, shared)]
+
+
+async def serve(
+    settings: Settings, *, on_ready: Ready | None = None, announce: bool = True
+) -> None:
+    """Run the server until SIGINT or SIGTERM, then stop it gracefully.
+
+    `announce`: log the `listening on` line (a worker leaves it to its parent).
+    """
+    allowed = connections_within_file_limit(settings.max_connections)
+    if allowed != settings.max_connections:
+        settings = replace(settings, max_connections=allowed)
+    shared = Shared.open(settings)
+    try:
+        await run_services(
+            services(settings, shared), reload=shared.reload, on_ready=on_ready, announce=announce
+        )
+    finally:
+        shared.close()
+
+
+def announce(settings: Settings, where: list[str]) -> None:
+    """`--workers`' parent logs what its workers offer, where, once for them all."""
+    announce_workers(settings, where)
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on uvloop where it is installed, else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)

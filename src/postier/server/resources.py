@@ -1,0 +1,72 @@
+"""What the listeners of one server process share: the store, the TLS context, the accounts."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass
+
+from postier.server.accounts import AccountError, Accounts, load_accounts
+from postier.server.errors import ServerError
+from postier.server.tls import reload_certificate, server_context
+from postier.settings import Settings
+from postier.store import MailStore, StoreError, open_store
+
+log = logging.getLogger("postier.server")
+
+
+@dataclass(slots=True)
+class Shared:
+    """Opened once per process (each `--workers` worker opens its own, after the fork)."""
+
+    settings: Settings
+    store: MailStore
+    tls: ssl.SSLContext | None
+    """Its certificate is replaced in place on SIGHUP; each handshake takes the one current."""
+    accounts: Accounts | None
+    """Who may log in; replaced on SIGHUP when it is a password file."""
+
+    @classmethod
+    def open(cls, settings: Settings) -> Shared:
+        """Load the certificate, open the store, load the accounts; raises ServerError."""
+        tls = server_context(settings.tls_cert, settings.tls_key)
+        store = _open_store(settings)
+        try:
+            accounts = load_accounts(settings.auth)
+        except AccountError as exc:
+            store.close()
+            raise ServerError(str(exc)) from None
+        return cls(settings, store, tls, accounts)
+
+    def reload(self) -> None:
+        """SIGHUP: load the certificate and the password file again.
+
+        What is under way keeps what it started with; each new handshake and each new
+        login uses the new ones. A file that cannot be loaded leaves the old one in use.
+        """
+        settings = self.settings
+        if settings.tls_cert is not None and self.tls is not None:
+            reload_certificate(self.tls, settings.tls_cert, settings.tls_key)
+        if settings.auth not in ("none", "any"):
+            try:
+                self.accounts = load_accounts(settings.auth)
+            except AccountError as exc:
+                log.error("SIGHUP: %s; keeping the accounts in use", exc)
+            else:
+                log.info("SIGHUP: password file %s loaded", settings.auth)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _open_store(settings: Settings) -> MailStore:
+    try:
+        return open_store(settings.store, settings.format, fsync=settings.fsync)
+    except StoreError as exc:
+        # Wrong format, or a directory that cannot be created or recovered: the store's
+        # own message names the store and says why, in one line.
+        raise ServerError(str(exc)) from None
+    except OSError as exc:
+        raise ServerError(
+            f"cannot open the store {settings.store}: {exc.strerror or exc}"
+        ) from None
