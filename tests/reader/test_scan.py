@@ -188,7 +188,8 @@ def test_a_message_moved_to_cur_is_still_read(tmp_path: Path) -> None:
 
 
 def test_uncommitted_maildir_copies_are_left_out(tmp_path: Path) -> None:
-    from postier.store.journal import JOURNAL_DIR, JournalEntries
+    from postier.store.journal import JOURNAL_DIR
+    from postier.store.journal_record import JournalEntries
 
     maildir = tmp_path / "carol@example.org"
     write_maildir_file(maildir, "1764210189.M1P1Q1.host", b"Subject: committed\n\n")

@@ -17,7 +17,8 @@ from postier.reader.errors import MailboxBusy
 from postier.reader.mailboxes import Store
 from postier.reader.snapshot import lock_key, open_mbox
 from postier.store import MboxStore, Spool
-from postier.store.journal import JOURNAL_DIR, JournalEntries
+from postier.store.journal import JOURNAL_DIR
+from postier.store.journal_record import JournalEntries
 from tests.reader.helpers import envelope, mbox_bytes
 
 FIRST = b"Subject: first\n\nbody\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postier.store.journal import JournalEntries
+from postier.store.journal_record import JournalEntries
 
 names = st.from_regex(r"[a-z0-9@._+-]{1,30}\.mbox", fullmatch=True).filter(
     lambda name: not name.startswith(".")

@@ -13,7 +13,8 @@ from postier.store import DeliveryError, MaildirStore, MboxStore, Spool, recover
 from postier.store import fileio as fileio_module
 from postier.store.base import Delivery
 from postier.store.copies import plan_copies
-from postier.store.journal import SUFFIX, holds_transaction
+from postier.store.journal import SUFFIX
+from postier.store.journal_record import holds_transaction
 from tests.store.helpers import MESSAGE, envelope, mbox_messages, spool
 
 RECIPIENTS = ("a@x", "b@x", "c@x")

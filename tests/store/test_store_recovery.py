@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from postier.store import MaildirStore, MboxStore, open_store, recover
-from postier.store.journal import CLEARED, JOURNAL_DIR, Journal, JournalEntries, holds_transaction
+from postier.store.journal import JOURNAL_DIR, Journal
+from postier.store.journal_record import CLEARED, JournalEntries, holds_transaction
 from tests.store.helpers import MESSAGE, envelope, maildir_messages, mbox_messages, spool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,8 @@ PRELUDE = """
 import os, signal, sys
 from pathlib import Path
 from postier.store import MboxStore, MaildirStore, fileio, recovery
-from postier.store.journal import Journal, JournalEntries
+from postier.store.journal import Journal
+from postier.store.journal_record import JournalEntries
 from tests.store.helpers import MESSAGE, envelope, spool
 
 def die(*args, **kwargs):

@@ -12,7 +12,7 @@ import re
 import time
 from pathlib import Path
 
-from postier.store.journal import holds_transaction
+from postier.store.journal_record import holds_transaction
 
 _MBOXRD_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
 

@@ -36,7 +36,8 @@ from .batching import DEFAULT_MAX_BATCH
 from .copies import Copy, render_copy
 from .errors import DeliveryError
 from .flush import ParallelFlusher
-from .journal import JournalEntries, Transaction
+from .journal import Transaction
+from .journal_record import JournalEntries
 from .naming import StoreFormat
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,8 @@ from .batching import DEFAULT_MAX_BATCH
 from .copies import render_copy
 from .errors import StoreError
 from .flush import ParallelFlusher
-from .journal import JournalEntries, Transaction
+from .journal import Transaction
+from .journal_record import JournalEntries
 from .locking import FileLock
 from .naming import StoreFormat
 from .recovery import DEFAULT_LOCK_TIMEOUT, recover_journals

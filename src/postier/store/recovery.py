@@ -24,7 +24,8 @@ from typing import Final
 
 from . import fileio
 from .errors import LockTimeoutError
-from .journal import JOURNAL_DIR, SUFFIX, JournalEntries, holds_transaction, read_fd
+from .journal import JOURNAL_DIR, SUFFIX, read_fd
+from .journal_record import JournalEntries, holds_transaction
 from .locking import locked
 
 log = logging.getLogger(__name__)
