@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -41,7 +40,7 @@ from .errors import StoreError
 from .flush import ParallelFlusher
 from .journal import Transaction
 from .journal_record import JournalEntries
-from .locking import FileLock
+from .mbox_file import OpenMailbox, release_all
 from .naming import StoreFormat
 from .recovery import DEFAULT_LOCK_TIMEOUT, recover_journals
 from .spool import Spool
@@ -52,10 +51,6 @@ DEFAULT_OPEN_FILES: Final = 64
 RENDER_LIMIT: Final = 1 << 20
 """A batch of at most this many bytes is laid out in memory before it is written, so that
 its record can say where it ends and needs no completion (one flush fewer)."""
-_OPEN_FLAGS: Final = (
-    # O_NONBLOCK: opening a FIFO planted in the store must fail, not hang.
-    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-)
 _REOPEN_ATTEMPTS: Final = 3
 CHAIN_SECONDS: Final = 0.02
 """How long batches may follow each other on the same mailboxes without letting their
@@ -70,41 +65,10 @@ class _BatchAbortedError(Exception):
 class _Carried(NamedTuple):
     """A batch whose callers were answered, its record not yet cleared nor its locks let go."""
 
-    held: dict[str, _OpenMailbox]
+    held: dict[str, OpenMailbox]
     transaction: Transaction
     since: float
     """When the chain of batches holding these locks began (`time.monotonic`)."""
-
-
-class _OpenMailbox:
-    """A mailbox file kept open between batches, with the lock taken through it."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        # `created`: the file is new, and its name not yet durable in the store directory.
-        try:
-            fd = os.open(path, _OPEN_FLAGS | os.O_EXCL, fileio.FILE_MODE)
-            self.created = True
-        except FileExistsError:
-            fd = os.open(path, _OPEN_FLAGS, fileio.FILE_MODE)
-            self.created = False
-        self.lock = FileLock(path, fd)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            self.lock.try_close()
-            raise OSError(f"{path} is not a regular file")
-
-    @property
-    def fd(self) -> int:
-        return self.lock.fd
-
-    def is_current(self) -> bool:
-        """Whether the path still names the open file (a reader may replace or remove it)."""
-        try:
-            named = os.stat(self.path, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        opened = os.fstat(self.fd)
-        return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 class MboxStore(BatchedStore[Delivery]):
@@ -125,7 +89,7 @@ class MboxStore(BatchedStore[Delivery]):
         self._lock_timeout = lock_timeout
         self._open_files = open_files
         # Only the batch leader touches the open files, one batch at a time.
-        self._files: OrderedDict[str, _OpenMailbox] = OrderedDict()
+        self._files: OrderedDict[str, OpenMailbox] = OrderedDict()
         self._flusher = ParallelFlusher()
         self._carried: _Carried | None = None
 
@@ -145,7 +109,7 @@ class MboxStore(BatchedStore[Delivery]):
     def _run_batch(self, deliveries: Sequence[Delivery]) -> list[Exception | None]:
         errors: list[Exception | None] = [None] * len(deliveries)
         carried, self._carried = self._carried, None
-        held: dict[str, _OpenMailbox] = {}
+        held: dict[str, OpenMailbox] = {}
         try:
             # A chain keeps its locks all along: nobody appended meanwhile.
             held = carried.held if carried is not None else self._lock_batch(deliveries, errors)
@@ -159,7 +123,7 @@ class MboxStore(BatchedStore[Delivery]):
             errors = [delivery.failure() for delivery in deliveries]
         finally:
             if held:
-                _release(held)
+                release_all(held)
                 self._trim_open_files()
         return errors
 
@@ -170,19 +134,19 @@ class MboxStore(BatchedStore[Delivery]):
             try:
                 carried.transaction.commit()
             finally:
-                _release(carried.held)
+                release_all(carried.held)
                 self._trim_open_files()
 
     def _lock_batch(
         self, deliveries: Sequence[Delivery], errors: list[Exception | None]
-    ) -> dict[str, _OpenMailbox]:
+    ) -> dict[str, OpenMailbox]:
         """Lock every mailbox of the batch; a delivery whose mailbox cannot be locked fails."""
         entries = sorted({copy.entry for delivery in deliveries for copy in delivery.copies})
         held = self._lock_entries(entries, errors, deliveries)
         # A dead transaction may have left data at the end of one of our mailboxes;
         # appending behind it would be lost when it is rolled back, so roll it back first.
         if held and self._journal.orphans_touching(set(held)):
-            _release(held)
+            release_all(held)
             try:
                 recover_journals(self.path, fsync=self._fsync, lock_timeout=self._lock_timeout)
             except (OSError, StoreError) as error:
@@ -190,16 +154,16 @@ class MboxStore(BatchedStore[Delivery]):
                 raise _BatchAbortedError from None
             held = self._lock_entries(entries, errors, deliveries)
             if held and self._journal.orphans_touching(set(held)):
-                _release(held)
+                release_all(held)
                 log.error("a dead transaction could not be rolled back")
                 raise _BatchAbortedError
         return held
 
     def _lock_entries(
         self, entries: list[str], errors: list[Exception | None], deliveries: Sequence[Delivery]
-    ) -> dict[str, _OpenMailbox]:
+    ) -> dict[str, OpenMailbox]:
         deadline = time.monotonic() + self._lock_timeout
-        held: dict[str, _OpenMailbox] = {}
+        held: dict[str, OpenMailbox] = {}
         for entry in entries:
             try:
                 held[entry] = self._lock_one(entry, deadline)
@@ -219,7 +183,7 @@ class MboxStore(BatchedStore[Delivery]):
             held.pop(entry).lock.release()
         return held
 
-    def _lock_one(self, entry: str, deadline: float) -> _OpenMailbox:
+    def _lock_one(self, entry: str, deadline: float) -> OpenMailbox:
         for _ in range(_REOPEN_ATTEMPTS):
             mailbox = self._open(entry)
             mailbox.lock.acquire(deadline)
@@ -235,10 +199,10 @@ class MboxStore(BatchedStore[Delivery]):
             mailbox.lock.release(close_fd=True)
         raise StoreError(f"{entry} keeps being replaced")
 
-    def _open(self, entry: str) -> _OpenMailbox:
+    def _open(self, entry: str) -> OpenMailbox:
         mailbox = self._files.get(entry)
         if mailbox is None:
-            mailbox = _OpenMailbox(os.path.join(self.path, entry))
+            mailbox = OpenMailbox(os.path.join(self.path, entry))
             self._files[entry] = mailbox
         self._files.move_to_end(entry)
         return mailbox
@@ -254,7 +218,7 @@ class MboxStore(BatchedStore[Delivery]):
         self,
         deliveries: Sequence[Delivery],
         errors: list[Exception | None],
-        held: dict[str, _OpenMailbox],
+        held: dict[str, OpenMailbox],
         carried: _Carried | None,
     ) -> Transaction:
         """Steps 2 to 4 (see the module's docstring); the transaction, to be cleared. The
@@ -320,7 +284,7 @@ class MboxStore(BatchedStore[Delivery]):
             rendered.append(copies)
         return rendered
 
-    def _flush(self, held: dict[str, _OpenMailbox], written: set[str], journal: int | None) -> None:
+    def _flush(self, held: dict[str, OpenMailbox], written: set[str], journal: int | None) -> None:
         """fsync every mailbox written, the journal when it has a completion to flush,
         and the store directory when a mailbox is new (its name is only durable then),
         all at once."""
@@ -343,7 +307,7 @@ class MboxStore(BatchedStore[Delivery]):
     def _append(
         self,
         delivery: Delivery,
-        held: dict[str, _OpenMailbox],
+        held: dict[str, OpenMailbox],
         ends: dict[str, int],
         rendered: list[bytes] | None,
     ) -> Exception | None:
@@ -372,7 +336,7 @@ class MboxStore(BatchedStore[Delivery]):
         return None
 
     def _abort(
-        self, held: dict[str, _OpenMailbox], sizes: dict[str, int], transaction: Transaction
+        self, held: dict[str, OpenMailbox], sizes: dict[str, int], transaction: Transaction
     ) -> None:
         """Put every mailbox back to its size in the journal, then drop the journal."""
         try:
@@ -411,8 +375,3 @@ def _ends_after(
             for copy, data in zip(delivery.copies, copies, strict=True):
                 ends[copy.entry] += len(data)
     return ends
-
-
-def _release(held: dict[str, _OpenMailbox]) -> None:
-    for mailbox in held.values():
-        mailbox.lock.release()
