@@ -27,13 +27,17 @@ from postier.protocol.events import (
     CredentialsReceived,
     DataChunk,
     DataStarted,
-    Event,
-    Greeted,
     MessageComplete,
     MessageRefused,
     RecipientAccepted,
     StartTlsRequested,
     TransactionStarted,
+)
+from postier.protocol.events import (
+    HeloAccepted as Greeted,
+)
+from postier.protocol.events import (
+    ServerEvent as Event,
 )
 from postier.protocol.replies import Reply
 from postier.protocol.sasl import MECHANISMS

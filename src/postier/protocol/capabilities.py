@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from postier.protocol.replies import Reply
+from postier.protocol.reply import Reply
 
 _EMPTY: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 

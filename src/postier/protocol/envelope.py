@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from postier.protocol.address import AddressError, validate_mailbox
 from postier.protocol.capabilities import Capabilities
 from postier.protocol.codes import Enhanced, ReplyCode
-from postier.protocol.replies import Reply, reply
+from postier.protocol.reply import Reply, reply
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,16 +40,16 @@ from postier.protocol.events import (
     CredentialsReceived,
     DataChunk,
     DataStarted,
-    Event,
-    Greeted,
+    HeloAccepted,
     MessageComplete,
     MessageRefused,
     RecipientAccepted,
+    ServerEvent,
     StartTlsRequested,
     TransactionStarted,
 )
-from postier.protocol.replies import Reply
-from postier.protocol.sasl import Challenge, Credentials, Exchange, Failure, Step, new_exchange
+from postier.protocol.reply import Reply
+from postier.protocol.sasl import Challenge, Credentials, Exchange, Failure, SaslStep, new_exchange
 from postier.protocol.state import (
     AFTER_ANSWER,
     AFTER_AUTH,
@@ -80,7 +80,7 @@ class ServerConnection:
         self.lines_received = 0
         """Counts whole lines (commands or data lines): the session's per-line deadline."""
         self._out = bytearray()
-        self._events: deque[Event] = deque()
+        self._events: deque[ServerEvent] = deque()
         self._chunks: deque[bytes] = deque()
         self._line = bytearray()
         self._discarding = False
@@ -95,7 +95,7 @@ class ServerConnection:
         self.authenticated_user: str | None = None
         self.auth_failures = 0
         self._sasl: Exchange | None = None
-        self._sasl_step: Step | None = None
+        self._sasl_step: SaslStep | None = None
         self._credentials: Credentials | None = None
         self._chunk = _Chunk()
         self._send(catalogue.greeting(config.hostname, config.software))
@@ -113,7 +113,7 @@ class ServerConnection:
         else:
             self._chunks.append(data)
 
-    def next_event(self) -> Event | Wait:
+    def next_event(self) -> ServerEvent | Wait:
         """The next event, or a `Wait` (`NEED_DATA`, `PAUSED`, `SEND_FIRST`) when there
         is none for now."""
         while True:
@@ -337,7 +337,7 @@ class ServerConnection:
             self._send(catalogue.ehlo(self.config.hostname, command.name, self._keywords()))
         else:
             self._send(catalogue.helo(self.config.hostname, command.name))
-        self._events.append(Greeted(command.name, self.extended))
+        self._events.append(HeloAccepted(command.name, self.extended))
         return True
 
     def _keywords(self) -> list[str]:
@@ -469,7 +469,7 @@ class ServerConnection:
         else:
             self._take_sasl_step(self._sasl.respond(line.decode("latin-1")))
 
-    def _take_sasl_step(self, step: Step) -> None:
+    def _take_sasl_step(self, step: SaslStep) -> None:
         if isinstance(step, Challenge):
             self._send(catalogue.auth_challenge(step.text))
         elif isinstance(step, Credentials):

@@ -37,7 +37,7 @@ from postier.protocol.commands import (
     StartTls,
     Vrfy,
 )
-from postier.protocol.replies import Reply
+from postier.protocol.reply import Reply
 
 
 class State(Enum):

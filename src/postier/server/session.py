@@ -21,9 +21,9 @@ from postier.protocol.events import (
     CredentialsReceived,
     DataChunk,
     DataStarted,
-    Event,
     MessageComplete,
     MessageRefused,
+    ServerEvent,
     StartTlsRequested,
 )
 from postier.protocol.sasl import Credentials
@@ -184,7 +184,7 @@ class SmtpSession(asyncio.Protocol):
                 continue
             if event is NEED_DATA or event is PAUSED:
                 break
-            assert isinstance(event, Event)
+            assert isinstance(event, ServerEvent)
             if self._handle(event):
                 break
         out = self.conn.data_to_send()
@@ -204,7 +204,7 @@ class SmtpSession(asyncio.Protocol):
             self.context.limits.record_errors(self.peer_ip, errors - self._errors_reported)
             self._errors_reported = errors
 
-    def _handle(self, event: Event) -> bool:
+    def _handle(self, event: ServerEvent) -> bool:
         """Act on one event; True when processing must stop here."""
         if isinstance(event, DataChunk):
             self._spool_data(event.data)
