@@ -3,14 +3,19 @@
 Bytes from the client go in with `receive_data()`; `next_event()` hands out what the
 session must act on; reply bytes come out of `data_to_send()`. Commands that need no
 outside help (syntax, sequence, limits, EHLO, RSET, NOOP...) are answered here, in
-order, so that a pipelined burst (RFC 2920) gets its replies in one write.
+order, so that a pipelined burst (RFC 2920) gets its replies in one write. Framing is
+`receive_buffer.py`'s, the BDAT bookkeeping `chunking.py`'s, every move of the state
+`state.py`'s: this module dispatches.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from postier.protocol import catalogue
+from postier.protocol.capabilities import ehlo_keywords
+from postier.protocol.chunking import Chunk
 from postier.protocol.commands import (
     EXTENDED_VERBS,
     Auth,
@@ -48,23 +53,31 @@ from postier.protocol.events import (
     StartTlsRequested,
     TransactionStarted,
 )
+from postier.protocol.receive_buffer import TOO_LONG, Line, ReceiveBuffer
 from postier.protocol.reply import Reply
-from postier.protocol.sasl import Challenge, Credentials, Exchange, Failure, SaslStep, new_exchange
-from postier.protocol.state import (
-    AFTER_ANSWER,
-    AFTER_AUTH,
-    AFTER_CHUNK,
-    AFTER_CREDENTIALS,
-    AFTER_DATA,
-    AFTER_LAST_CHUNK,
-    AFTER_REFUSED_CHUNK,
-    AFTER_REFUSED_DATA,
-    AFTER_TLS,
-    TRANSITIONS,
-    State,
-    refusal,
+from postier.protocol.sasl import (
+    CANCEL,
+    Challenge,
+    Credentials,
+    Exchange,
+    Failure,
+    SaslStep,
+    new_exchange,
 )
-from postier.protocol.waits import NEED_DATA, PAUSED, SEND_FIRST, Wait
+from postier.protocol.state import (
+    PAUSES,
+    RECEIVING_STATES,
+    TRANSACTION_STATES,
+    TRANSITIONS,
+    Move,
+    State,
+    Trigger,
+    next_state,
+    out_of_sequence,
+)
+from postier.protocol.waits import NEED_DATA, PAUSED, SEND_FIRST, Pause, Wait
+
+__all__ = ["NEED_DATA", "PAUSED", "SEND_FIRST", "ServerConnection"]
 
 
 class ServerConnection:
@@ -72,7 +85,7 @@ class ServerConnection:
 
     def __init__(self, config: ServerConfig, *, tls_active: bool = False) -> None:
         self.config = config
-        self.state = State.CONNECTED
+        self._state = State.CONNECTED
         self.tls_active = tls_active
         self.helo_name = ""
         self.extended = False
@@ -81,10 +94,7 @@ class ServerConnection:
         """Counts whole lines (commands or data lines): the session's per-line deadline."""
         self._out = bytearray()
         self._events: deque[ServerEvent] = deque()
-        self._chunks: deque[bytes] = deque()
-        self._line = bytearray()
-        self._discarding = False
-        self._bare_lf = False
+        self._input = ReceiveBuffer(config.extended_command_line_limit)
         self._peer_closed = False
         self._closing_after_transaction = False
         self._decoder: DataDecoder | None = None
@@ -97,21 +107,31 @@ class ServerConnection:
         self._sasl: Exchange | None = None
         self._sasl_step: SaslStep | None = None
         self._credentials: Credentials | None = None
-        self._chunk = _Chunk()
+        self._chunk = Chunk()
         self._send(catalogue.greeting(config.hostname, config.software))
 
     # --- the session's side -------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """Where the conversation is; only `_move()` changes it."""
+        return self._state
+
+    @property
+    def paused_for(self) -> Pause | None:
+        """What the session must do before anything more is read (None: nothing)."""
+        return PAUSES.get(self._state)
 
     def receive_data(self, data: bytes) -> None:
         """Bytes from the client; `b""` means it closed its side."""
         if not data:
             self._peer_closed = True
-        elif self.state is State.TLS_PENDING or self.state is State.CLOSED:
+        elif self._state is State.TLS_PENDING or self._state is State.CLOSED:
             # RFC 3207 §4.2 / CVE-2021-38371: nothing sent in clear after STARTTLS
             # may be taken as a command once TLS is up.
             return
         else:
-            self._chunks.append(data)
+            self._input.append(data)
 
     def next_event(self) -> ServerEvent | Wait:
         """The next event, or a `Wait` (`NEED_DATA`, `PAUSED`, `SEND_FIRST`) when there
@@ -119,10 +139,10 @@ class ServerConnection:
         while True:
             if self._events:
                 return self._events.popleft()
-            state = self.state
-            if state in _PAUSED_STATES:
+            state = self._state
+            if state in PAUSES:
                 return PAUSED
-            if state is State.CLOSED or not self._chunks:
+            if state is State.CLOSED or not self._input:
                 return NEED_DATA
             if state is State.DATA:
                 self._receive_message_data()
@@ -149,25 +169,24 @@ class ServerConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self.state in _TRANSACTION_STATES
+        return self._state in TRANSACTION_STATES
 
     def answer_message(self, reply: Reply) -> None:
         """Send the outcome of storing the message that `MessageComplete` announced."""
-        if self.state is not State.DELIVERING:
-            raise LocalProtocolError(f"no message waits for an answer in state {self.state}")
+        if self._state is not State.DELIVERING:
+            raise LocalProtocolError(f"no message waits for an answer in state {self._state}")
         self._send(reply)
         self._reset_transaction()
-        self.state = AFTER_ANSWER
-        if self._closing_after_transaction:
-            self._close(catalogue.shutting_down(self.config.hostname))
+        self._move(Trigger.MESSAGE_ANSWERED)
+        self._close_if_shutting_down()
 
     def answer_auth(self, accepted: bool) -> None:
         """The session's verdict on the credentials that `CredentialsReceived` carried."""
-        if self.state is not State.AUTH_CHECKING or self._credentials is None:
-            raise LocalProtocolError(f"no credentials wait for a verdict in state {self.state}")
+        if self._state is not State.AUTH_CHECKING or self._credentials is None:
+            raise LocalProtocolError(f"no credentials wait for a verdict in state {self._state}")
         credentials, self._credentials = self._credentials, None
         self._sasl = None
-        self.state = AFTER_AUTH
+        self._move(Trigger.VERDICT)
         if accepted:
             self.authenticated_user = credentials.username
             self._send(catalogue.auth_succeeded())
@@ -181,30 +200,28 @@ class ServerConnection:
             reply = catalogue.auth_failed()
             self._send(reply)
             self._events.append(CommandRefused(reply))
-        if self._closing_after_transaction:
-            self._close(catalogue.shutting_down(self.config.hostname))
+        self._close_if_shutting_down()
 
     def tls_started(self) -> None:
         """The TLS handshake after STARTTLS succeeded: the session starts over (RFC 3207 §4.2)."""
-        if self.state is not State.TLS_PENDING:
+        if self._state is not State.TLS_PENDING:
             raise LocalProtocolError("tls_started() without STARTTLS")
         self.tls_active = True
         self.helo_name = ""
         self.extended = False
         self.authenticated_user = None
-        self._chunks.clear()
-        self._line.clear()
-        self.state = AFTER_TLS
+        self._input.clear()
+        self._move(Trigger.TLS_STARTED)
 
     def timed_out(self) -> None:
         """The client missed its deadline: 421 and close; an open transaction is dropped.
 
-        While a message is being stored the client owes us nothing, so there is no
-        deadline to miss: the call is refused.
+        While the session works (storing a message, shaking hands, checking a password)
+        the client owes us nothing, so there is no deadline to miss: the call is refused.
         """
-        if self.state in _PAUSED_STATES:
-            raise LocalProtocolError(f"timed_out() while the session works ({self.state})")
-        if self.state is not State.CLOSED:
+        if self._state in PAUSES:
+            raise LocalProtocolError(f"timed_out() while the session works ({self._state})")
+        if self._state is not State.CLOSED:
             self._close(catalogue.timeout(self.config.hostname))
 
     def shutdown(self, *, force: bool = False) -> None:
@@ -213,14 +230,14 @@ class ServerConnection:
         A message being received may finish unless `force` is given (when the
         grace period runs out); a message being stored always gets its answer.
         """
-        if self.state is State.CLOSED:
+        if self._state is State.CLOSED:
             return
         # A message being stored is always answered first: its copies are being
         # written, and a client that heard 421 instead would send it again.
-        if self.state is State.DELIVERING or self.state is State.AUTH_CHECKING:
+        if self._state is State.DELIVERING or self._state is State.AUTH_CHECKING:
             self._closing_after_transaction = True
             return
-        if not force and self.state in _RECEIVING_STATES:
+        if not force and self._state in RECEIVING_STATES:
             self._closing_after_transaction = True
             return
         self._close(catalogue.shutting_down(self.config.hostname))
@@ -230,14 +247,23 @@ class ServerConnection:
         self._out.clear()
         self._close(reply)
 
+    # --- what the fuzz harness's invariants read ------------------------------------
+
+    @property
+    def _chunks(self) -> Iterable[bytes]:
+        return self._input.chunks
+
+    @property
+    def _line(self) -> bytes:
+        return self._input.partial_line
+
     # --- commands -----------------------------------------------------------------
 
     def _receive_command_data(self) -> None:
-        line = self._take_line()
+        line = self._next_line()
         if line is None:
             return
-        self.lines_received += 1
-        if line is _TOO_LONG:
+        if line is TOO_LONG:
             self._refuse(catalogue.line_too_long())
             return
         try:
@@ -250,69 +276,31 @@ class ServerConnection:
             return
         self._dispatch(command)
 
-    def _take_line(self) -> bytes | None:
-        """One command line without its ending, `_TOO_LONG`, or None to wait for more."""
-        limit = self.config.extended_command_line_limit
-        while self._chunks:
-            chunk = self._chunks.popleft()
-            end = chunk.find(b"\n")
-            if end < 0:
-                if self._discarding:
-                    continue
-                self._line += chunk
-                if len(self._line) > limit:
-                    # Never buffer an unbounded line: drop it now, answer at its end.
-                    self._line.clear()
-                    self._discarding = True
-                continue
-            if end + 1 < len(chunk):
-                self._chunks.appendleft(chunk[end + 1 :])
-            if self._discarding:
-                self._discarding = False
-                return _TOO_LONG
-            self._line += chunk[:end]
-            line = bytes(self._line)
-            self._line.clear()
-            return self._finish_line(line)
-        return None
-
-    def _finish_line(self, line: bytes) -> bytes:
-        # A bare LF ends a command line too, as typed into `nc` (RFC 5321 §2.3.8 says
-        # otherwise, but a command cannot be smuggled: only DATA's end is strict).
-        self._bare_lf = not line.endswith(b"\r")
-        if not self._bare_lf:
-            line = line[:-1]
-        length = len(line) + 2
-        if length > self.config.extended_command_line_limit or (
-            length > self.config.command_line_limit and verb_of(line) not in EXTENDED_VERBS
+    def _next_line(self) -> Line | None:
+        """One whole line, counted, or None; only MAIL and RCPT may pass 512 octets."""
+        line = self._input.next_line()
+        if line is None:
+            return None
+        self.lines_received += 1
+        if (
+            line is not TOO_LONG
+            and len(line) + len(b"\r\n") > self.config.command_line_limit
+            and verb_of(line) not in EXTENDED_VERBS
         ):
-            return _TOO_LONG
+            return TOO_LONG
         return line
 
     def _dispatch(self, command: Command) -> None:
-        key = (self.state, type(command))
-        new_state = TRANSITIONS.get(key)
-        if new_state is None:
+        if (self._state, type(command)) not in TRANSITIONS:
             if isinstance(command, Bdat):
                 self._refuse_chunk(command.size, self._out_of_sequence(command))
             else:
                 self._refuse(self._out_of_sequence(command))
             return
-        handler = _HANDLERS[type(command)]
-        if handler(self, command):
-            self.state = new_state
+        if _HANDLERS[type(command)](self, command):
+            self._move(type(command))
             self._settle()
         self._close_if_shutting_down()
-
-    def _close_if_shutting_down(self) -> None:
-        """A shutdown waited for the transaction under way: once none is, close."""
-        if (
-            self._closing_after_transaction
-            and self.state is not State.CLOSED
-            and not self.in_transaction
-            and self.state not in _PAUSED_STATES
-        ):
-            self._close(catalogue.shutting_down(self.config.hostname))
 
     def _settle(self) -> None:
         """Carry on with what the command set in motion that needs no more input: an
@@ -320,41 +308,31 @@ class ServerConnection:
         if self._sasl_step is not None:
             step, self._sasl_step = self._sasl_step, None
             self._take_sasl_step(step)
-        elif self.state is State.BDAT and self._chunk.remaining == 0:
+        elif self._state is State.BDAT and self._chunk.remaining == 0:
             self._end_of_chunk()
 
     def _out_of_sequence(self, command: Command) -> Reply:
         if isinstance(command, StartTls) and not self._starttls_offered():
             return self._starttls_refusal()
-        return refusal(self.state, command)
+        return out_of_sequence(self._state, command)
 
     def _on_greeting(self, command: Command) -> bool:
         assert isinstance(command, Helo | Ehlo)
         self._reset_transaction()
         self.helo_name = command.name
         self.extended = isinstance(command, Ehlo)
+        hostname = self.config.hostname
         if self.extended:
-            self._send(catalogue.ehlo(self.config.hostname, command.name, self._keywords()))
+            keywords = ehlo_keywords(
+                max_size=self.config.max_message_size,
+                starttls=self._starttls_offered(),
+                auth_mechanisms=self.config.auth_mechanisms if self._auth_offered() else (),
+            )
+            self._send(catalogue.ehlo(hostname, command.name, keywords))
         else:
-            self._send(catalogue.helo(self.config.hostname, command.name))
+            self._send(catalogue.helo(hostname, command.name))
         self._events.append(HeloAccepted(command.name, self.extended))
         return True
-
-    def _keywords(self) -> list[str]:
-        keywords = [
-            "PIPELINING",
-            f"SIZE {self.config.max_message_size}",
-            "8BITMIME",
-            "SMTPUTF8",
-            "ENHANCEDSTATUSCODES",
-            "CHUNKING",
-            "BINARYMIME",
-        ]
-        if self._starttls_offered():
-            keywords.append("STARTTLS")
-        if self._auth_offered():
-            keywords.append(" ".join(("AUTH", *self.config.auth_mechanisms)))
-        return keywords
 
     def _on_mail(self, command: Command) -> bool:
         assert isinstance(command, Mail)
@@ -391,31 +369,23 @@ class ServerConnection:
         if self._body == "BINARYMIME":
             self._refuse(catalogue.data_with_binarymime())
             return False
-        self._send(catalogue.start_data(self._bare_lf))
+        self._send(catalogue.start_data(self._input.bare_lf))
         self._decoder = DataDecoder(self.config.max_message_size, self.config.data_line_limit)
         self._events.append(DataStarted())
         return True
 
     def _on_rset(self, command: Command) -> bool:
         self._reset_transaction()
-        self._send(catalogue.reset_ok())
-        return True
+        return self._answered(catalogue.reset_ok())
 
-    def _on_noop(self, command: Command) -> bool:
-        self._send(catalogue.ok())
-        return True
-
-    def _on_vrfy(self, command: Command) -> bool:
-        # RFC 5321 §3.5.3: 252 when we will not verify but will accept mail for it.
-        self._send(catalogue.cannot_vrfy())
-        return True
-
-    def _on_help(self, command: Command) -> bool:
-        self._send(catalogue.help_text())
+    def _answered(self, reply: Reply) -> bool:
+        """A command answered at once and always carried out (NOOP, VRFY, HELP, RSET)."""
+        self._send(reply)
         return True
 
     def _on_quit(self, command: Command) -> bool:
-        self._close(catalogue.closing(self.config.hostname))
+        # The move to CLOSED is the command's own (QUIT), not a `Trigger.CLOSE`.
+        self._closed(catalogue.closing(self.config.hostname))
         return True
 
     def _on_starttls(self, command: Command) -> bool:
@@ -423,10 +393,17 @@ class ServerConnection:
             self._refuse(self._starttls_refusal())
             return False
         self._send(catalogue.ready_for_tls())
-        self._chunks.clear()
-        self._line.clear()
+        self._input.clear()
         self._events.append(StartTlsRequested())
         return True
+
+    def _starttls_offered(self) -> bool:
+        return self.config.tls_available and not self.tls_active
+
+    def _starttls_refusal(self) -> Reply:
+        if self.tls_active:
+            return catalogue.tls_already_active()
+        return catalogue.not_implemented("STARTTLS")
 
     # --- AUTH (RFC 4954) -------------------------------------------------------------
 
@@ -457,14 +434,13 @@ class ServerConnection:
         return bool(self.config.auth_mechanisms) and (self.tls_active or self.config.auth_insecure)
 
     def _receive_auth_response(self) -> None:
-        line = self._take_line()
+        line = self._next_line()
         if line is None:
             return
-        self.lines_received += 1
         assert self._sasl is not None
-        if line is _TOO_LONG:
+        if line is TOO_LONG:
             self._take_sasl_step(Failure(catalogue.line_too_long()))
-        elif line == b"*":
+        elif line == CANCEL.encode():
             self._take_sasl_step(Failure(catalogue.auth_cancelled()))
         else:
             self._take_sasl_step(self._sasl.respond(line.decode("latin-1")))
@@ -474,30 +450,21 @@ class ServerConnection:
             self._send(catalogue.auth_challenge(step.text))
         elif isinstance(step, Credentials):
             self._credentials = step
-            self.state = AFTER_CREDENTIALS
+            self._move(Trigger.CREDENTIALS)
             self._events.append(CredentialsReceived(step))
         else:
             self._sasl = None
-            self.state = AFTER_AUTH
+            self._move(Trigger.EXCHANGE_FAILED)
             self._refuse(step.reply)
-
-    def _starttls_offered(self) -> bool:
-        return self.config.tls_available and not self.tls_active
-
-    def _starttls_refusal(self) -> Reply:
-        if self.tls_active:
-            return catalogue.tls_already_active()
-        return catalogue.not_implemented("STARTTLS")
 
     # --- BDAT (RFC 3030) --------------------------------------------------------------
 
     def _on_bdat(self, command: Command) -> bool:
         assert isinstance(command, Bdat)
-        if self.state is State.RCPT:  # the first chunk of the message
-            self._chunk.message_size = 0
-            self._chunk.too_big = False
+        if self._state is State.RCPT:  # the first chunk of the message
+            self._chunk.new_message()
             self._events.append(DataStarted())
-        self._chunk.start(command.size, last=command.last, refusal=None, back_to=self.state)
+        self._chunk.start(command.size, last=command.last, refusal=None, back_to=self._state)
         return True
 
     def _refuse_chunk(self, size: int | None, reply: Reply) -> None:
@@ -506,69 +473,41 @@ class ServerConnection:
             self.errors += 1
             self._close(catalogue.bdat_size_unreadable())
             return
-        self._chunk.start(size, last=False, refusal=reply, back_to=self.state)
-        self.state = State.BDAT
+        self._chunk.start(size, last=False, refusal=reply, back_to=self._state)
+        self._move(Trigger.BDAT_REFUSED)
         if size == 0:
             self._end_of_chunk()
 
     def _receive_chunk_data(self) -> None:
-        chunk = self._chunks.popleft()
-        info = self._chunk
-        take = min(len(chunk), info.remaining)
-        if take < len(chunk):
-            self._chunks.appendleft(chunk[take:])
-            chunk = chunk[:take]
-        # The per-line deadline counts a "line" per 1000 octets of a chunk: a client
-        # dripping its chunk slowly is cut as if it dripped a line.
-        before = info.size - info.remaining
-        info.remaining -= take
-        self.lines_received += (before + take) // 1000 - before // 1000
-        if info.refusal is not None:
-            pass  # read only to be thrown away: not part of any message
-        elif not info.too_big and take:
-            room = max(0, self.config.max_message_size - info.message_size)
-            if take > room:
-                # As DATA does: exactly the octets within the limit are handed on, so
-                # that what the session gets does not depend on how the data was split.
-                info.too_big = True
-                chunk = chunk[:room]
-            if chunk:
-                self._events.append(DataChunk(chunk))
-        if info.refusal is None:
-            info.message_size += take
-        if info.remaining == 0:
+        octets = self._input.next_chunk(self._chunk.remaining)
+        piece = self._chunk.feed(octets, self.config.max_message_size)
+        self.lines_received += piece.lines
+        if piece.data:
+            self._events.append(DataChunk(piece.data))
+        if self._chunk.remaining == 0:
             self._end_of_chunk()
 
     def _end_of_chunk(self) -> None:
-        info = self._chunk
-        if info.refusal is not None:
-            self.state = info.back_to
-            self._refuse(info.refusal)
+        chunk = self._chunk
+        if chunk.refusal is not None:
+            self._move(Trigger.CHUNK_REFUSED)
+            self._refuse(chunk.refusal)
             self._close_if_shutting_down()
-            return
-        if info.too_big:
-            reply = catalogue.size_exceeded(self.config.max_message_size)
-            recipients = tuple(self._recipients)
-            self._events.append(MessageRefused(self._sender, recipients, info.message_size, reply))
-            self._reset_transaction()
-            self.state = AFTER_REFUSED_CHUNK
-            self._refuse(reply)
-            if self._closing_after_transaction and self.state is not State.CLOSED:
-                self._close(catalogue.shutting_down(self.config.hostname))
-            return
-        if info.last:
-            self._events.append(self._message_complete(info.message_size))
-            self.state = AFTER_LAST_CHUNK
-            return
-        self._send(catalogue.chunk_received(info.size))
-        self.state = AFTER_CHUNK
+        elif chunk.too_big:
+            self._refuse_message(chunk.message_size, catalogue.size_exceeded(self._max_size))
+        elif chunk.last:
+            self._events.append(self._message_complete(chunk.message_size))
+            self._move(Trigger.LAST_CHUNK)
+        else:
+            self._send(catalogue.chunk_received(chunk.size))
+            self._move(Trigger.CHUNK_READ)
 
     # --- message data ---------------------------------------------------------------
 
     def _receive_message_data(self) -> None:
         decoder = self._decoder
         assert decoder is not None
-        chunk = self._chunks.popleft()
+        chunk = self._input.next_chunk()
         result = decoder.feed(chunk)
         self.lines_received += chunk.count(b"\n", 0, result.consumed)
         for piece in result.pieces:
@@ -576,27 +515,29 @@ class ServerConnection:
         if not result.finished:
             return
         if result.consumed < len(chunk):
-            self._chunks.appendleft(chunk[result.consumed :])
+            self._input.give_back(chunk[result.consumed :])
         self._decoder = None
-        self._end_of_data(decoder)
-
-    def _end_of_data(self, decoder: DataDecoder) -> None:
-        refused: Reply | None = None
         if decoder.too_big:
-            refused = catalogue.size_exceeded(self.config.max_message_size)
+            self._refuse_message(decoder.size, catalogue.size_exceeded(self._max_size))
         elif decoder.line_too_long:
-            refused = catalogue.data_line_too_long(self.config.data_line_limit)
+            limit = self.config.data_line_limit
+            self._refuse_message(decoder.size, catalogue.data_line_too_long(limit))
+        else:
+            self._events.append(self._message_complete(decoder.size))
+            self._move(Trigger.END_OF_DATA)
+
+    @property
+    def _max_size(self) -> int:
+        return self.config.max_message_size
+
+    def _refuse_message(self, size: int, reply: Reply) -> None:
+        """A message over a limit, DATA or BDAT alike: the transaction is over."""
         recipients = tuple(self._recipients)
-        if refused is not None:
-            self._events.append(MessageRefused(self._sender, recipients, decoder.size, refused))
-            self._reset_transaction()
-            self.state = AFTER_REFUSED_DATA
-            self._refuse(refused)
-            if self._closing_after_transaction and self.state is not State.CLOSED:
-                self._close(catalogue.shutting_down(self.config.hostname))
-            return
-        self._events.append(self._message_complete(decoder.size))
-        self.state = AFTER_DATA
+        self._events.append(MessageRefused(self._sender, recipients, size, reply))
+        self._reset_transaction()
+        self._move(Trigger.MESSAGE_REFUSED)
+        self._refuse(reply)
+        self._close_if_shutting_down()
 
     def _message_complete(self, size: int) -> MessageComplete:
         return MessageComplete(
@@ -620,7 +561,11 @@ class ServerConnection:
         auth = "A" if self.authenticated_user is not None else ""
         return base + tls + auth
 
-    # --- replies --------------------------------------------------------------------
+    # --- replies and the moves of the state ------------------------------------------
+
+    def _move(self, move: Move) -> None:
+        """The one place the state changes: `state.py`'s table says where to."""
+        self._state = next_state(self._state, move, back=self._chunk.back_to)
 
     def _send(self, reply: Reply) -> None:
         self._out += reply.to_bytes()
@@ -629,16 +574,30 @@ class ServerConnection:
         self._send(reply)
         self._events.append(CommandRefused(reply))
         self.errors += 1
-        if self.errors >= self.config.max_errors and self.state is not State.CLOSED:
+        if self.errors >= self.config.max_errors and self._state is not State.CLOSED:
             self._close(catalogue.too_many_errors(self.config.hostname))
 
+    def _close_if_shutting_down(self) -> None:
+        """A shutdown waited for the transaction under way: once none is, close."""
+        if (
+            self._closing_after_transaction
+            and self._state is not State.CLOSED
+            and not self.in_transaction
+            and self._state not in PAUSES
+        ):
+            self._close(catalogue.shutting_down(self.config.hostname))
+
     def _close(self, reply: Reply) -> None:
+        self._move(Trigger.CLOSE)
+        self._closed(reply)
+
+    def _closed(self, reply: Reply) -> None:
+        """Send the last reply and forget everything the conversation held."""
         self._send(reply)
         self._reset_transaction()
         self._decoder = None
         self._sasl = None
-        self._chunks.clear()
-        self.state = State.CLOSED
+        self._input.clear()
         self._events.append(Closing(reply))
 
     def _reset_transaction(self) -> None:
@@ -648,36 +607,6 @@ class ServerConnection:
         self._body = None
 
 
-class _Chunk:
-    """The BDAT chunk being read, and the size of the message its chunks make."""
-
-    __slots__ = ("back_to", "last", "message_size", "refusal", "remaining", "size", "too_big")
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.remaining = 0
-        self.last = False
-        self.refusal: Reply | None = None
-        """Set when the chunk is read only to be thrown away, then answered with this."""
-        self.back_to = State.READY
-        self.message_size = 0
-        self.too_big = False
-
-    def start(self, size: int, *, last: bool, refusal: Reply | None, back_to: State) -> None:
-        self.size = self.remaining = size
-        self.last = last
-        self.refusal = refusal
-        self.back_to = back_to
-
-
-_PAUSED_STATES = frozenset({State.DELIVERING, State.TLS_PENDING, State.AUTH_CHECKING})
-_RECEIVING_STATES = frozenset({State.DATA, State.BDAT, State.CHUNKING})
-_TRANSACTION_STATES = frozenset(
-    {State.MAIL, State.RCPT, State.DATA, State.BDAT, State.CHUNKING, State.DELIVERING}
-)
-
-_TOO_LONG = b"\x00too long"  # a sentinel no real line can be (NUL is refused anyway)
-
 _HANDLERS = {
     Helo: ServerConnection._on_greeting,
     Ehlo: ServerConnection._on_greeting,
@@ -685,9 +614,10 @@ _HANDLERS = {
     Rcpt: ServerConnection._on_rcpt,
     Data: ServerConnection._on_data,
     Rset: ServerConnection._on_rset,
-    Noop: ServerConnection._on_noop,
-    Vrfy: ServerConnection._on_vrfy,
-    Help: ServerConnection._on_help,
+    Noop: lambda conn, command: conn._answered(catalogue.ok()),
+    # RFC 5321 §3.5.3: 252 when we will not verify but will accept mail for it.
+    Vrfy: lambda conn, command: conn._answered(catalogue.cannot_vrfy()),
+    Help: lambda conn, command: conn._answered(catalogue.help_text()),
     Quit: ServerConnection._on_quit,
     StartTls: ServerConnection._on_starttls,
     Auth: ServerConnection._on_auth,
