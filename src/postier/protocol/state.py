@@ -1,17 +1,23 @@
 """The server's states and its transition table. Everything that moves the state lives here.
 
     CONNECTED --HELO/EHLO--> READY --MAIL--> MAIL --RCPT--> RCPT --DATA--> DATA
-     ^  ^                    ^ ^ ^                          |  |              |
-     |  |                    | | +---- message answered ----|--|- DELIVERING <+ end of data
-     |  |                    | |                            |  |   ^ last chunk
-     |  |                    | +------ message refused -----|--|-- BDAT <--BDAT-- CHUNKING
-     |  |                    |        (from DATA or BDAT)   |  +-->^ |               ^
-     |  |                    |                              |  BDAT  +--chunk read---+
-     |  +--TLS started-- TLS_PENDING <--STARTTLS-- READY    |
-     |                       READY --AUTH--> AUTH --credentials--> AUTH_CHECKING
-     |                         ^              | exchange failed      | verdict
-     |                         +--------------+----------------------+
-     +--RSET (before HELO/EHLO; after it, RSET goes to READY)
+        ^                    ^ ^ ^                           | RCPT          | end of data
+        |                    | | |                           | BDAT          v
+        |                    | | +---- message answered ---- | -------- DELIVERING
+        |                    | |                             v               ^ last chunk
+        |                    | +------ message refused ----- BDAT -----------+
+        |                    |         (or from DATA)        | ^ BDAT
+        |                    |                   chunk read  v |
+        |                    |                             CHUNKING
+        +--TLS started-- TLS_PENDING <--STARTTLS-- READY
+                             READY --AUTH--> AUTH --credentials--> AUTH_CHECKING
+                               ^               | exchange failed      | verdict
+                               +---------------+----------------------+
+
+    In every command state NOOP/VRFY/HELP stay, RSET goes to READY (to CONNECTED
+    before HELO/EHLO) and QUIT to CLOSED; a BDAT refused still has its octets read
+    in BDAT, then (chunk refused) goes back where it was. Every state but DELIVERING
+    and AUTH_CHECKING may close (timeout, shutdown, too many errors).
 
 The moves, one a line, as the test reads them against `MOVES` (`*` is every command
 state; a `*` target stays put; BACK is the state a refused BDAT left, where its
