@@ -1,15 +1,32 @@
-"""Every reply the server sends, each text written once.
+"""Every reply the server sends, each text written once; and the client's own refusals.
 
 Codes follow RFC 5321 §4.2-§4.3, enhanced codes RFC 3463 and its registry (RFC 5248).
-The greeting and the EHLO/HELO answers carry no enhanced code (RFC 2034 §3).
+The greeting and the EHLO/HELO answers carry no enhanced code (RFC 2034 §3). AUTH's
+replies are written in `catalogue_auth.py` and reached from here like the others.
 """
 
 from __future__ import annotations
 
 import functools
 
+from postier.protocol import catalogue_auth
 from postier.protocol.codes import Enhanced, ReplyCode
 from postier.protocol.reply import Reply, reply
+
+# AUTH's replies (RFC 4954), written in `catalogue_auth.py`, reached here like the others.
+already_authenticated = catalogue_auth.already_authenticated
+auth_cancelled = catalogue_auth.auth_cancelled
+auth_challenge = catalogue_auth.auth_challenge
+auth_failed = catalogue_auth.auth_failed
+auth_needs_ehlo = catalogue_auth.auth_needs_ehlo
+auth_needs_tls = catalogue_auth.auth_needs_tls
+auth_required = catalogue_auth.auth_required
+auth_succeeded = catalogue_auth.auth_succeeded
+bad_credentials_syntax = catalogue_auth.bad_credentials_syntax
+cannot_decode = catalogue_auth.cannot_decode
+starttls_first = catalogue_auth.starttls_first
+too_many_auth_failures = catalogue_auth.too_many_auth_failures
+unknown_mechanism = catalogue_auth.unknown_mechanism
 
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. What the client
 # sent is echoed at most this many characters (4 octets each in UTF-8 at worst).
@@ -19,6 +36,16 @@ MAX_ECHO = 100
 def _echo(text: str) -> str:
     """Client text as quoted back in a reply, cut short so the line stays within limits."""
     return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 3] + "..."
+
+
+def _unavailable(hostname: str, status: Enhanced, text: str) -> Reply:
+    """A 421: the service is closing this connection (RFC 5321 §3.8), our name first."""
+    return reply(ReplyCode.SERVICE_UNAVAILABLE, status, f"{hostname} {text}")
+
+
+def _out_of_sequence(text: str) -> Reply:
+    """A 503: a command in the wrong place (RFC 5321 §4.1.4)."""
+    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, f"Error: {text}")
 
 
 def greeting(hostname: str, software: str) -> Reply:
@@ -94,94 +121,6 @@ def chunk_received(size: int) -> Reply:
     return reply(ReplyCode.OK, Enhanced.OTHER_OK, f"Ok: {size} octets received")
 
 
-def auth_challenge(challenge: str) -> Reply:
-    # RFC 4954 §4: the text of a 334 is the base64 challenge alone, no enhanced code.
-    return reply(ReplyCode.AUTH_CONTINUE, None, challenge)
-
-
-def auth_succeeded() -> Reply:
-    return reply(ReplyCode.AUTH_SUCCEEDED, Enhanced.AUTH_OK, "Authentication successful")
-
-
-# --- authentication refusals (RFC 4954 §4, §6) ------------------------------------------
-
-
-def auth_failed() -> Reply:
-    return reply(
-        ReplyCode.AUTH_FAILED,
-        Enhanced.AUTH_CREDENTIALS_INVALID,
-        "Error: authentication credentials invalid",
-    )
-
-
-def auth_cancelled() -> Reply:
-    return reply(
-        ReplyCode.PARAMETER_SYNTAX_ERROR,
-        Enhanced.PERMANENT_OTHER,
-        "Error: authentication cancelled",
-    )
-
-
-def cannot_decode() -> Reply:
-    return reply(
-        ReplyCode.PARAMETER_SYNTAX_ERROR,
-        Enhanced.SYNTAX_ERROR,
-        "Error: cannot decode the response (base64 expected)",
-    )
-
-
-def bad_credentials_syntax(mechanism: str) -> Reply:
-    return reply(
-        ReplyCode.PARAMETER_SYNTAX_ERROR,
-        Enhanced.SYNTAX_ERROR,
-        f"Error: malformed {mechanism} response",
-    )
-
-
-def unknown_mechanism() -> Reply:
-    return reply(
-        ReplyCode.PARAMETER_NOT_IMPLEMENTED,
-        Enhanced.INVALID_PARAMETERS,
-        "Error: unrecognized authentication type",
-    )
-
-
-def already_authenticated() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: already authenticated")
-
-
-def auth_needs_ehlo() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: send EHLO first")
-
-
-def auth_needs_tls() -> Reply:
-    return reply(
-        ReplyCode.ENCRYPTION_REQUIRED,
-        Enhanced.ENCRYPTION_REQUIRED,
-        "Error: encryption required for requested authentication mechanism",
-    )
-
-
-def auth_required() -> Reply:
-    return reply(ReplyCode.AUTH_REQUIRED, Enhanced.SECURITY_OTHER, "Error: authentication required")
-
-
-def starttls_first() -> Reply:
-    return reply(
-        ReplyCode.AUTH_REQUIRED,
-        Enhanced.SECURITY_OTHER,
-        "Error: must issue a STARTTLS command first",
-    )
-
-
-def too_many_auth_failures(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_SECURITY,
-        f"{hostname} Error: too many failed authentication attempts, closing connection",
-    )
-
-
 # --- refusals -----------------------------------------------------------------------
 
 
@@ -247,25 +186,23 @@ def needs_smtputf8() -> Reply:
 
 
 def need_helo() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: send HELO/EHLO first")
+    return _out_of_sequence("send HELO/EHLO first")
 
 
 def need_mail() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: need MAIL command")
+    return _out_of_sequence("need MAIL command")
 
 
 def need_rcpt() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: need RCPT command")
+    return _out_of_sequence("need RCPT command")
 
 
 def nested_mail() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: nested MAIL command")
+    return _out_of_sequence("nested MAIL command")
 
 
 def transaction_in_progress() -> Reply:
-    return reply(
-        ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: MAIL transaction in progress"
-    )
+    return _out_of_sequence("MAIL transaction in progress")
 
 
 def chunking_in_progress() -> Reply:
@@ -297,7 +234,7 @@ def bdat_size_unreadable() -> Reply:
 
 
 def tls_already_active() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: TLS already active")
+    return _out_of_sequence("TLS already active")
 
 
 def tls_unavailable() -> Reply:
@@ -329,10 +266,8 @@ def data_line_too_long(limit: int) -> Reply:
 def too_many_errors(hostname: str) -> Reply:
     # 421, not 5xx: a client cut off in the middle of a transaction must retry later,
     # not bounce the message (Postfix and Sendmail answer the same way).
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_SECURITY,
-        f"{hostname} Error: too many errors, closing connection",
+    return _unavailable(
+        hostname, Enhanced.TRANSIENT_SECURITY, "Error: too many errors, closing connection"
     )
 
 
@@ -345,48 +280,72 @@ def delivery_failed() -> Reply:
 
 
 def timeout(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_TIMEOUT,
-        f"{hostname} Error: timeout exceeded, closing connection",
+    return _unavailable(
+        hostname, Enhanced.TRANSIENT_TIMEOUT, "Error: timeout exceeded, closing connection"
     )
 
 
 def internal_error(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
+    return _unavailable(
+        hostname,
         Enhanced.TRANSIENT_SYSTEM,
-        f"{hostname} Error: local error, closing connection; try again later",
+        "Error: local error, closing connection; try again later",
     )
 
 
 def shutting_down(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_SHUTDOWN,
-        f"{hostname} Service shutting down, closing connection",
+    return _unavailable(
+        hostname, Enhanced.TRANSIENT_SHUTDOWN, "Service shutting down, closing connection"
     )
 
 
 def too_many_connections(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_SECURITY,
-        f"{hostname} Error: too many connections, try again later",
+    return _unavailable(
+        hostname, Enhanced.TRANSIENT_SECURITY, "Error: too many connections, try again later"
     )
 
 
 def too_many_connections_from_you(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
+    return _unavailable(
+        hostname,
         Enhanced.TRANSIENT_SECURITY,
-        f"{hostname} Error: too many connections from your address, try again later",
+        "Error: too many connections from your address, try again later",
     )
 
 
 def too_many_errors_from_you(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
+    return _unavailable(
+        hostname,
         Enhanced.TRANSIENT_SECURITY,
-        f"{hostname} Error: too many errors from your address, try again later",
+        "Error: too many errors from your address, try again later",
+    )
+
+
+# --- the client's own refusals, written as a server would (`envelope.refusal`) ---------
+
+
+def message_over_size_limit(size: int, limit: int) -> Reply:
+    # RFC 1870 §6.1: a client should not send what the server said it would refuse.
+    return reply(
+        ReplyCode.EXCEEDED_STORAGE,
+        Enhanced.MESSAGE_TOO_BIG,
+        f"message is {size} octets, the server takes at most {limit} (SIZE)",
+    )
+
+
+def smtputf8_not_offered() -> Reply:
+    # RFC 6531 §3.2: without the extension a UTF-8 address or header cannot be sent.
+    return reply(
+        ReplyCode.MAILBOX_NAME_NOT_ALLOWED,
+        Enhanced.NON_ASCII_ADDRESS,
+        "non-ASCII addresses or headers need SMTPUTF8, which the server does not offer",
+    )
+
+
+def eight_bit_not_offered() -> Reply:
+    # RFC 6152 §3: 8-bit data only goes to a server that offers 8BITMIME.
+    return reply(
+        ReplyCode.TRANSACTION_FAILED,
+        Enhanced.MEDIA_OTHER,
+        "message holds 8-bit data and the server does not offer 8BITMIME",
     )
