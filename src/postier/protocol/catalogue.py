@@ -1,32 +1,15 @@
 """Every reply the server sends, each text written once; and the client's own refusals.
 
 Codes follow RFC 5321 §4.2-§4.3, enhanced codes RFC 3463 and its registry (RFC 5248).
-The greeting and the EHLO/HELO answers carry no enhanced code (RFC 2034 §3). AUTH's
-replies are written in `catalogue_auth.py` and reached from here like the others.
+The greeting and the EHLO/HELO answers carry no enhanced code (RFC 2034 §3).
 """
 
 from __future__ import annotations
 
 import functools
 
-from postier.protocol import catalogue_auth
 from postier.protocol.codes import Enhanced, ReplyCode
 from postier.protocol.reply import Reply, reply
-
-# AUTH's replies (RFC 4954), written in `catalogue_auth.py`, reached here like the others.
-already_authenticated = catalogue_auth.already_authenticated
-auth_cancelled = catalogue_auth.auth_cancelled
-auth_challenge = catalogue_auth.auth_challenge
-auth_failed = catalogue_auth.auth_failed
-auth_needs_ehlo = catalogue_auth.auth_needs_ehlo
-auth_needs_tls = catalogue_auth.auth_needs_tls
-auth_required = catalogue_auth.auth_required
-auth_succeeded = catalogue_auth.auth_succeeded
-bad_credentials_syntax = catalogue_auth.bad_credentials_syntax
-cannot_decode = catalogue_auth.cannot_decode
-starttls_first = catalogue_auth.starttls_first
-too_many_auth_failures = catalogue_auth.too_many_auth_failures
-unknown_mechanism = catalogue_auth.unknown_mechanism
 
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. What the client
 # sent is echoed at most this many characters (4 octets each in UTF-8 at worst).
@@ -43,9 +26,19 @@ def _unavailable(hostname: str, status: Enhanced, text: str) -> Reply:
     return reply(ReplyCode.SERVICE_UNAVAILABLE, status, f"{hostname} {text}")
 
 
+def _turned_away(hostname: str, text: str) -> Reply:
+    """A 421 for a client over one of our limits (4.7.0: a policy, not a fault)."""
+    return _unavailable(hostname, Enhanced.TRANSIENT_SECURITY, f"Error: {text}")
+
+
 def _out_of_sequence(text: str) -> Reply:
     """A 503: a command in the wrong place (RFC 5321 §4.1.4)."""
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, f"Error: {text}")
+    return _error(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, text)
+
+
+def _error(code: ReplyCode, status: Enhanced, text: str) -> Reply:
+    """A refusal in the house form: "Error: " and what went wrong."""
+    return reply(code, status, f"Error: {text}")
 
 
 def greeting(hostname: str, software: str) -> Reply:
@@ -121,27 +114,101 @@ def chunk_received(size: int) -> Reply:
     return reply(ReplyCode.OK, Enhanced.OTHER_OK, f"Ok: {size} octets received")
 
 
+def auth_challenge(challenge: str) -> Reply:
+    # RFC 4954 §4: the text of a 334 is the base64 challenge alone, no enhanced code.
+    return reply(ReplyCode.AUTH_CONTINUE, None, challenge)
+
+
+def auth_succeeded() -> Reply:
+    return reply(ReplyCode.AUTH_SUCCEEDED, Enhanced.AUTH_OK, "Authentication successful")
+
+
+# --- authentication refusals (RFC 4954 §4, §6) ------------------------------------------
+
+
+def auth_failed() -> Reply:
+    return _error(
+        ReplyCode.AUTH_FAILED,
+        Enhanced.AUTH_CREDENTIALS_INVALID,
+        "authentication credentials invalid",
+    )
+
+
+def auth_cancelled() -> Reply:
+    return _error(
+        ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.PERMANENT_OTHER, "authentication cancelled"
+    )
+
+
+def cannot_decode() -> Reply:
+    return _error(
+        ReplyCode.PARAMETER_SYNTAX_ERROR,
+        Enhanced.SYNTAX_ERROR,
+        "cannot decode the response (base64 expected)",
+    )
+
+
+def bad_credentials_syntax(mechanism: str) -> Reply:
+    return _error(
+        ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, f"malformed {mechanism} response"
+    )
+
+
+def unknown_mechanism() -> Reply:
+    return _error(
+        ReplyCode.PARAMETER_NOT_IMPLEMENTED,
+        Enhanced.INVALID_PARAMETERS,
+        "unrecognized authentication type",
+    )
+
+
+def already_authenticated() -> Reply:
+    return _out_of_sequence("already authenticated")
+
+
+def auth_needs_ehlo() -> Reply:
+    return _out_of_sequence("send EHLO first")
+
+
+def auth_needs_tls() -> Reply:
+    return _error(
+        ReplyCode.ENCRYPTION_REQUIRED,
+        Enhanced.ENCRYPTION_REQUIRED,
+        "encryption required for requested authentication mechanism",
+    )
+
+
+def auth_required() -> Reply:
+    return _error(ReplyCode.AUTH_REQUIRED, Enhanced.SECURITY_OTHER, "authentication required")
+
+
+def starttls_first() -> Reply:
+    return _error(
+        ReplyCode.AUTH_REQUIRED, Enhanced.SECURITY_OTHER, "must issue a STARTTLS command first"
+    )
+
+
+def too_many_auth_failures(hostname: str) -> Reply:
+    return _turned_away(hostname, "too many failed authentication attempts, closing connection")
+
+
 # --- refusals -----------------------------------------------------------------------
 
 
 def command_unrecognized() -> Reply:
-    return reply(ReplyCode.SYNTAX_ERROR, Enhanced.INVALID_COMMAND, "Error: command not recognized")
+    return _error(ReplyCode.SYNTAX_ERROR, Enhanced.INVALID_COMMAND, "command not recognized")
 
 
 def line_too_long() -> Reply:
-    return reply(ReplyCode.SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, "Error: line too long")
+    return _error(ReplyCode.SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, "line too long")
 
 
 def bad_characters() -> Reply:
-    return reply(
-        ReplyCode.SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, "Error: invalid characters in command"
-    )
+    return _error(ReplyCode.SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, "invalid characters in command")
 
 
 def not_implemented(verb: str) -> Reply:
-    return reply(
-        ReplyCode.NOT_IMPLEMENTED, Enhanced.INVALID_COMMAND, f"Error: {verb} not implemented"
-    )
+    return _error(ReplyCode.NOT_IMPLEMENTED, Enhanced.INVALID_COMMAND, f"{verb} not implemented")
 
 
 def syntax(usage: str) -> Reply:
@@ -163,25 +230,23 @@ def bad_recipient(why: str) -> Reply:
 
 
 def bad_parameter(why: str) -> Reply:
-    return reply(
-        ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.INVALID_PARAMETERS, f"Error: {_echo(why)}"
-    )
+    return _error(ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.INVALID_PARAMETERS, f"{_echo(why)}")
 
 
 def unsupported_parameter(keyword: str) -> Reply:
-    return reply(
+    return _error(
         ReplyCode.PARAMETERS_NOT_RECOGNIZED,
         Enhanced.INVALID_PARAMETERS,
-        f"Error: parameter {_echo(keyword)} not supported",
+        f"parameter {_echo(keyword)} not supported",
     )
 
 
 def needs_smtputf8() -> Reply:
     # RFC 6531 §3.5: a non-ASCII address without the SMTPUTF8 parameter.
-    return reply(
+    return _error(
         ReplyCode.MAILBOX_NAME_NOT_ALLOWED,
         Enhanced.NON_ASCII_ADDRESS,
-        "Error: non-ASCII address requires MAIL FROM with SMTPUTF8",
+        "non-ASCII address requires MAIL FROM with SMTPUTF8",
     )
 
 
@@ -207,29 +272,21 @@ def transaction_in_progress() -> Reply:
 
 def chunking_in_progress() -> Reply:
     # RFC 3030 §2: DATA and BDAT do not mix, and recipients come before the first chunk.
-    return reply(
-        ReplyCode.BAD_SEQUENCE,
-        Enhanced.INVALID_COMMAND,
-        "Error: BDAT transfer in progress, end it with BDAT LAST or RSET",
-    )
+    return _out_of_sequence("BDAT transfer in progress, end it with BDAT LAST or RSET")
 
 
 def data_with_binarymime() -> Reply:
     # RFC 3030 §3: DATA after BODY=BINARYMIME "MUST" be refused with 503.
-    return reply(
-        ReplyCode.BAD_SEQUENCE,
-        Enhanced.INVALID_COMMAND,
-        "Error: BODY=BINARYMIME needs BDAT, not DATA",
-    )
+    return _out_of_sequence("BODY=BINARYMIME needs BDAT, not DATA")
 
 
 def bdat_size_unreadable() -> Reply:
     # Without a size, the data that follows cannot be told from commands: closing is
     # the only safe way on (RFC 3030 §2, §4).
-    return reply(
+    return _error(
         ReplyCode.TRANSACTION_FAILED,
         Enhanced.INVALID_PARAMETERS,
-        "Error: BDAT without a readable size, closing connection",
+        "BDAT without a readable size, closing connection",
     )
 
 
@@ -242,40 +299,38 @@ def tls_unavailable() -> Reply:
 
 
 def size_exceeded(limit: int) -> Reply:
-    return reply(
+    return _error(
         ReplyCode.EXCEEDED_STORAGE,
         Enhanced.MESSAGE_TOO_BIG,
-        f"Error: message size exceeds fixed limit of {limit} bytes",
+        f"message size exceeds fixed limit of {limit} bytes",
     )
 
 
 def too_many_recipients() -> Reply:
-    return reply(
-        ReplyCode.INSUFFICIENT_STORAGE, Enhanced.TOO_MANY_RECIPIENTS, "Error: too many recipients"
+    return _error(
+        ReplyCode.INSUFFICIENT_STORAGE, Enhanced.TOO_MANY_RECIPIENTS, "too many recipients"
     )
 
 
 def data_line_too_long(limit: int) -> Reply:
-    return reply(
+    return _error(
         ReplyCode.TRANSACTION_FAILED,
         Enhanced.MEDIA_OTHER,
-        f"Error: message refused, a line is longer than {limit} octets (RFC 5321 4.5.3.1.6)",
+        f"message refused, a line is longer than {limit} octets (RFC 5321 4.5.3.1.6)",
     )
 
 
 def too_many_errors(hostname: str) -> Reply:
     # 421, not 5xx: a client cut off in the middle of a transaction must retry later,
     # not bounce the message (Postfix and Sendmail answer the same way).
-    return _unavailable(
-        hostname, Enhanced.TRANSIENT_SECURITY, "Error: too many errors, closing connection"
-    )
+    return _turned_away(hostname, "too many errors, closing connection")
 
 
 def delivery_failed() -> Reply:
-    return reply(
+    return _error(
         ReplyCode.LOCAL_ERROR,
         Enhanced.TRANSIENT_SYSTEM,
-        "Error: local error in processing, try again later",
+        "local error in processing, try again later",
     )
 
 
@@ -300,25 +355,15 @@ def shutting_down(hostname: str) -> Reply:
 
 
 def too_many_connections(hostname: str) -> Reply:
-    return _unavailable(
-        hostname, Enhanced.TRANSIENT_SECURITY, "Error: too many connections, try again later"
-    )
+    return _turned_away(hostname, "too many connections, try again later")
 
 
 def too_many_connections_from_you(hostname: str) -> Reply:
-    return _unavailable(
-        hostname,
-        Enhanced.TRANSIENT_SECURITY,
-        "Error: too many connections from your address, try again later",
-    )
+    return _turned_away(hostname, "too many connections from your address, try again later")
 
 
 def too_many_errors_from_you(hostname: str) -> Reply:
-    return _unavailable(
-        hostname,
-        Enhanced.TRANSIENT_SECURITY,
-        "Error: too many errors from your address, try again later",
-    )
+    return _turned_away(hostname, "too many errors from your address, try again later")
 
 
 # --- the client's own refusals, written as a server would (`envelope.refusal`) ---------

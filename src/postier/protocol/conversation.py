@@ -77,6 +77,8 @@ class Conversation:
         self._chunk = Chunk()
         self._send(catalogue.greeting(config.hostname, config.software))
 
+    # --- what the session reads -----------------------------------------------
+
     @property
     def state(self) -> State:
         """Where the conversation is; only `_move()` changes it."""
@@ -112,6 +114,8 @@ class Conversation:
     def in_transaction(self) -> bool:
         return self._state in TRANSACTION_STATES
 
+    # --- what the fuzz harness's invariants read (fuzz/harnesses.py) ----------
+
     @property
     def _chunks(self) -> Iterable[bytes]:
         return self._input.chunks
@@ -127,6 +131,8 @@ class Conversation:
     @property
     def _recipients(self) -> list[str]:
         return self._transaction.recipients
+
+    # --- lines, and what commands set in motion -------------------------------
 
     def _next_line(self) -> Line | None:
         """One whole line, counted, or None; only MAIL and RCPT may pass 512 octets."""
@@ -159,6 +165,8 @@ class Conversation:
     def _authenticated(self) -> bool:
         return self.authenticated_user is not None
 
+    # --- SASL responses (RFC 4954 §4) -----------------------------------------
+
     def _receive_auth_response(self) -> None:
         line = self._next_line()
         if line is None:
@@ -182,6 +190,8 @@ class Conversation:
             self._sasl = None
             self._move(Trigger.EXCHANGE_FAILED)
             self._refuse(step.reply)
+
+    # --- BDAT chunks (RFC 3030) -----------------------------------------------
 
     def _refuse_chunk(self, size: int | None, reply: Reply) -> None:
         """A BDAT refused: its octets are still read, and thrown away, before the reply."""
@@ -217,6 +227,8 @@ class Conversation:
         else:
             self._send(catalogue.chunk_received(chunk.size))
             self._move(Trigger.CHUNK_READ)
+
+    # --- DATA (RFC 5321 §4.1.1.4) ---------------------------------------------
 
     def _receive_message_data(self) -> None:
         decoder = self._decoder
@@ -260,6 +272,8 @@ class Conversation:
             tls=self.tls_active,
             auth_user=self.authenticated_user,
         )
+
+    # --- the moves of the state, and replies ----------------------------------
 
     def _move(self, move: Move) -> None:
         """The one place the state changes: `state.py`'s table says where to."""

@@ -66,6 +66,8 @@ __all__ = ["NEED_DATA", "PAUSED", "SEND_FIRST", "ServerConnection"]
 class ServerConnection(Conversation):
     """The state machine of one server-side SMTP conversation (RFC 5321 §4.1, §3.3)."""
 
+    # --- the session's calls --------------------------------------------------
+
     def next_event(self) -> ServerEvent | Wait:
         """The next event, or a `Wait` (`NEED_DATA`, `PAUSED`, `SEND_FIRST`) when there
         is none for now."""
@@ -165,6 +167,8 @@ class ServerConnection(Conversation):
         """Close at once with `reply` (e.g. too many connections), instead of serving."""
         self._out.clear()
         self._close(reply)
+
+    # --- commands -------------------------------------------------------------
 
     def _receive_command_data(self) -> None:
         line = self._next_line()
