@@ -51,6 +51,7 @@ from postier.protocol.sasl import (
     new_exchange,
 )
 from postier.protocol.state import (
+    AWAITING_ANSWER,
     PAUSES,
     RECEIVING_STATES,
     TRANSITIONS,
@@ -137,10 +138,11 @@ class ServerConnection(Conversation):
     def timed_out(self) -> None:
         """The client missed its deadline: 421 and close; an open transaction is dropped.
 
-        While the session works (storing a message, shaking hands, checking a password)
+        While the session works on an answer (storing a message, checking a password)
         the client owes us nothing, so there is no deadline to miss: the call is refused.
+        During a TLS handshake the client does owe us its part.
         """
-        if self._state in PAUSES:
+        if self._state in AWAITING_ANSWER:
             raise LocalProtocolError(f"timed_out() while the session works ({self._state})")
         if self._state is not State.CLOSED:
             self._close(catalogue.timeout(self.config.hostname))
@@ -155,7 +157,7 @@ class ServerConnection(Conversation):
             return
         # A message being stored is always answered first: its copies are being
         # written, and a client that heard 421 instead would send it again.
-        if self._state is State.DELIVERING or self._state is State.AUTH_CHECKING:
+        if self._state in AWAITING_ANSWER:
             self._closing_after_transaction = True
             return
         if not force and self._state in RECEIVING_STATES:

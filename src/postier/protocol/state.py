@@ -138,6 +138,9 @@ PAUSES = {
     State.AUTH_CHECKING: Pause.CREDENTIALS,
 }
 """The states in which the session, not the client, has the next move."""
+AWAITING_ANSWER = frozenset({State.DELIVERING, State.AUTH_CHECKING})
+"""The client waits for the session's answer (a message stored, credentials checked):
+nothing closes the connection before it comes, neither a timeout nor a shutdown."""
 RECEIVING_STATES = frozenset({State.DATA, State.BDAT, State.CHUNKING})
 """A message is being received: a shutdown lets it finish, unless forced."""
 TRANSACTION_STATES = frozenset({State.MAIL, State.RCPT, *RECEIVING_STATES, State.DELIVERING})
@@ -191,7 +194,9 @@ def _steps() -> dict[tuple[State, Trigger], Target]:
     }
     for state in COMMAND_STATES:
         table[(state, Trigger.BDAT_REFUSED)] = State.BDAT
-    for state in (*COMMAND_STATES, State.DATA, State.BDAT, State.AUTH, State.TLS_PENDING):
+    for state in State:
+        if state is State.CLOSED or state in AWAITING_ANSWER:
+            continue
         table[(state, Trigger.CLOSE)] = State.CLOSED
     return table
 
