@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 from postier.protocol import catalogue
 from postier.protocol.auth import choose_mechanism, mechanism
+from postier.protocol.chunking import Chunk as _Chunk
 from postier.protocol.client import ClientConnection
 from postier.protocol.client_events import Closed, TlsReady
 from postier.protocol.client_events import Event as ClientEvent
@@ -27,17 +28,21 @@ from postier.protocol.events import (
     CredentialsReceived,
     DataChunk,
     DataStarted,
-    Event,
-    Greeted,
     MessageComplete,
     MessageRefused,
     RecipientAccepted,
     StartTlsRequested,
     TransactionStarted,
 )
+from postier.protocol.events import (
+    HeloAccepted as Greeted,
+)
+from postier.protocol.events import (
+    ServerEvent as Event,
+)
 from postier.protocol.replies import Reply
 from postier.protocol.sasl import MECHANISMS
-from postier.protocol.server import NEED_DATA, PAUSED, SEND_FIRST, ServerConnection, _Chunk
+from postier.protocol.server import NEED_DATA, PAUSED, SEND_FIRST, ServerConnection
 from postier.protocol.state import State
 
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including CRLF.

@@ -12,10 +12,12 @@ from postier.protocol import ServerConfig
 from postier.protocol.events import (
     DataChunk,
     DataStarted,
-    Greeted,
     RecipientAccepted,
     StartTlsRequested,
     TransactionStarted,
+)
+from postier.protocol.events import (
+    HeloAccepted as Greeted,
 )
 from postier.protocol.state import State
 from tests.protocol import wire

@@ -11,9 +11,11 @@ from postier.protocol.events import (
     CredentialsReceived,
     DataChunk,
     DataStarted,
-    Greeted,
     StartTlsRequested,
     TransactionStarted,
+)
+from postier.protocol.events import (
+    HeloAccepted as Greeted,
 )
 from postier.protocol.sasl import Credentials
 from postier.protocol.state import State

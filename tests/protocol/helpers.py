@@ -24,9 +24,11 @@ from postier.protocol.events import (
     CommandRefused,
     CredentialsReceived,
     DataChunk,
-    Event,
     MessageComplete,
     MessageRefused,
+)
+from postier.protocol.events import (
+    ServerEvent as Event,
 )
 from postier.protocol.sasl import Credentials
 from postier.protocol.state import State

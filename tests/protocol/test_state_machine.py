@@ -37,7 +37,8 @@ from postier.protocol.commands import (
     Vrfy,
     parse_command,
 )
-from postier.protocol.events import CommandRefused, DataChunk, Event
+from postier.protocol.events import CommandRefused, DataChunk
+from postier.protocol.events import ServerEvent as Event
 from postier.protocol.state import COMMAND_STATES, TRANSITIONS, State
 from tests.protocol.helpers import (
     AUTH_CONFIG,

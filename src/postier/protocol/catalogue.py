@@ -1,4 +1,4 @@
-"""Every reply the server sends, each text written once.
+"""Every reply the server sends, each text written once; and the client's own refusals.
 
 Codes follow RFC 5321 §4.2-§4.3, enhanced codes RFC 3463 and its registry (RFC 5248).
 The greeting and the EHLO/HELO answers carry no enhanced code (RFC 2034 §3).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 from postier.protocol.codes import Enhanced, ReplyCode
-from postier.protocol.replies import Reply, reply
+from postier.protocol.reply import Reply, reply
 
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. What the client
 # sent is echoed at most this many characters (4 octets each in UTF-8 at worst).
@@ -19,6 +19,26 @@ MAX_ECHO = 100
 def _echo(text: str) -> str:
     """Client text as quoted back in a reply, cut short so the line stays within limits."""
     return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 3] + "..."
+
+
+def _unavailable(hostname: str, status: Enhanced, text: str) -> Reply:
+    """A 421: the service is closing this connection (RFC 5321 §3.8), our name first."""
+    return reply(ReplyCode.SERVICE_UNAVAILABLE, status, f"{hostname} {text}")
+
+
+def _turned_away(hostname: str, text: str) -> Reply:
+    """A 421 for a client over one of our limits (4.7.0: a policy, not a fault)."""
+    return _unavailable(hostname, Enhanced.TRANSIENT_SECURITY, f"Error: {text}")
+
+
+def _out_of_sequence(text: str) -> Reply:
+    """A 503: a command in the wrong place (RFC 5321 §4.1.4)."""
+    return _error(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, text)
+
+
+def _error(code: ReplyCode, status: Enhanced, text: str) -> Reply:
+    """A refusal in the house form: "Error: " and what went wrong."""
+    return reply(code, status, f"Error: {text}")
 
 
 def greeting(hostname: str, software: str) -> Reply:
@@ -107,102 +127,88 @@ def auth_succeeded() -> Reply:
 
 
 def auth_failed() -> Reply:
-    return reply(
+    return _error(
         ReplyCode.AUTH_FAILED,
         Enhanced.AUTH_CREDENTIALS_INVALID,
-        "Error: authentication credentials invalid",
+        "authentication credentials invalid",
     )
 
 
 def auth_cancelled() -> Reply:
-    return reply(
-        ReplyCode.PARAMETER_SYNTAX_ERROR,
-        Enhanced.PERMANENT_OTHER,
-        "Error: authentication cancelled",
+    return _error(
+        ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.PERMANENT_OTHER, "authentication cancelled"
     )
 
 
 def cannot_decode() -> Reply:
-    return reply(
+    return _error(
         ReplyCode.PARAMETER_SYNTAX_ERROR,
         Enhanced.SYNTAX_ERROR,
-        "Error: cannot decode the response (base64 expected)",
+        "cannot decode the response (base64 expected)",
     )
 
 
 def bad_credentials_syntax(mechanism: str) -> Reply:
-    return reply(
-        ReplyCode.PARAMETER_SYNTAX_ERROR,
-        Enhanced.SYNTAX_ERROR,
-        f"Error: malformed {mechanism} response",
+    return _error(
+        ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, f"malformed {mechanism} response"
     )
 
 
 def unknown_mechanism() -> Reply:
-    return reply(
+    return _error(
         ReplyCode.PARAMETER_NOT_IMPLEMENTED,
         Enhanced.INVALID_PARAMETERS,
-        "Error: unrecognized authentication type",
+        "unrecognized authentication type",
     )
 
 
 def already_authenticated() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: already authenticated")
+    return _out_of_sequence("already authenticated")
 
 
 def auth_needs_ehlo() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: send EHLO first")
+    return _out_of_sequence("send EHLO first")
 
 
 def auth_needs_tls() -> Reply:
-    return reply(
+    return _error(
         ReplyCode.ENCRYPTION_REQUIRED,
         Enhanced.ENCRYPTION_REQUIRED,
-        "Error: encryption required for requested authentication mechanism",
+        "encryption required for requested authentication mechanism",
     )
 
 
 def auth_required() -> Reply:
-    return reply(ReplyCode.AUTH_REQUIRED, Enhanced.SECURITY_OTHER, "Error: authentication required")
+    return _error(ReplyCode.AUTH_REQUIRED, Enhanced.SECURITY_OTHER, "authentication required")
 
 
 def starttls_first() -> Reply:
-    return reply(
-        ReplyCode.AUTH_REQUIRED,
-        Enhanced.SECURITY_OTHER,
-        "Error: must issue a STARTTLS command first",
+    return _error(
+        ReplyCode.AUTH_REQUIRED, Enhanced.SECURITY_OTHER, "must issue a STARTTLS command first"
     )
 
 
 def too_many_auth_failures(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_SECURITY,
-        f"{hostname} Error: too many failed authentication attempts, closing connection",
-    )
+    return _turned_away(hostname, "too many failed authentication attempts, closing connection")
 
 
 # --- refusals -----------------------------------------------------------------------
 
 
 def command_unrecognized() -> Reply:
-    return reply(ReplyCode.SYNTAX_ERROR, Enhanced.INVALID_COMMAND, "Error: command not recognized")
+    return _error(ReplyCode.SYNTAX_ERROR, Enhanced.INVALID_COMMAND, "command not recognized")
 
 
 def line_too_long() -> Reply:
-    return reply(ReplyCode.SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, "Error: line too long")
+    return _error(ReplyCode.SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, "line too long")
 
 
 def bad_characters() -> Reply:
-    return reply(
-        ReplyCode.SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, "Error: invalid characters in command"
-    )
+    return _error(ReplyCode.SYNTAX_ERROR, Enhanced.SYNTAX_ERROR, "invalid characters in command")
 
 
 def not_implemented(verb: str) -> Reply:
-    return reply(
-        ReplyCode.NOT_IMPLEMENTED, Enhanced.INVALID_COMMAND, f"Error: {verb} not implemented"
-    )
+    return _error(ReplyCode.NOT_IMPLEMENTED, Enhanced.INVALID_COMMAND, f"{verb} not implemented")
 
 
 def syntax(usage: str) -> Reply:
@@ -224,80 +230,68 @@ def bad_recipient(why: str) -> Reply:
 
 
 def bad_parameter(why: str) -> Reply:
-    return reply(
-        ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.INVALID_PARAMETERS, f"Error: {_echo(why)}"
-    )
+    return _error(ReplyCode.PARAMETER_SYNTAX_ERROR, Enhanced.INVALID_PARAMETERS, f"{_echo(why)}")
 
 
 def unsupported_parameter(keyword: str) -> Reply:
-    return reply(
+    return _error(
         ReplyCode.PARAMETERS_NOT_RECOGNIZED,
         Enhanced.INVALID_PARAMETERS,
-        f"Error: parameter {_echo(keyword)} not supported",
+        f"parameter {_echo(keyword)} not supported",
     )
 
 
 def needs_smtputf8() -> Reply:
     # RFC 6531 §3.5: a non-ASCII address without the SMTPUTF8 parameter.
-    return reply(
+    return _error(
         ReplyCode.MAILBOX_NAME_NOT_ALLOWED,
         Enhanced.NON_ASCII_ADDRESS,
-        "Error: non-ASCII address requires MAIL FROM with SMTPUTF8",
+        "non-ASCII address requires MAIL FROM with SMTPUTF8",
     )
 
 
 def need_helo() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: send HELO/EHLO first")
+    return _out_of_sequence("send HELO/EHLO first")
 
 
 def need_mail() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: need MAIL command")
+    return _out_of_sequence("need MAIL command")
 
 
 def need_rcpt() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: need RCPT command")
+    return _out_of_sequence("need RCPT command")
 
 
 def nested_mail() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: nested MAIL command")
+    return _out_of_sequence("nested MAIL command")
 
 
 def transaction_in_progress() -> Reply:
-    return reply(
-        ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: MAIL transaction in progress"
-    )
+    return _out_of_sequence("MAIL transaction in progress")
 
 
 def chunking_in_progress() -> Reply:
     # RFC 3030 §2: DATA and BDAT do not mix, and recipients come before the first chunk.
-    return reply(
-        ReplyCode.BAD_SEQUENCE,
-        Enhanced.INVALID_COMMAND,
-        "Error: BDAT transfer in progress, end it with BDAT LAST or RSET",
-    )
+    return _out_of_sequence("BDAT transfer in progress, end it with BDAT LAST or RSET")
 
 
 def data_with_binarymime() -> Reply:
     # RFC 3030 §3: DATA after BODY=BINARYMIME "MUST" be refused with 503.
-    return reply(
-        ReplyCode.BAD_SEQUENCE,
-        Enhanced.INVALID_COMMAND,
-        "Error: BODY=BINARYMIME needs BDAT, not DATA",
-    )
+    return _out_of_sequence("BODY=BINARYMIME needs BDAT, not DATA")
 
 
 def bdat_size_unreadable() -> Reply:
     # Without a size, the data that follows cannot be told from commands: closing is
     # the only safe way on (RFC 3030 §2, §4).
-    return reply(
+    return _error(
         ReplyCode.TRANSACTION_FAILED,
         Enhanced.INVALID_PARAMETERS,
-        "Error: BDAT without a readable size, closing connection",
+        "BDAT without a readable size, closing connection",
     )
 
 
 def tls_already_active() -> Reply:
-    return reply(ReplyCode.BAD_SEQUENCE, Enhanced.INVALID_COMMAND, "Error: TLS already active")
+    return _out_of_sequence("TLS already active")
 
 
 def tls_unavailable() -> Reply:
@@ -305,88 +299,98 @@ def tls_unavailable() -> Reply:
 
 
 def size_exceeded(limit: int) -> Reply:
-    return reply(
+    return _error(
         ReplyCode.EXCEEDED_STORAGE,
         Enhanced.MESSAGE_TOO_BIG,
-        f"Error: message size exceeds fixed limit of {limit} bytes",
+        f"message size exceeds fixed limit of {limit} bytes",
     )
 
 
 def too_many_recipients() -> Reply:
-    return reply(
-        ReplyCode.INSUFFICIENT_STORAGE, Enhanced.TOO_MANY_RECIPIENTS, "Error: too many recipients"
+    return _error(
+        ReplyCode.INSUFFICIENT_STORAGE, Enhanced.TOO_MANY_RECIPIENTS, "too many recipients"
     )
 
 
 def data_line_too_long(limit: int) -> Reply:
-    return reply(
+    return _error(
         ReplyCode.TRANSACTION_FAILED,
         Enhanced.MEDIA_OTHER,
-        f"Error: message refused, a line is longer than {limit} octets (RFC 5321 4.5.3.1.6)",
+        f"message refused, a line is longer than {limit} octets (RFC 5321 4.5.3.1.6)",
     )
 
 
 def too_many_errors(hostname: str) -> Reply:
     # 421, not 5xx: a client cut off in the middle of a transaction must retry later,
     # not bounce the message (Postfix and Sendmail answer the same way).
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_SECURITY,
-        f"{hostname} Error: too many errors, closing connection",
-    )
+    return _turned_away(hostname, "too many errors, closing connection")
 
 
 def delivery_failed() -> Reply:
-    return reply(
+    return _error(
         ReplyCode.LOCAL_ERROR,
         Enhanced.TRANSIENT_SYSTEM,
-        "Error: local error in processing, try again later",
+        "local error in processing, try again later",
     )
 
 
 def timeout(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_TIMEOUT,
-        f"{hostname} Error: timeout exceeded, closing connection",
+    return _unavailable(
+        hostname, Enhanced.TRANSIENT_TIMEOUT, "Error: timeout exceeded, closing connection"
     )
 
 
 def internal_error(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
+    return _unavailable(
+        hostname,
         Enhanced.TRANSIENT_SYSTEM,
-        f"{hostname} Error: local error, closing connection; try again later",
+        "Error: local error, closing connection; try again later",
     )
 
 
 def shutting_down(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_SHUTDOWN,
-        f"{hostname} Service shutting down, closing connection",
+    return _unavailable(
+        hostname, Enhanced.TRANSIENT_SHUTDOWN, "Service shutting down, closing connection"
     )
 
 
 def too_many_connections(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_SECURITY,
-        f"{hostname} Error: too many connections, try again later",
-    )
+    return _turned_away(hostname, "too many connections, try again later")
 
 
 def too_many_connections_from_you(hostname: str) -> Reply:
-    return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_SECURITY,
-        f"{hostname} Error: too many connections from your address, try again later",
-    )
+    return _turned_away(hostname, "too many connections from your address, try again later")
 
 
 def too_many_errors_from_you(hostname: str) -> Reply:
+    return _turned_away(hostname, "too many errors from your address, try again later")
+
+
+# --- the client's own refusals, written as a server would (`envelope.refusal`) ---------
+
+
+def message_over_size_limit(size: int, limit: int) -> Reply:
+    # RFC 1870 §6.1: a client should not send what the server said it would refuse.
     return reply(
-        ReplyCode.SERVICE_UNAVAILABLE,
-        Enhanced.TRANSIENT_SECURITY,
-        f"{hostname} Error: too many errors from your address, try again later",
+        ReplyCode.EXCEEDED_STORAGE,
+        Enhanced.MESSAGE_TOO_BIG,
+        f"message is {size} octets, the server takes at most {limit} (SIZE)",
+    )
+
+
+def smtputf8_not_offered() -> Reply:
+    # RFC 6531 §3.2: without the extension a UTF-8 address or header cannot be sent.
+    return reply(
+        ReplyCode.MAILBOX_NAME_NOT_ALLOWED,
+        Enhanced.NON_ASCII_ADDRESS,
+        "non-ASCII addresses or headers need SMTPUTF8, which the server does not offer",
+    )
+
+
+def eight_bit_not_offered() -> Reply:
+    # RFC 6152 §3: 8-bit data only goes to a server that offers 8BITMIME.
+    return reply(
+        ReplyCode.TRANSACTION_FAILED,
+        Enhanced.MEDIA_OTHER,
+        "message holds 8-bit data and the server does not offer 8BITMIME",
     )

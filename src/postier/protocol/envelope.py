@@ -1,17 +1,17 @@
 """The client's envelope: its MAIL and RCPT commands, and what the server must offer to take it.
 
 A message the server has said it cannot take is refused before anything is sent,
-with a reply written here as a server would write it, so the caller handles both alike.
+with a reply from the catalogue, as a server would write it, so the caller handles both alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from postier.protocol import catalogue
 from postier.protocol.address import AddressError, validate_mailbox
 from postier.protocol.capabilities import Capabilities
-from postier.protocol.codes import Enhanced, ReplyCode
-from postier.protocol.replies import Reply, reply
+from postier.protocol.reply import Reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,26 +67,11 @@ def refusal(capabilities: Capabilities, envelope: Envelope) -> Reply | None:
     """Why the server cannot take this message, from what it announced; None when it can."""
     limit = capabilities.size_limit
     if limit is not None and envelope.size is not None and envelope.size > limit:
-        # RFC 1870 §6.1: a client should not send what the server said it would refuse.
-        return reply(
-            ReplyCode.EXCEEDED_STORAGE,
-            Enhanced.MESSAGE_TOO_BIG,
-            f"message is {envelope.size} octets, the server takes at most {limit} (SIZE)",
-        )
+        return catalogue.message_over_size_limit(envelope.size, limit)
     if envelope.smtputf8 and not capabilities.smtputf8:
-        # RFC 6531 §3.2: without the extension a UTF-8 address or header cannot be sent.
-        return reply(
-            ReplyCode.MAILBOX_NAME_NOT_ALLOWED,
-            Enhanced.NON_ASCII_ADDRESS,
-            "non-ASCII addresses or headers need SMTPUTF8, which the server does not offer",
-        )
+        return catalogue.smtputf8_not_offered()
     if envelope.eight_bit and not capabilities.eight_bit_mime:
-        # RFC 6152 §3: 8-bit data only goes to a server that offers 8BITMIME.
-        return reply(
-            ReplyCode.TRANSACTION_FAILED,
-            Enhanced.MEDIA_OTHER,
-            "message holds 8-bit data and the server does not offer 8BITMIME",
-        )
+        return catalogue.eight_bit_not_offered()
     return None
 
 

@@ -7,10 +7,7 @@ ProtocolError
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from postier.protocol.replies import Reply
+from postier.protocol.reply import Reply
 
 
 class ProtocolError(Exception):

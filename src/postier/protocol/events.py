@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from postier.protocol.replies import Reply
+from postier.protocol.reply import Reply
 from postier.protocol.sasl import Credentials
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    """Base of every server-side event."""
+class ServerEvent:
+    """Base of every server-side event (the client's are in `client_events.py`)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Greeted(Event):
+class HeloAccepted(ServerEvent):
     """EHLO or HELO was accepted (again after STARTTLS)."""
 
     name: str
@@ -27,34 +27,34 @@ class Greeted(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class TransactionStarted(Event):
+class TransactionStarted(ServerEvent):
     """MAIL FROM was accepted."""
 
     sender: str
 
 
 @dataclass(frozen=True, slots=True)
-class RecipientAccepted(Event):
+class RecipientAccepted(ServerEvent):
     """RCPT TO was accepted."""
 
     recipient: str
 
 
 @dataclass(frozen=True, slots=True)
-class DataStarted(Event):
+class DataStarted(ServerEvent):
     """354 was sent, or the first BDAT chunk begins: message data follows, as
     `DataChunk` events."""
 
 
 @dataclass(frozen=True, slots=True)
-class DataChunk(Event):
+class DataChunk(ServerEvent):
     """A piece of the message, dot-stuffing removed, line endings as received."""
 
     data: bytes
 
 
 @dataclass(frozen=True, slots=True)
-class MessageComplete(Event):
+class MessageComplete(ServerEvent):
     """The end of data arrived and the message is within limits.
 
     The connection now waits, processing nothing further, until the session calls
@@ -75,7 +75,7 @@ class MessageComplete(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class MessageRefused(Event):
+class MessageRefused(ServerEvent):
     """The end of data arrived but the message broke a limit; the reply is already queued."""
 
     sender: str
@@ -85,14 +85,14 @@ class MessageRefused(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class CommandRefused(Event):
+class CommandRefused(ServerEvent):
     """A command was answered with an error (syntax, sequence, limit)."""
 
     reply: Reply
 
 
 @dataclass(frozen=True, slots=True)
-class CredentialsReceived(Event):
+class CredentialsReceived(ServerEvent):
     """An AUTH exchange gave credentials: check them, then call `answer_auth()`.
 
     The connection processes nothing further until then; checking a password is slow
@@ -103,12 +103,12 @@ class CredentialsReceived(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class StartTlsRequested(Event):
+class StartTlsRequested(ServerEvent):
     """220 was sent to STARTTLS: send it, then upgrade and call `tls_started()`."""
 
 
 @dataclass(frozen=True, slots=True)
-class Closing(Event):
+class Closing(ServerEvent):
     """The last reply (221, 421 or 554) is queued: send it and close the connection."""
 
     reply: Reply

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from postier.protocol import catalogue
-from postier.protocol.replies import Reply
+from postier.protocol.reply import Reply
 
 PLAIN = "PLAIN"
 LOGIN = "LOGIN"
@@ -62,7 +62,8 @@ class Failure:
     reply: Reply
 
 
-Step = Challenge | Credentials | Failure
+SaslStep = Challenge | Credentials | Failure
+"""What an exchange says after each line: ask again, done, or failed."""
 
 
 class Exchange(ABC):
@@ -71,11 +72,11 @@ class Exchange(ABC):
     mechanism: str
 
     @abstractmethod
-    def start(self, initial_response: str | None) -> Step:
+    def start(self, initial_response: str | None) -> SaslStep:
         """The AUTH command arrived, with its initial response when it had one."""
 
     @abstractmethod
-    def respond(self, line: str) -> Step:
+    def respond(self, line: str) -> SaslStep:
         """One more line from the client (cancellation is handled before this)."""
 
 
@@ -115,12 +116,12 @@ def _text(data: bytes) -> str | None:
 class _Plain(Exchange):
     mechanism = PLAIN
 
-    def start(self, initial_response: str | None) -> Step:
+    def start(self, initial_response: str | None) -> SaslStep:
         if initial_response is None:
             return Challenge("")
         return self.respond(initial_response)
 
-    def respond(self, line: str) -> Step:
+    def respond(self, line: str) -> SaslStep:
         data = decode(line)
         if data is None:
             return Failure(catalogue.cannot_decode())
@@ -142,12 +143,12 @@ class _Login(Exchange):
     def __init__(self) -> None:
         self._username: str | None = None
 
-    def start(self, initial_response: str | None) -> Step:
+    def start(self, initial_response: str | None) -> SaslStep:
         if initial_response is None:
             return Challenge(encode("Username:"))
         return self.respond(initial_response)
 
-    def respond(self, line: str) -> Step:
+    def respond(self, line: str) -> SaslStep:
         data = decode(line)
         if data is None:
             return Failure(catalogue.cannot_decode())
@@ -169,12 +170,12 @@ class _CramMd5(Exchange):
         # RFC 2195 §2: a unique challenge in the form of a message id.
         self._challenge = f"<{secrets.randbelow(10**10)}.{int(time.time())}@{hostname}>"
 
-    def start(self, initial_response: str | None) -> Step:
+    def start(self, initial_response: str | None) -> SaslStep:
         if initial_response is not None:
             return Failure(catalogue.bad_credentials_syntax(CRAM_MD5))  # it has none
         return Challenge(encode(self._challenge))
 
-    def respond(self, line: str) -> Step:
+    def respond(self, line: str) -> SaslStep:
         data = decode(line)
         if data is None:
             return Failure(catalogue.cannot_decode())

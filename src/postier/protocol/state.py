@@ -1,19 +1,57 @@
 """The server's states and its transition table. Everything that moves the state lives here.
 
     CONNECTED --HELO/EHLO--> READY --MAIL--> MAIL --RCPT--> RCPT --DATA--> DATA
-        ^                      ^                             |RCPT          | end of data
-        |                      |                             v              v
-        |                      +------- message answered -- DELIVERING <----+
-        |                      |                             ^ BDAT LAST
-        |                      |        RCPT/CHUNKING --BDAT--> BDAT --chunk read--> CHUNKING
-        +--(TLS handshake)-- TLS_PENDING <--STARTTLS-- READY
-                               READY --AUTH--> AUTH --credentials--> AUTH_CHECKING
-                                 ^                 (334 challenges)     | verdict
-                                 +--------------------------------------+
-    any command state --QUIT--> CLOSED;  HELO/EHLO/RSET reset the transaction.
+        ^                    ^ ^ ^                           | RCPT          | end of data
+        |                    | | |                           | BDAT          v
+        |                    | | +---- message answered ---- | -------- DELIVERING
+        |                    | |                             v               ^ last chunk
+        |                    | +------ message refused ----- BDAT -----------+
+        |                    |         (or from DATA)        | ^ BDAT
+        |                    |                   chunk read  v |
+        |                    |                             CHUNKING
+        +--TLS started-- TLS_PENDING <--STARTTLS-- READY
+                             READY --AUTH--> AUTH --credentials--> AUTH_CHECKING
+                               ^               | exchange failed      | verdict
+                               +---------------+----------------------+
+
+    In every command state NOOP/VRFY/HELP stay, RSET goes to READY (to CONNECTED
+    before HELO/EHLO) and QUIT to CLOSED; a BDAT refused still has its octets read
+    in BDAT, then (chunk refused) goes back where it was. Every state but DELIVERING
+    and AUTH_CHECKING may close (timeout, shutdown, too many errors).
+
+The moves, one a line, as the test reads them against `MOVES` (`*` is every command
+state; a `*` target stays put; BACK is the state a refused BDAT left, where its
+octets return once read and thrown away):
+
+    * --HELO/EHLO--> READY
+    * --NOOP/VRFY/HELP--> *
+    * --QUIT--> CLOSED
+    CONNECTED --RSET--> CONNECTED
+    READY/MAIL/RCPT/CHUNKING --RSET--> READY
+    READY --MAIL--> MAIL
+    MAIL/RCPT --RCPT--> RCPT
+    RCPT --DATA--> DATA
+    DATA --end of data--> DELIVERING
+    DATA/BDAT --message refused--> READY
+    DELIVERING --message answered--> READY
+    READY --STARTTLS--> TLS_PENDING
+    TLS_PENDING --TLS started--> CONNECTED
+    RCPT/CHUNKING --BDAT--> BDAT
+    * --BDAT refused--> BDAT
+    BDAT --chunk read--> CHUNKING
+    BDAT --last chunk--> DELIVERING
+    BDAT --chunk refused--> BACK
+    READY --AUTH--> AUTH
+    AUTH --credentials--> AUTH_CHECKING
+    AUTH --exchange failed--> READY
+    AUTH_CHECKING --verdict--> READY
+    */DATA/BDAT/AUTH/TLS_PENDING --close--> CLOSED
 
 A command is carried out only when `TRANSITIONS` has its `(state, command)` key; any
-other pair is out of sequence and gets the 503 that `refusal()` picks.
+other pair is out of sequence and gets the 503 that `out_of_sequence()` picks. Every
+other move is a `Trigger`, and `next_state()` refuses one that `MOVES` lacks as our
+own misuse (`LocalProtocolError`). A message being stored or credentials being
+checked are never closed on: their answer comes first.
 """
 
 from __future__ import annotations
@@ -37,7 +75,9 @@ from postier.protocol.commands import (
     StartTls,
     Vrfy,
 )
-from postier.protocol.replies import Reply
+from postier.protocol.errors import LocalProtocolError
+from postier.protocol.reply import Reply
+from postier.protocol.waits import Pause
 
 
 class State(Enum):
@@ -92,21 +132,109 @@ def _transitions() -> dict[tuple[State, type[Command]], State]:
 
 TRANSITIONS = _transitions()
 
-# Steps that are not commands: the end of the data, the session's answer, the handshake.
-AFTER_DATA = State.DELIVERING
-AFTER_ANSWER = State.READY
-AFTER_REFUSED_DATA = State.READY
-AFTER_TLS = State.CONNECTED
-AFTER_CHUNK = State.CHUNKING
-AFTER_LAST_CHUNK = State.DELIVERING
-AFTER_REFUSED_CHUNK = State.READY
-"""A chunk over the size limit ends the transaction, as a refused DATA does."""
-AFTER_CREDENTIALS = State.AUTH_CHECKING
-AFTER_AUTH = State.READY
-"""After the verdict, a cancellation or a malformed response alike."""
+PAUSES = {
+    State.DELIVERING: Pause.MESSAGE,
+    State.TLS_PENDING: Pause.TLS,
+    State.AUTH_CHECKING: Pause.CREDENTIALS,
+}
+"""The states in which the session, not the client, has the next move."""
+AWAITING_ANSWER = frozenset({State.DELIVERING, State.AUTH_CHECKING})
+"""The client waits for the session's answer (a message stored, credentials checked):
+nothing closes the connection before it comes, neither a timeout nor a shutdown."""
+RECEIVING_STATES = frozenset({State.DATA, State.BDAT, State.CHUNKING})
+"""A message is being received: a shutdown lets it finish, unless forced."""
+TRANSACTION_STATES = frozenset({State.MAIL, State.RCPT, *RECEIVING_STATES, State.DELIVERING})
 
 
-def refusal(state: State, command: Command) -> Reply:
+class Trigger(Enum):
+    """A move that is not a command: something read, or the session's answer."""
+
+    END_OF_DATA = "end of data"
+    MESSAGE_REFUSED = "message refused"
+    """Over a limit at its end (DATA) or past it (BDAT): the transaction is over."""
+    MESSAGE_ANSWERED = "message answered"
+    TLS_STARTED = "TLS started"
+    BDAT_REFUSED = "BDAT refused"
+    """Its octets are still read, and thrown away, before the refusal is sent."""
+    CHUNK_READ = "chunk read"
+    LAST_CHUNK = "last chunk"
+    CHUNK_REFUSED = "chunk refused"
+    """The octets of a refused BDAT are read: back to where it was refused."""
+    CREDENTIALS = "credentials"
+    EXCHANGE_FAILED = "exchange failed"
+    """The SASL exchange ended without credentials: malformed, cancelled, too long."""
+    VERDICT = "verdict"
+    CLOSE = "close"
+
+
+class _Back(Enum):
+    BACK = "back"
+
+
+BACK = _Back.BACK
+"""The target of a refused chunk: the state its BDAT was refused in."""
+
+Move = type[Command] | Trigger
+Target = State | _Back
+
+
+def _steps() -> dict[tuple[State, Trigger], Target]:
+    table: dict[tuple[State, Trigger], Target] = {
+        (State.DATA, Trigger.END_OF_DATA): State.DELIVERING,
+        (State.DATA, Trigger.MESSAGE_REFUSED): State.READY,
+        (State.BDAT, Trigger.MESSAGE_REFUSED): State.READY,
+        (State.DELIVERING, Trigger.MESSAGE_ANSWERED): State.READY,
+        (State.TLS_PENDING, Trigger.TLS_STARTED): State.CONNECTED,
+        (State.BDAT, Trigger.CHUNK_READ): State.CHUNKING,
+        (State.BDAT, Trigger.LAST_CHUNK): State.DELIVERING,
+        (State.BDAT, Trigger.CHUNK_REFUSED): BACK,
+        (State.AUTH, Trigger.CREDENTIALS): State.AUTH_CHECKING,
+        (State.AUTH, Trigger.EXCHANGE_FAILED): State.READY,
+        (State.AUTH_CHECKING, Trigger.VERDICT): State.READY,
+    }
+    for state in COMMAND_STATES:
+        table[(state, Trigger.BDAT_REFUSED)] = State.BDAT
+    for state in State:
+        if state is State.CLOSED or state in AWAITING_ANSWER:
+            continue
+        table[(state, Trigger.CLOSE)] = State.CLOSED
+    return table
+
+
+STEPS = _steps()
+
+
+def _moves() -> dict[tuple[State, Move], Target]:
+    moves: dict[tuple[State, Move], Target] = {}
+    for (state, command), target in TRANSITIONS.items():
+        moves[(state, command)] = target
+    for (state, trigger), step_target in STEPS.items():
+        moves[(state, trigger)] = step_target
+    return moves
+
+
+MOVES = _moves()
+"""Every move of the state: the commands' and the triggers'."""
+
+
+def next_state(state: State, move: Move, back: State | None = None) -> State:
+    """Where `move` leads from `state`; `back` is where a refused chunk returns.
+
+    A move the table lacks is our own misuse of the state machine, never the peer's:
+    a command out of sequence is refused before it gets here.
+    """
+    target = MOVES.get((state, move))
+    if target is None:
+        raise LocalProtocolError(f"no move {move} from {state}")
+    if target is BACK:
+        if back is None or back not in COMMAND_STATES:
+            raise LocalProtocolError(f"{move} from {state} with nowhere to go back to")
+        return back
+    assert isinstance(target, State)
+    return target
+
+
+def out_of_sequence(state: State, command: Command) -> Reply:
     """The 503 for a command that is out of sequence in `state` (RFC 5321 §4.1.4)."""
     if state is State.CONNECTED:
         return catalogue.need_helo()

@@ -20,3 +20,14 @@ class Wait(Enum):
 NEED_DATA = Wait.NEED_DATA
 PAUSED = Wait.PAUSED
 SEND_FIRST = Wait.SEND_FIRST
+
+
+class Pause(Enum):
+    """What a connection that says `PAUSED` waits for the session to do."""
+
+    MESSAGE = "storing a message"
+    """`MessageComplete` was told: call `answer_message()`."""
+    TLS = "the TLS handshake"
+    """`StartTlsRequested` was told: call `tls_started()`."""
+    CREDENTIALS = "checking credentials"
+    """`CredentialsReceived` was told: call `answer_auth()`."""

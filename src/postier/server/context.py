@@ -1,4 +1,8 @@
-"""What the sessions of one server share: settings, store, delivery queue, TLS, the roll."""
+"""What the sessions of one server share: settings, store, delivery queue, TLS, the roll.
+
+Also what a session hands off to them: checking a login, storing a message, and the
+words the log gives to how a session ended.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,69 @@ import logging
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Protocol
 
 from postier.protocol import Reply, catalogue
 from postier.protocol.config import ServerConfig
+from postier.protocol.events import MessageComplete
+from postier.protocol.sasl import Credentials
 from postier.server.accounts import Accounts
 from postier.server.auth_throttle import AuthThrottle
 from postier.server.client_limits import ClientLimits, Over
 from postier.server.delivery import DeliveryQueue
+from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
-from postier.store import MailStore
-
-if TYPE_CHECKING:
-    from postier.server.session import SmtpSession
+from postier.store import Envelope, MailStore, Spool
 
 log = logging.getLogger("postier.server")
 
 
+class EndReason(Enum):
+    """Why a connection ended, as its closing log line says."""
+
+    CLIENT_CLOSED = "client closed the connection"
+    QUIT = "QUIT"
+    SHUTDOWN = "server shutting down"
+    """421 to every client; a message under way may finish first."""
+    TIMEOUT = "timeout"
+    INTERNAL_ERROR = "internal error"
+    """A bug: the log has the traceback, the client heard only a 421."""
+    REFUSED = "refused"
+    """Turned away at connect; the detail says which limit."""
+    CONNECTION_LOST = "connection lost"
+    """The detail is the exception's class name, never its text."""
+    TLS_FAILED = "TLS handshake failed"
+    CLOSED = "closed by the core"
+    """The core's last reply (too many errors, a BDAT without a size...) is the detail."""
+
+
 @dataclass(frozen=True, slots=True)
-class Refusal:
+class End:
+    """An `EndReason` and what the log adds to it: a cause, or the last reply."""
+
+    reason: EndReason
+    detail: str = ""
+
+    def __str__(self) -> str:
+        if self.reason is EndReason.CLOSED:
+            return self.detail
+        if self.reason is EndReason.REFUSED:
+            return f"{self.reason.value}: {self.detail}"
+        return f"{self.reason.value} ({self.detail})" if self.detail else self.reason.value
+
+
+class Session(Protocol):
+    """What the context asks of a session it holds: to stop, gently or at once."""
+
+    def shutdown(self, *, force: bool = False) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TurnedAway:
     """Why a connection is not served: the reply it hears, and the log's words."""
 
     reply: Reply
@@ -46,7 +94,7 @@ class ServerContext:
     config: ServerConfig = field(init=False)
     throttle: AuthThrottle = field(init=False)
     auth_executor: ThreadPoolExecutor = field(init=False)
-    sessions: set[SmtpSession] = field(default_factory=set)
+    sessions: set[Session] = field(default_factory=set)
     closing: bool = False
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     limits: ClientLimits = field(init=False)
@@ -65,26 +113,26 @@ class ServerContext:
         )
         self.idle.set()
 
-    def admit(self, session: SmtpSession, ip: str) -> Refusal | None:
+    def admit(self, session: Session, ip: str) -> TurnedAway | None:
         """Take a session from `ip` on, or say why not: the server is full or stopping,
         or that address is over its own limits."""
         hostname = self.config.hostname
         if self.closing:
-            return Refusal(catalogue.shutting_down(hostname), "server shutting down")
+            return TurnedAway(catalogue.shutting_down(hostname), "server shutting down")
         if len(self.sessions) >= self.settings.max_connections:
             reason = f"too many connections (limit {self.settings.max_connections})"
-            return Refusal(catalogue.too_many_connections(hostname), reason)
+            return TurnedAway(catalogue.too_many_connections(hostname), reason)
         over = self.limits.refusal(ip)
         if over is not None:
             if over.limit is Over.CONNECTIONS:
-                return Refusal(catalogue.too_many_connections_from_you(hostname), over.reason)
-            return Refusal(catalogue.too_many_errors_from_you(hostname), over.reason)
+                return TurnedAway(catalogue.too_many_connections_from_you(hostname), over.reason)
+            return TurnedAway(catalogue.too_many_errors_from_you(hostname), over.reason)
         self.sessions.add(session)
         self.limits.opened(ip)
         self.idle.clear()
         return None
 
-    def release(self, session: SmtpSession, ip: str) -> None:
+    def release(self, session: Session, ip: str) -> None:
         if session in self.sessions:
             self.sessions.discard(session)
             self.limits.closed(ip)
@@ -110,3 +158,78 @@ class ServerContext:
                 for session in list(self.sessions):
                     session.abort()
         self.auth_executor.shutdown(wait=False, cancel_futures=True)
+
+    async def check_login(self, credentials: Credentials, failures: int, peer: str) -> bool:
+        """Check a login on a thread (a password hash is slow on purpose), and answer a
+        failure late: the delay grows with the connection's `failures` so far and the
+        account's (see `AuthThrottle`)."""
+        user = credentials.username
+        loop = asyncio.get_running_loop()
+        try:
+            accepted = await loop.run_in_executor(self.auth_executor, self._verify, credentials)
+        except Exception:
+            log.exception("%s: checking the credentials of %r failed", peer, user)
+            accepted = False
+        if accepted:
+            self.throttle.succeeded(user)
+            log.info("%s authenticated as %r (%s)", peer, user, credentials.mechanism)
+            return True
+        delay = self.throttle.failed(user, failures + 1)
+        log.warning(
+            "%s: authentication failed for %r (%s), %d on this connection",
+            peer,
+            user,
+            credentials.mechanism,
+            failures + 1,
+        )
+        await asyncio.sleep(delay)
+        return False
+
+    def _verify(self, credentials: Credentials) -> bool:
+        accounts = self.accounts
+        if accounts is None:
+            return False
+        if credentials.password is None:
+            # CRAM-MD5: offered only when every login is accepted (it would need the
+            # clear password to check).
+            return accounts.accepts_any
+        return accounts.check(credentials.username, credentials.password)
+
+    async def deliver(
+        self, event: MessageComplete, spool: Spool, *, peer_ip: str, peer: str, tls: str | None
+    ) -> Reply:
+        """Store one message through the delivery queue; the reply the client hears."""
+        queue_id = new_queue_id()
+        envelope = Envelope(
+            sender=event.sender,
+            recipients=event.recipients,
+            helo=event.helo,
+            peer_ip=peer_ip,
+            server_name=self.config.hostname,
+            protocol=event.protocol,
+            queue_id=queue_id,
+            received_at=datetime.now(UTC),
+            auth_user=event.auth_user,
+            tls_info=tls,
+        )
+        try:
+            await self.deliveries.deliver(envelope, spool)
+        except Exception:
+            # The details go to the log; the client hears only 451 (no OS text leaks).
+            log.exception("delivery of %s from <%s> failed", queue_id, event.sender)
+            return catalogue.delivery_failed()
+        log.info(
+            "accepted %s from <%s> for %s %s, %d bytes%s",
+            queue_id,
+            event.sender,
+            addresses(event.recipients),
+            peer,
+            event.size,
+            "" if event.auth_user is None else f", user {event.auth_user!r}",
+        )
+        return catalogue.stored(queue_id)
+
+
+def addresses(recipients: tuple[str, ...]) -> str:
+    """Recipients as the log writes them."""
+    return ", ".join(f"<{r}>" for r in recipients)

@@ -1,9 +1,9 @@
 """One client's conversation: the brain that reads, has the core understand, acts, answers.
 
 An `asyncio.Protocol` rather than streams: callbacks cost less per message, and the
-protocol core already does all the parsing. Storing a message is blocking file work
+protocol core already does all the parsing. Storing a message (blocking file work)
 goes to the store thread of the delivery queue, never runs on the event loop;
-checking a password, slow on purpose, runs on a thread too.
+checking a password, slow on purpose, runs on a thread too: both through the context.
 """
 
 from __future__ import annotations
@@ -11,31 +11,41 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
 from typing import cast
 
-from postier.protocol import NEED_DATA, PAUSED, SEND_FIRST, Reply, ServerConnection, catalogue
+from postier.protocol import (
+    NEED_DATA,
+    PAUSED,
+    SEND_FIRST,
+    Reply,
+    ReplyCode,
+    ServerConnection,
+    catalogue,
+)
 from postier.protocol.events import (
     Closing,
     CommandRefused,
     CredentialsReceived,
     DataChunk,
     DataStarted,
-    Event,
     MessageComplete,
     MessageRefused,
+    ServerEvent,
     StartTlsRequested,
 )
 from postier.protocol.sasl import Credentials
+from postier.protocol.waits import Pause
 from postier.server.client_limits import normalize
-from postier.server.context import ServerContext
-from postier.server.queue_ids import new_queue_id
-from postier.store import Envelope, Spool
+from postier.server.context import End, EndReason, ServerContext, addresses
+from postier.store import Spool
 
 log = logging.getLogger("postier.server")
 
 CLOSE_GRACE = 10.0
 """Seconds a closing connection has to take its last replies before it is cut."""
+
+_READING_PAUSED = frozenset({Pause.MESSAGE, Pause.CREDENTIALS})
+"""The core's pauses during which the client is not read; a TLS handshake reads itself."""
 
 
 class SmtpSession(asyncio.Protocol):
@@ -53,9 +63,6 @@ class SmtpSession(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._spool: Spool | None = None
         self._spool_failed = False
-        self._delivering = False
-        self._handshaking = False
-        self._checking = False
         self._writing_paused = False
         self._deadline = 0.0
         self._lines_seen = -1
@@ -66,7 +73,7 @@ class SmtpSession(asyncio.Protocol):
         self._accepted = 0
         self._refused = 0
         self._errors_reported = 0
-        self._end_reason = "client closed the connection"
+        self._end = End(EndReason.CLIENT_CLOSED)
 
     # --- transport callbacks -----------------------------------------------------------
 
@@ -84,7 +91,7 @@ class SmtpSession(asyncio.Protocol):
         refusal = self.context.admit(self, self.peer_ip)
         if refusal is not None:
             self.conn.refuse_connection(refusal.reply)
-            self._end_reason = f"refused: {refusal.reason}"
+            self._end = End(EndReason.REFUSED, refusal.reason)
             transport.write(self.conn.data_to_send())
             transport.close()
             log.warning("refused connection from %s: %s", self.peer, refusal.reason)
@@ -110,8 +117,8 @@ class SmtpSession(asyncio.Protocol):
         if self._spool is not None:
             self._spool.close()
             self._spool = None
-        if exc is not None and self._end_reason == "client closed the connection":
-            self._end_reason = f"connection lost ({type(exc).__name__})"
+        if exc is not None and self._end.reason is EndReason.CLIENT_CLOSED:
+            self._end = End(EndReason.CONNECTION_LOST, type(exc).__name__)
         if self in self.context.sessions:
             self._report_errors()
             self.context.release(self, self.peer_ip)
@@ -121,7 +128,7 @@ class SmtpSession(asyncio.Protocol):
                 time.monotonic() - self._started,
                 self._accepted,
                 self._refused,
-                self._end_reason,
+                self._end,
             )
 
     def pause_writing(self) -> None:
@@ -144,7 +151,7 @@ class SmtpSession(asyncio.Protocol):
         if not force and self._grace_timer is None:
             grace = self.context.settings.shutdown_grace
             self._grace_timer = self._loop.call_later(grace, self._force_shutdown)
-        self._end_reason = "server shutting down"
+        self._end = End(EndReason.SHUTDOWN)
         self._process()
 
     def _force_shutdown(self) -> None:
@@ -169,7 +176,7 @@ class SmtpSession(asyncio.Protocol):
             self._process_events(transport)
         except Exception:
             log.exception("%s: internal error, closing the connection", self.peer)
-            self._end_reason = "internal error"
+            self._end = End(EndReason.INTERNAL_ERROR)
             self._drop_spool()
             transport.write(catalogue.internal_error(self.context.config.hostname).to_bytes())
             transport.close()
@@ -184,13 +191,13 @@ class SmtpSession(asyncio.Protocol):
                 continue
             if event is NEED_DATA or event is PAUSED:
                 break
-            assert isinstance(event, Event)
+            assert isinstance(event, ServerEvent)
             if self._handle(event):
                 break
         out = self.conn.data_to_send()
         if out and not transport.is_closing():
             transport.write(out)
-        if self.conn.peer_closed and not self._working:
+        if self.conn.peer_closed and self.conn.paused_for is None:
             transport.close()
             return
         self._update_reading()
@@ -204,7 +211,7 @@ class SmtpSession(asyncio.Protocol):
             self.context.limits.record_errors(self.peer_ip, errors - self._errors_reported)
             self._errors_reported = errors
 
-    def _handle(self, event: Event) -> bool:
+    def _handle(self, event: ServerEvent) -> bool:
         """Act on one event; True when processing must stop here."""
         if isinstance(event, DataChunk):
             self._spool_data(event.data)
@@ -213,7 +220,6 @@ class SmtpSession(asyncio.Protocol):
             self._spool = Spool(self.context.settings.spool_memory)
             self._spool_failed = False
         elif isinstance(event, MessageComplete):
-            self._delivering = True
             self._loop.create_task(self._deliver(event))
             return True
         elif isinstance(event, MessageRefused):
@@ -222,18 +228,16 @@ class SmtpSession(asyncio.Protocol):
             log.info(
                 "refused message from <%s> for %s %s: %s",
                 event.sender,
-                _addresses(event.recipients),
+                addresses(event.recipients),
                 self.peer,
                 event.reply,
             )
         elif isinstance(event, CommandRefused):
             log.debug("%s: %s", self.peer, event.reply)
         elif isinstance(event, CredentialsReceived):
-            self._checking = True
             self._loop.create_task(self._check_credentials(event.credentials))
             return True
         elif isinstance(event, StartTlsRequested):
-            self._handshaking = True
             self._loop.create_task(self._start_tls())
             return True
         elif isinstance(event, Closing):
@@ -245,10 +249,10 @@ class SmtpSession(asyncio.Protocol):
         assert self.transport is not None
         self._drop_spool()
         code = event.reply.code
-        if code == 221:
-            self._end_reason = "QUIT"
-        elif code != 421 or self._end_reason != "server shutting down":
-            self._end_reason = str(event.reply)
+        if code == ReplyCode.CLOSING:
+            self._end = End(EndReason.QUIT)
+        elif code != ReplyCode.SERVICE_UNAVAILABLE or self._end.reason is not EndReason.SHUTDOWN:
+            self._end = End(EndReason.CLOSED, str(event.reply))
         self.transport.write(self.conn.data_to_send())
         if self._writing_paused:
             # The client does not read: close() would wait for it to take what is
@@ -280,88 +284,29 @@ class SmtpSession(asyncio.Protocol):
             self._refused += 1
             self._answer(catalogue.delivery_failed())
             return
-        queue_id = new_queue_id()
-        envelope = Envelope(
-            sender=event.sender,
-            recipients=event.recipients,
-            helo=event.helo,
-            peer_ip=self.peer_ip,
-            server_name=self.context.config.hostname,
-            protocol=event.protocol,
-            queue_id=queue_id,
-            received_at=datetime.now(UTC),
-            auth_user=event.auth_user,
-            tls_info=self.tls_info,
-        )
         try:
-            await self.context.deliveries.deliver(envelope, spool)
-        except Exception:
-            # The details go to the log; the client hears only 451 (no OS text leaks).
-            log.exception("delivery of %s from <%s> failed", queue_id, event.sender)
-            self._refused += 1
-            answer = catalogue.delivery_failed()
-        else:
-            self._accepted += 1
-            log.info(
-                "accepted %s from <%s> for %s %s, %d bytes%s",
-                queue_id,
-                event.sender,
-                _addresses(event.recipients),
-                self.peer,
-                event.size,
-                "" if event.auth_user is None else f", user {event.auth_user!r}",
+            answer = await self.context.deliver(
+                event, spool, peer_ip=self.peer_ip, peer=self.peer, tls=self.tls_info
             )
-            answer = catalogue.stored(queue_id)
         finally:
             spool.close()
+        if answer.is_positive:
+            self._accepted += 1
+        else:
+            self._refused += 1
         self._answer(answer)
 
     def _answer(self, answer: Reply) -> None:
-        self._delivering = False
         self.conn.answer_message(answer)
         self._lines_seen = -1  # the client's deadline starts again now
         self._process()
 
     async def _check_credentials(self, credentials: Credentials) -> None:
-        """Check a login on a thread (a password hash is slow on purpose), and answer a
-        failure late: the delay grows with this connection's and this account's
-        failures (see `AuthThrottle`)."""
-        user = credentials.username
-        try:
-            accepted = await self._loop.run_in_executor(
-                self.context.auth_executor, self._verify, credentials
-            )
-        except Exception:
-            log.exception("%s: checking the credentials of %r failed", self.peer, user)
-            accepted = False
-        if accepted:
-            self.context.throttle.succeeded(user)
-            log.info("%s authenticated as %r (%s)", self.peer, user, credentials.mechanism)
-        else:
-            failures = self.conn.auth_failures + 1
-            delay = self.context.throttle.failed(user, failures)
-            log.warning(
-                "%s: authentication failed for %r (%s), %d on this connection",
-                self.peer,
-                user,
-                credentials.mechanism,
-                failures,
-            )
-            await asyncio.sleep(delay)
-        self._checking = False
+        failures = self.conn.auth_failures
+        accepted = await self.context.check_login(credentials, failures, self.peer)
         self.conn.answer_auth(accepted)
         self._lines_seen = -1  # the client's deadline starts again now
         self._process()
-
-    def _verify(self, credentials: Credentials) -> bool:
-        accounts = self.context.accounts
-        if accounts is None:
-            return False
-        if credentials.password is None:
-            # CRAM-MD5: offered only when every login is accepted (it would need the
-            # clear password to check).
-            return accounts.accepts_any
-        return accounts.check(credentials.username, credentials.password)
 
     async def _start_tls(self) -> None:
         transport = self.transport
@@ -377,16 +322,15 @@ class SmtpSession(asyncio.Protocol):
                 ssl_handshake_timeout=min(self.context.settings.timeout, 60.0),
             )
         except Exception as exc:  # ssl.SSLError, OSError, TimeoutError: all end the session
-            self._end_reason = f"TLS handshake failed ({type(exc).__name__})"
+            self._end = End(EndReason.TLS_FAILED, type(exc).__name__)
             transport.abort()
             return
         if new_transport is None:
-            self._end_reason = "TLS handshake failed"
+            self._end = End(EndReason.TLS_FAILED)
             transport.abort()
             return
         self.transport = new_transport
         self._note_tls(new_transport)
-        self._handshaking = False
         self.conn.tls_started()
         self._lines_seen = -1
         self._process()
@@ -404,7 +348,7 @@ class SmtpSession(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self._delivering or self._checking or self._writing_paused:
+        if self.conn.paused_for in _READING_PAUSED or self._writing_paused:
             transport.pause_reading()
         elif not transport.is_reading():
             transport.resume_reading()
@@ -427,27 +371,18 @@ class SmtpSession(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self._working:
+        if self.conn.paused_for is not None:
+            # The session, not the client, has the next move: no deadline to miss.
             self._lines_seen = -1
             return
         if self._loop.time() < self._deadline:
             self._timer = self._loop.call_at(self._deadline, self._check_deadline)
             return
-        self._end_reason = "timeout"
+        self._end = End(EndReason.TIMEOUT)
         self.conn.timed_out()
         self._process()
-
-    @property
-    def _working(self) -> bool:
-        """The session, not the client, has the next move: storing a message, shaking
-        hands, checking a password."""
-        return self._delivering or self._handshaking or self._checking
 
     def _drop_spool(self) -> None:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
-
-
-def _addresses(recipients: tuple[str, ...]) -> str:
-    return ", ".join(f"<{r}>" for r in recipients)
