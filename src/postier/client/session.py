@@ -39,20 +39,21 @@ from postier.protocol.capabilities import HELO_ONLY, Capabilities
 from postier.protocol.client import ClientConnection
 from postier.protocol.client_events import (
     Authenticated,
+    Awaited,
+    ClientEvent,
+    ClientGreeted,
     Closed,
     DataReady,
     Done,
-    Event,
-    Greeted,
     Greeting,
     Refused,
-    Step,
     TlsReady,
     TransactionDone,
     TransactionResult,
 )
 from postier.protocol.client_state import IDLE
 from postier.protocol.client_transcript import Party
+from postier.protocol.commands import Auth, Mail, Rcpt
 from postier.protocol.envelope import Envelope, refusal
 from postier.protocol.errors import RemoteProtocolError
 from postier.protocol.replies import Reply
@@ -65,7 +66,7 @@ IMPLICIT_TLS_PORT = 465  # RFC 8314 §7.3: submissions
 CHUNK = 64 * 1024
 """Message data is handed to the transport in pieces this big, each with its deadline."""
 
-E = TypeVar("E", bound=Event)
+E = TypeVar("E", bound=ClientEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +190,7 @@ class Client:
         offered = conn.capabilities.auth_mechanisms
         name = self._mechanism(offered, mechanism, link.encrypted)
         conn.authenticate(auth.mechanism(name, username, password))
-        event = await self._next(f"AUTH {name}")
+        event = await self._next(Auth(name).line())
         if isinstance(event, Refused):
             raise AuthenticationError(f"authentication failed: {event.reply}", event.reply)
         return _expect(event, Authenticated).reply
@@ -234,10 +235,10 @@ class Client:
         return SendResult(MappingProxyType(accepted), MappingProxyType(refused), final)
 
     async def noop(self) -> Reply:
-        return await self._simple(Step.NOOP)
+        return await self._simple(Awaited.NOOP)
 
     async def rset(self) -> Reply:
-        return await self._simple(Step.RSET)
+        return await self._simple(Awaited.RSET)
 
     async def quit(self) -> None:
         """Say QUIT when the dialogue allows it, then close; never raises for a bad goodbye."""
@@ -287,12 +288,12 @@ class Client:
         if isinstance(event, Refused):
             message = f"server refused {event.command}: {event.reply}"
             raise ServiceRefusedError(message, event.reply, event.command)
-        _expect(event, Greeted)
+        _expect(event, ClientGreeted)
 
     async def _transaction(self, envelope: Envelope, data: bytes) -> TransactionResult:
         conn, link = self._parts()
         conn.send_envelope(envelope)
-        event = await self._next(f"MAIL FROM:<{envelope.sender}>")
+        event = await self._next(Mail(envelope.sender).line())
         if isinstance(event, DataReady):
             for start in range(0, len(data), CHUNK):
                 wire = conn.send_data(data[start : start + CHUNK])
@@ -302,9 +303,9 @@ class Client:
             event = await self._next("the end of the message data")
         return _expect(event, TransactionDone).result
 
-    async def _simple(self, step: Step) -> Reply:
+    async def _simple(self, step: Awaited) -> Reply:
         conn, _ = self._parts()
-        if step is Step.RSET:
+        if step is Awaited.RSET:
             conn.rset()
         else:
             conn.noop()
@@ -334,7 +335,7 @@ class Client:
 
     # --- the wire ---------------------------------------------------------------------------
 
-    async def _next(self, waiting_for: str, *, closing: bool = False) -> Event:
+    async def _next(self, waiting_for: str, *, closing: bool = False) -> ClientEvent:
         """Read replies and write what the core queues, until it has an event for us."""
         conn, link = self._parts()
         while True:
@@ -355,7 +356,7 @@ class Client:
             if event is NEED_DATA:
                 conn.receive_data(await link.read(conn.awaiting or waiting_for))
                 continue
-            assert isinstance(event, Event)
+            assert isinstance(event, ClientEvent)
             if isinstance(event, Closed) and not closing:
                 raise _closed(event, waiting_for)
             return event
@@ -383,7 +384,7 @@ class Client:
             self.transcript.line(Party.NOTE, text)
 
 
-def _expect(event: Event, kind: type[E]) -> E:
+def _expect(event: ClientEvent, kind: type[E]) -> E:
     """`event`, checked to be the one the protocol core must give at this point."""
     if not isinstance(event, kind):
         what = f"{type(event).__name__} where {kind.__name__} was due"
@@ -399,16 +400,16 @@ def _closed(event: Closed, waiting_for: str) -> ClientError:
     return ConnectionLostError(f"the server closed the connection at {waiting_for}")
 
 
-def _refusal(result: TransactionResult, step: Step, command: str, reply: Reply) -> RefusedError:
+def _refusal(result: TransactionResult, step: Awaited, command: str, reply: Reply) -> RefusedError:
     """The error for a transaction that sent the message to nobody."""
-    if step is Step.MAIL:
+    if step is Awaited.MAIL:
         return SenderRefusedError(f"server refused {command}: {reply}", reply, command)
-    if step is Step.RCPT:
+    if step is Awaited.RCPT:
         refused = result.refused
         if len(refused) == 1:
             message = f"server refused {command}: {reply}"
         else:
-            each = "; ".join(f"RCPT TO:<{r}>: {answer}" for r, answer in refused.items())
+            each = "; ".join(f"{Rcpt(r).line()}: {answer}" for r, answer in refused.items())
             message = f"server refused every recipient: {each}"
         return RecipientsRefusedError(message, refused, reply, command)
     return DataRefusedError(f"server refused {command}: {reply}", reply, command)
