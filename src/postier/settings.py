@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from postier.defaults import DEFAULT_PORT as DEFAULT_PORT  # noqa: PLC0414 (re-exported)
 from postier.protocol.config import ServerConfig
 
 StoreFormat = Literal["mbox", "maildir"]
 
-DEFAULT_PORT = 2525
 DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
