@@ -204,6 +204,8 @@ def _transitions() -> _Table:
 
 
 TRANSITIONS = _transitions()
+CALLS = {key: target for key, target in TRANSITIONS.items() if isinstance(key[1], Call)}
+"""The driver's calls each state allows, and where they lead: a view of `TRANSITIONS`."""
 
 IDLE = frozenset({ClientState.GREETED, ClientState.READY, ClientState.REJECTED})
 """States where no reply is awaited and the driver may call."""
