@@ -22,13 +22,14 @@ Drawn from `TRANSITIONS` (a test holds the two together), one move per arrow:
     GREETED/READY --quit()--> QUIT --QUIT 2xx/4xx/5xx--> CLOSED
     any --closed--> CLOSED
 
-`name()` is a driver's call; `VERB 2xx` a reply of that class to what the client is
-waiting for; the lower-case words are the connection's own conclusions: "data aborted"
-(354 came although every recipient was refused: a lone "."), "reset needed" (RSET
-after a failed transaction), "transaction over", and "closed" (a 421, RFC 5321 §3.8,
-or the server hung up). `back` is the state RSET or NOOP was sent from (they change
-nothing, RFC 5321 §4.1.1.5 and §4.1.1.9); after the RSET of a failed transaction that
-is ENVELOPE, which the transaction then leaves.
+`name()` is a driver's call; `VERB 2xx` (or `greeting 2xx`, `end of data 2xx`) is a
+reply of that class to what the client waits for; the other words are the
+connection's own conclusions: "data aborted" (354 came although every recipient was
+refused: a lone "."), "reset needed" (RSET after a failed transaction), "transaction
+over", and "closed" (a 421 to anything but QUIT, RFC 5321 §3.8, or the server hung
+up). `back` is the state RSET or NOOP was sent from (they change nothing, RFC 5321
+§4.1.1.5 and §4.1.1.9); after the RSET of a failed transaction that is ENVELOPE,
+which the transaction then leaves.
 
 A move missing from the table is a `LocalProtocolError` for a call or a conclusion (we
 misused the connection) and a `RemoteProtocolError` for a reply (250 to DATA, 354 to
@@ -142,10 +143,10 @@ BACK = Back.BACK
 Trigger = Call | Outcome | Answer
 """What happened: a move is looked up by the state and this."""
 
-S = ClientState
-C = ReplyClass
-_DONE = (C.COMPLETED, C.TRANSIENT, C.PERMANENT)
-_NEGATIVE = (C.TRANSIENT, C.PERMANENT)
+_S = ClientState
+_C = ReplyClass
+_DONE = (_C.COMPLETED, _C.TRANSIENT, _C.PERMANENT)
+_NEGATIVE = (_C.TRANSIENT, _C.PERMANENT)
 
 
 _Table = dict[tuple[ClientState, Trigger], ClientState | Back]
@@ -160,46 +161,46 @@ def _answers(
 
 def _transitions() -> _Table:
     table: _Table = {
-        (S.GREETED, Call.EHLO): S.HELLO,
-        (S.READY, Call.EHLO): S.HELLO,
-        (S.READY, Call.STARTTLS): S.STARTTLS,
-        (S.TLS_HANDSHAKE, Call.TLS_STARTED): S.GREETED,
-        (S.READY, Call.AUTHENTICATE): S.AUTH,
-        (S.READY, Call.SEND_ENVELOPE): S.ENVELOPE,
-        (S.DATA, Call.SEND_DATA): S.DATA,
-        (S.DATA, Call.END_DATA): S.MESSAGE,
-        (S.DATA, Outcome.DATA_ABORTED): S.MESSAGE,
-        (S.ENVELOPE, Outcome.TRANSACTION_OVER): S.READY,
-        (S.MESSAGE, Outcome.TRANSACTION_OVER): S.READY,
-        (S.ENVELOPE, Outcome.RESET_NEEDED): S.RESET,
-        (S.REJECTED, Call.QUIT): S.QUIT,
-        **_answers(S.CONNECTED, Awaited.GREETING, (C.COMPLETED,), S.GREETED),
-        **_answers(S.CONNECTED, Awaited.GREETING, _NEGATIVE, S.REJECTED),
-        **_answers(S.HELLO, Awaited.EHLO, (C.COMPLETED,), S.READY),
-        **_answers(S.HELLO, Awaited.EHLO, (C.PERMANENT,), S.HELLO),
-        **_answers(S.HELLO, Awaited.EHLO, (C.TRANSIENT,), S.GREETED),
-        **_answers(S.HELLO, Awaited.HELO, (C.COMPLETED,), S.READY),
-        **_answers(S.HELLO, Awaited.HELO, _NEGATIVE, S.GREETED),
-        **_answers(S.STARTTLS, Awaited.STARTTLS, (C.COMPLETED,), S.TLS_HANDSHAKE),
-        **_answers(S.STARTTLS, Awaited.STARTTLS, _NEGATIVE, S.READY),
-        **_answers(S.AUTH, Awaited.AUTH, _DONE, S.READY),
-        **_answers(S.AUTH, Awaited.AUTH, (C.INTERMEDIATE,), S.AUTH),
-        **_answers(S.ENVELOPE, Awaited.MAIL, _DONE, S.ENVELOPE),
-        **_answers(S.ENVELOPE, Awaited.RCPT, _DONE, S.ENVELOPE),
-        **_answers(S.ENVELOPE, Awaited.DATA, _NEGATIVE, S.ENVELOPE),
-        **_answers(S.ENVELOPE, Awaited.DATA, (C.INTERMEDIATE,), S.DATA),
-        **_answers(S.MESSAGE, Awaited.MESSAGE, _DONE, S.MESSAGE),
-        **_answers(S.RESET, Awaited.RSET, _DONE, BACK),
-        **_answers(S.NOOP, Awaited.NOOP, _DONE, BACK),
-        **_answers(S.QUIT, Awaited.QUIT, _DONE, S.CLOSED),
+        (_S.GREETED, Call.EHLO): _S.HELLO,
+        (_S.READY, Call.EHLO): _S.HELLO,
+        (_S.READY, Call.STARTTLS): _S.STARTTLS,
+        (_S.TLS_HANDSHAKE, Call.TLS_STARTED): _S.GREETED,
+        (_S.READY, Call.AUTHENTICATE): _S.AUTH,
+        (_S.READY, Call.SEND_ENVELOPE): _S.ENVELOPE,
+        (_S.DATA, Call.SEND_DATA): _S.DATA,
+        (_S.DATA, Call.END_DATA): _S.MESSAGE,
+        (_S.DATA, Outcome.DATA_ABORTED): _S.MESSAGE,
+        (_S.ENVELOPE, Outcome.TRANSACTION_OVER): _S.READY,
+        (_S.MESSAGE, Outcome.TRANSACTION_OVER): _S.READY,
+        (_S.ENVELOPE, Outcome.RESET_NEEDED): _S.RESET,
+        (_S.REJECTED, Call.QUIT): _S.QUIT,
+        **_answers(_S.CONNECTED, Awaited.GREETING, (_C.COMPLETED,), _S.GREETED),
+        **_answers(_S.CONNECTED, Awaited.GREETING, _NEGATIVE, _S.REJECTED),
+        **_answers(_S.HELLO, Awaited.EHLO, (_C.COMPLETED,), _S.READY),
+        **_answers(_S.HELLO, Awaited.EHLO, (_C.PERMANENT,), _S.HELLO),
+        **_answers(_S.HELLO, Awaited.EHLO, (_C.TRANSIENT,), _S.GREETED),
+        **_answers(_S.HELLO, Awaited.HELO, (_C.COMPLETED,), _S.READY),
+        **_answers(_S.HELLO, Awaited.HELO, _NEGATIVE, _S.GREETED),
+        **_answers(_S.STARTTLS, Awaited.STARTTLS, (_C.COMPLETED,), _S.TLS_HANDSHAKE),
+        **_answers(_S.STARTTLS, Awaited.STARTTLS, _NEGATIVE, _S.READY),
+        **_answers(_S.AUTH, Awaited.AUTH, _DONE, _S.READY),
+        **_answers(_S.AUTH, Awaited.AUTH, (_C.INTERMEDIATE,), _S.AUTH),
+        **_answers(_S.ENVELOPE, Awaited.MAIL, _DONE, _S.ENVELOPE),
+        **_answers(_S.ENVELOPE, Awaited.RCPT, _DONE, _S.ENVELOPE),
+        **_answers(_S.ENVELOPE, Awaited.DATA, _NEGATIVE, _S.ENVELOPE),
+        **_answers(_S.ENVELOPE, Awaited.DATA, (_C.INTERMEDIATE,), _S.DATA),
+        **_answers(_S.MESSAGE, Awaited.MESSAGE, _DONE, _S.MESSAGE),
+        **_answers(_S.RESET, Awaited.RSET, _DONE, BACK),
+        **_answers(_S.NOOP, Awaited.NOOP, _DONE, BACK),
+        **_answers(_S.QUIT, Awaited.QUIT, _DONE, _S.CLOSED),
     }
-    for state in (S.GREETED, S.READY):
-        table[(state, Call.RSET)] = S.RESET
-        table[(state, Call.NOOP)] = S.NOOP
-        table[(state, Call.QUIT)] = S.QUIT
-    for state in S:
-        if state is not S.CLOSED:
-            table[(state, Outcome.CLOSED)] = S.CLOSED
+    for state in (_S.GREETED, _S.READY):
+        table[(state, Call.RSET)] = _S.RESET
+        table[(state, Call.NOOP)] = _S.NOOP
+        table[(state, Call.QUIT)] = _S.QUIT
+    for state in _S:
+        if state is not _S.CLOSED:
+            table[(state, Outcome.CLOSED)] = _S.CLOSED
     return table
 
 
@@ -221,9 +222,6 @@ class ClientStateMachine:
     @property
     def state(self) -> ClientState:
         return self._state
-
-    def allows(self, trigger: Trigger) -> bool:
-        return (self._state, trigger) in TRANSITIONS
 
     def move(self, trigger: Trigger) -> ClientState:
         """Take the move `trigger` calls for, or raise when the table has none."""

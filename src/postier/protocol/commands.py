@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from postier.protocol import catalogue
@@ -31,8 +31,8 @@ class Command:
     verb: ClassVar[str]
 
     def arguments(self) -> tuple[str, ...]:
-        """What follows the verb, one item per space-separated word."""
-        return ()
+        """What follows the verb, one item per space-separated word: each field by default."""
+        return tuple(str(getattr(self, field.name)) for field in fields(self))
 
     def line(self) -> str:
         """The command line without its ending, as a transcript shows it."""
@@ -48,17 +48,11 @@ class Helo(Command):
     verb = "HELO"
     name: str
 
-    def arguments(self) -> tuple[str, ...]:
-        return (self.name,)
-
 
 @dataclass(frozen=True, slots=True)
 class Ehlo(Command):
     verb = "EHLO"
     name: str
-
-    def arguments(self) -> tuple[str, ...]:
-        return (self.name,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +104,6 @@ class Noop(Command):
 class Vrfy(Command):
     verb = "VRFY"
     argument: str
-
-    def arguments(self) -> tuple[str, ...]:
-        return (self.argument,)
 
 
 @dataclass(frozen=True, slots=True)
