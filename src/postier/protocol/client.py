@@ -73,7 +73,7 @@ class ClientConnection:
         self._peer_closed = False
         self._events: deque[ClientEvent] = deque()
         self._outbox = Outbox(recording=transcript, data_lines=transcript_data_lines)
-        self._pending = self._outbox.pending
+        self._pending = self._outbox.pending  # the same queue: replies are taken off its front
         self._transaction: Transaction | None = None
         self._auth: AuthExchange | None = None
 
@@ -81,6 +81,7 @@ class ClientConnection:
 
     @property
     def state(self) -> ClientState:
+        """Read only: `ClientStateMachine.move()` is the one place that changes it."""
         return self._machine.state
 
     def receive_data(self, data: bytes) -> None:
