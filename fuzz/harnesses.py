@@ -16,8 +16,7 @@ from postier.protocol import catalogue
 from postier.protocol.auth import choose_mechanism, mechanism
 from postier.protocol.chunking import Chunk as _Chunk
 from postier.protocol.client import ClientConnection
-from postier.protocol.client_events import Closed, TlsReady
-from postier.protocol.client_events import Event as ClientEvent
+from postier.protocol.client_events import ClientEvent, Closed, TlsReady
 from postier.protocol.client_state import CALLS, IDLE, Call, ClientState
 from postier.protocol.config import ServerConfig
 from postier.protocol.envelope import Envelope, refusal

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from postier.defaults import DEFAULT_PORT
 from postier.protocol.config import ServerConfig
 
 StoreFormat = Literal["mbox", "maildir"]
 
-DEFAULT_PORT = 2525
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

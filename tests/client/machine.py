@@ -5,7 +5,7 @@ from __future__ import annotations
 from postier.protocol import catalogue
 from postier.protocol.auth import Plain
 from postier.protocol.client import ClientConnection
-from postier.protocol.client_events import Event, Step
+from postier.protocol.client_events import Awaited, ClientEvent
 from postier.protocol.config import ServerConfig
 from postier.protocol.envelope import Envelope
 from postier.protocol.events import DataChunk, MessageComplete
@@ -30,12 +30,12 @@ ENVELOPE = Envelope("a@b.c", ("x@y.z",), size=10)
 TWO = Envelope("a@b.c", ("x@y.z", "q@r.s"), size=10)
 
 
-def feed(conn: ClientConnection, data: bytes) -> list[Event]:
+def feed(conn: ClientConnection, data: bytes) -> list[ClientEvent]:
     """Give the connection `data` and take every event it has then."""
     conn.receive_data(data)
-    found: list[Event] = []
+    found: list[ClientEvent] = []
     while (event := conn.next_event()) is not NEED_DATA:
-        assert isinstance(event, Event)
+        assert isinstance(event, ClientEvent)
         found.append(event)
     return found
 
@@ -49,35 +49,35 @@ def greeted(ehlo: bytes = EHLO_PLAIN, *, transcript: bool = False) -> ClientConn
     return conn
 
 
-def at_step(step: Step) -> ClientConnection:
+def at_step(step: Awaited) -> ClientConnection:
     """A connection whose next reply answers `step`, one command at a time (no PIPELINING)."""
-    if step is Step.GREETING:
+    if step is Awaited.GREETING:
         return ClientConnection(HOSTNAME)
-    if step in (Step.EHLO, Step.HELO):
+    if step in (Awaited.EHLO, Awaited.HELO):
         conn = ClientConnection(HOSTNAME)
         feed(conn, GREETING)
         conn.ehlo()
-        if step is Step.HELO:
+        if step is Awaited.HELO:
             feed(conn, b"502 5.5.1 EHLO not implemented\r\n")
         return conn
-    if step is Step.STARTTLS:
+    if step is Awaited.STARTTLS:
         conn = greeted(EHLO_PLAIN.replace(b"250 ENH", b"250-STARTTLS\r\n250 ENH"))
         conn.starttls()
         return conn
-    if step is Step.AUTH:
+    if step is Awaited.AUTH:
         conn = greeted(EHLO_PLAIN.replace(b"250 ENH", b"250-AUTH PLAIN\r\n250 ENH"))
         conn.authenticate(Plain("alice", "secret"))
         return conn
     conn = greeted()
-    simple = {Step.RSET: conn.rset, Step.NOOP: conn.noop, Step.QUIT: conn.quit}
+    simple = {Awaited.RSET: conn.rset, Awaited.NOOP: conn.noop, Awaited.QUIT: conn.quit}
     if step in simple:
         simple[step]()
         return conn
     conn.send_envelope(ENVELOPE)
     for answered, reply in (
-        (Step.MAIL, OK),
-        (Step.RCPT, OK),
-        (Step.DATA, b"354 go ahead\r\n"),
+        (Awaited.MAIL, OK),
+        (Awaited.RCPT, OK),
+        (Awaited.DATA, b"354 go ahead\r\n"),
     ):
         if step is answered:
             return conn
@@ -103,9 +103,9 @@ class Pair:
         self._replies = bytearray()
         self._split = split
 
-    def pump(self, wire: bytes = b"") -> list[Event]:
+    def pump(self, wire: bytes = b"") -> list[ClientEvent]:
         """Carry bytes (first `wire`, the message data) until both sides are quiet."""
-        events: list[Event] = []
+        events: list[ClientEvent] = []
         while True:
             out = wire + self.client.data_to_send()
             wire = b""

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from postier.cli import build_parser
-from postier.cli.send import ExitStatus, UsageError, parse_server, plan, read_stdin_text, status_of
+from postier.cli.send import ExitStatus, parse_server, plan, status_of
+from postier.cli.send_input import UsageError, read_stdin_text
 from postier.client import (
     AuthenticationError,
     ClientError,

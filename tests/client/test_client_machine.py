@@ -11,14 +11,14 @@ from postier.protocol.capabilities import HELO_ONLY
 from postier.protocol.client import ClientConnection
 from postier.protocol.client_events import (
     Authenticated,
+    Awaited,
+    ClientEvent,
+    ClientGreeted,
     Closed,
     DataReady,
     Done,
-    Event,
-    Greeted,
     Greeting,
     Refused,
-    Step,
     TlsReady,
     TransactionDone,
 )
@@ -47,43 +47,43 @@ CODES = [
     *(421, 432, 450, 451, 452, 454, 455),
     *(500, 501, 502, 503, 504, 521, 530, 534, 535, 538, 550, 551, 552, 553, 554, 555),
 ]
-POSITIVE_CLASS = {step: {2} for step in Step} | {Step.DATA: {3}, Step.AUTH: {2, 3}}
+POSITIVE_CLASS = {step: {2} for step in Awaited} | {Awaited.DATA: {3}, Awaited.AUTH: {2, 3}}
 
 # (event, state after, bytes the client sends by itself) for a positive reply ...
-ACCEPTED: dict[Step, tuple[type[Event] | None, ClientState, bytes]] = {
-    Step.GREETING: (Greeting, S.GREETED, b""),
-    Step.EHLO: (Greeted, S.READY, b""),
-    Step.HELO: (Greeted, S.READY, b""),
-    Step.STARTTLS: (TlsReady, S.TLS_HANDSHAKE, b""),
-    Step.AUTH: (Authenticated, S.READY, b""),
-    Step.MAIL: (None, S.ENVELOPE, b"RCPT TO:<x@y.z>\r\n"),
-    Step.RCPT: (None, S.ENVELOPE, b"DATA\r\n"),
-    Step.DATA: (DataReady, S.DATA, b""),
-    Step.MESSAGE: (TransactionDone, S.READY, b""),
-    Step.RSET: (Done, S.READY, b""),
-    Step.NOOP: (Done, S.READY, b""),
-    Step.QUIT: (Closed, S.CLOSED, b""),
+ACCEPTED: dict[Awaited, tuple[type[ClientEvent] | None, ClientState, bytes]] = {
+    Awaited.GREETING: (Greeting, S.GREETED, b""),
+    Awaited.EHLO: (ClientGreeted, S.READY, b""),
+    Awaited.HELO: (ClientGreeted, S.READY, b""),
+    Awaited.STARTTLS: (TlsReady, S.TLS_HANDSHAKE, b""),
+    Awaited.AUTH: (Authenticated, S.READY, b""),
+    Awaited.MAIL: (None, S.ENVELOPE, b"RCPT TO:<x@y.z>\r\n"),
+    Awaited.RCPT: (None, S.ENVELOPE, b"DATA\r\n"),
+    Awaited.DATA: (DataReady, S.DATA, b""),
+    Awaited.MESSAGE: (TransactionDone, S.READY, b""),
+    Awaited.RSET: (Done, S.READY, b""),
+    Awaited.NOOP: (Done, S.READY, b""),
+    Awaited.QUIT: (Closed, S.CLOSED, b""),
 }
 # ... and for a refusal (4xx or 5xx other than 421).
-REFUSED: dict[Step, tuple[type[Event] | None, ClientState, bytes]] = {
-    Step.GREETING: (Refused, S.REJECTED, b""),
-    Step.EHLO: (None, S.HELLO, b"HELO client.test\r\n"),  # 5xx; 4xx is in the test
-    Step.HELO: (Refused, S.GREETED, b""),
-    Step.STARTTLS: (Refused, S.READY, b""),
-    Step.AUTH: (Refused, S.READY, b""),
-    Step.MAIL: (TransactionDone, S.READY, b""),
-    Step.RCPT: (None, S.RESET, b"RSET\r\n"),
-    Step.DATA: (None, S.RESET, b"RSET\r\n"),
-    Step.MESSAGE: (TransactionDone, S.READY, b""),
-    Step.RSET: (Done, S.READY, b""),
-    Step.NOOP: (Done, S.READY, b""),
-    Step.QUIT: (Closed, S.CLOSED, b""),
+REFUSED: dict[Awaited, tuple[type[ClientEvent] | None, ClientState, bytes]] = {
+    Awaited.GREETING: (Refused, S.REJECTED, b""),
+    Awaited.EHLO: (None, S.HELLO, b"HELO client.test\r\n"),  # 5xx; 4xx is in the test
+    Awaited.HELO: (Refused, S.GREETED, b""),
+    Awaited.STARTTLS: (Refused, S.READY, b""),
+    Awaited.AUTH: (Refused, S.READY, b""),
+    Awaited.MAIL: (TransactionDone, S.READY, b""),
+    Awaited.RCPT: (None, S.RESET, b"RSET\r\n"),
+    Awaited.DATA: (None, S.RESET, b"RSET\r\n"),
+    Awaited.MESSAGE: (TransactionDone, S.READY, b""),
+    Awaited.RSET: (Done, S.READY, b""),
+    Awaited.NOOP: (Done, S.READY, b""),
+    Awaited.QUIT: (Closed, S.CLOSED, b""),
 }
 
 
 @pytest.mark.parametrize("code", CODES)
-@pytest.mark.parametrize("step", list(Step))
-def test_every_reply_at_every_step(step: Step, code: int) -> None:
+@pytest.mark.parametrize("step", list(Awaited))
+def test_every_reply_at_every_step(step: Awaited, code: int) -> None:
     conn = at_step(step)
     conn.data_to_send()
     data = f"{code} some text\r\n".encode()
@@ -100,10 +100,10 @@ def test_every_reply_at_every_step(step: Step, code: int) -> None:
         assert conn.state is S.CLOSED
         return
     kind, state, sent = (ACCEPTED if positive else REFUSED)[step]
-    if step is Step.AUTH and code // 100 == 3:
+    if step is Awaited.AUTH and code // 100 == 3:
         # A challenge that is not base64: the exchange is cancelled (RFC 4954 §4).
         kind, state, sent = None, S.AUTH, b"*\r\n"
-    if step is Step.EHLO and 400 <= code < 500:
+    if step is Awaited.EHLO and 400 <= code < 500:
         kind, state, sent = Refused, S.GREETED, b""
     assert [type(e) for e in events] == ([kind] if kind else [])
     assert conn.state is state
@@ -119,12 +119,12 @@ def test_the_greeting_must_come_before_any_command() -> None:
 
 
 def test_ehlo_then_helo_when_the_server_does_not_know_ehlo() -> None:
-    conn = at_step(Step.EHLO)
+    conn = at_step(Awaited.EHLO)
     assert conn.data_to_send() == b"EHLO client.test\r\n"
     assert feed(conn, b"500 5.5.1 what?\r\n") == []
     assert conn.data_to_send() == b"HELO client.test\r\n"
     (event,) = feed(conn, b"250 mx.test\r\n")
-    assert isinstance(event, Greeted)
+    assert isinstance(event, ClientGreeted)
     assert event.capabilities == HELO_ONLY
     assert not conn.capabilities.pipelining
 
@@ -178,7 +178,7 @@ def test_354_with_every_recipient_refused_gets_a_lone_dot() -> None:
     assert not done.result.delivered
     assert done.result.message_reply is None
     assert done.result.failure is not None
-    assert done.result.failure[:2] == (Step.RCPT, "RCPT TO:<x@y.z>")
+    assert done.result.failure[:2] == (Awaited.RCPT, "RCPT TO:<x@y.z>")
     assert conn.state is S.READY
 
 
@@ -190,7 +190,7 @@ def test_a_refused_sender_in_a_group_needs_no_reset() -> None:
     (done,) = feed(conn, b"550 5.7.1 go away\r\n" + bad + bad)
     assert isinstance(done, TransactionDone)
     assert done.result.failure is not None
-    assert done.result.failure[0] is Step.MAIL
+    assert done.result.failure[0] is Awaited.MAIL
     assert conn.data_to_send() == b""
 
 
@@ -204,7 +204,7 @@ def test_data_refused_after_an_accepted_sender_resets_the_transaction() -> None:
     (done,) = feed(conn, OK)
     assert isinstance(done, TransactionDone)
     assert done.result.failure is not None
-    assert done.result.failure[:2] == (Step.DATA, "DATA")
+    assert done.result.failure[:2] == (Awaited.DATA, "DATA")
     conn.send_envelope(ENVELOPE)  # ready for the next one
 
 
@@ -229,7 +229,7 @@ def test_421_in_the_middle_of_a_group_ends_the_connection() -> None:
     assert [type(e) for e in events] == [Closed]
     closed = events[0]
     assert isinstance(closed, Closed)
-    assert closed.step is Step.RCPT
+    assert closed.step is Awaited.RCPT
     assert closed.reply is not None
     assert closed.reply.code == 421
     assert feed(conn, OK) == []  # nothing after the end is read
@@ -246,10 +246,10 @@ def test_an_unsolicited_421_closes_but_another_reply_is_an_error() -> None:
 
 
 def test_the_server_hanging_up_is_an_event_and_a_cut_reply_an_error() -> None:
-    conn = at_step(Step.MAIL)
+    conn = at_step(Awaited.MAIL)
     (event,) = feed(conn, b"")
-    assert event == Closed(Step.MAIL, None)
-    conn = at_step(Step.MAIL)
+    assert event == Closed(Awaited.MAIL, None)
+    conn = at_step(Awaited.MAIL)
     conn.receive_data(b"250-partial")
     with pytest.raises(RemoteProtocolError):
         feed(conn, b"")
@@ -257,7 +257,7 @@ def test_the_server_hanging_up_is_an_event_and_a_cut_reply_an_error() -> None:
 
 def test_starttls_reply_followed_by_injected_data_is_refused() -> None:
     # RFC 3207 §4.2: what came in clear after the 220 must not be trusted afterwards.
-    conn = at_step(Step.STARTTLS)
+    conn = at_step(Awaited.STARTTLS)
     with pytest.raises(RemoteProtocolError):
         feed(conn, b"220 go ahead\r\n250 injected\r\n")
 
@@ -350,7 +350,7 @@ def test_calls_out_of_turn_raise_and_change_nothing(call: str, state_before: str
 
 
 def test_no_command_while_a_reply_is_awaited() -> None:
-    conn = at_step(Step.MAIL)
+    conn = at_step(Awaited.MAIL)
     for call in (conn.noop, conn.rset, conn.quit, conn.ehlo):
         with pytest.raises(LocalProtocolError):
             call()
@@ -402,7 +402,7 @@ def test_replies_split_at_every_byte_read_the_same(replies: bytes) -> None:
     assert _events_of(replies, list(range(1, len(replies) + 1))) == expected
 
 
-def _events_of(replies: bytes, cuts: list[int]) -> list[Event]:
+def _events_of(replies: bytes, cuts: list[int]) -> list[ClientEvent]:
     """The events of `replies` given in pieces ending at `cuts`, to EHLO or to a group."""
     conn = ClientConnection(HOSTNAME)
     feed(conn, GREETING)
@@ -410,7 +410,7 @@ def _events_of(replies: bytes, cuts: list[int]) -> list[Event]:
     if replies is not EHLO_FULL:
         feed(conn, EHLO_FULL)
         conn.send_envelope(TWO)
-    events: list[Event] = []
+    events: list[ClientEvent] = []
     start = 0
     for end in cuts:
         events += feed(conn, replies[start:end])

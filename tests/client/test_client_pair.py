@@ -6,10 +6,10 @@ import pytest
 
 from postier.protocol.capabilities import Capabilities
 from postier.protocol.client_events import (
+    ClientGreeted,
     Closed,
     DataReady,
     Done,
-    Greeted,
     Greeting,
     TransactionDone,
 )
@@ -25,7 +25,7 @@ def _greeted(pair: Pair, *, pipelining: bool = True) -> None:
     assert isinstance(greeting, Greeting)
     pair.client.ehlo()
     (greeted,) = pair.pump()
-    assert isinstance(greeted, Greeted)
+    assert isinstance(greeted, ClientGreeted)
     if not pipelining:
         offered = {k: v for k, v in greeted.capabilities.keywords.items() if k != "PIPELINING"}
         pair.client.capabilities = Capabilities(extended=True, keywords=offered)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from postier.protocol.auth import Login, Plain
 from postier.protocol.capabilities import Capabilities
 from postier.protocol.client import ClientConnection
-from postier.protocol.client_events import DataReady, Greeted, Greeting, TransactionDone
+from postier.protocol.client_events import ClientGreeted, DataReady, Greeting, TransactionDone
 from postier.protocol.client_state import ClientState
 from postier.protocol.envelope import Envelope
 from postier.protocol.errors import LocalProtocolError, RemoteProtocolError
@@ -106,7 +106,7 @@ def test_any_message_reaches_postiers_server_intact(
     assert isinstance(greeting, Greeting)
     pair.client.ehlo()
     (greeted,) = pair.pump()
-    assert isinstance(greeted, Greeted)
+    assert isinstance(greeted, ClientGreeted)
     if not pipelining:
         # postier's server always offers PIPELINING: forget it, to go one by one.
         offered = {k: v for k, v in greeted.capabilities.keywords.items() if k != "PIPELINING"}

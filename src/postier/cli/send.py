@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from postier.cli.options import env, seconds
-from postier.client.compose import Draft, address_of, compose, parse_header
+from postier.cli.send_input import UsageError, draft, read_bytes
+from postier.client.compose import address_of, compose
 from postier.client.errors import (
     AuthenticationError,
     ClientError,
@@ -23,52 +24,48 @@ from postier.client.errors import (
     RefusedError,
     TlsError,
 )
-from postier.client.session import DEFAULT_TIMEOUT, IMPLICIT_TLS_PORT, Client, SendResult
+from postier.client.outcome import SendResult
+from postier.client.session import DEFAULT_TIMEOUT, IMPLICIT_TLS_PORT, Client
 from postier.client.tls import Security, client_context
 from postier.client.transcript import Transcript
+from postier.defaults import DEFAULT_PORT
 from postier.protocol.address import AddressError, validate_mailbox
-from postier.settings import DEFAULT_PORT
+from postier.protocol.commands import Rcpt
 
 SUBMISSION_PORT = 587  # RFC 6409, where STARTTLS is the custom
 
 
 class ExitStatus(IntEnum):
-    """What `postier send` exits with; each failure has its own, for scripts to tell apart."""
+    """What `postier send` exits with; each failure has its own, for scripts to tell apart.
 
-    OK = 0
-    """Every recipient accepted the message and the data got 250."""
-    ERROR = 1
-    """An unexpected local failure."""
-    USAGE = 2
-    """Bad usage: options, unreadable files, bad addresses (argparse's own status)."""
-    CANNOT_CONNECT = 3
-    """The server could not be reached."""
-    REFUSED = 4
-    """The server refused: service, sender, every recipient, DATA or the message."""
-    PARTIAL = 5
-    """Some recipients were refused; the message went to the others."""
-    TLS = 6
-    """STARTTLS not offered or refused, handshake or certificate failure."""
-    AUTH = 7
-    """Authentication refused or impossible."""
-    TIMEOUT = 8
-    """The server stopped answering within --timeout."""
-    PROTOCOL = 9
-    """The server closed the connection or broke the protocol mid-dialogue."""
+    Each status carries its `meaning`, the line `--help` gives for it.
+    """
+
+    meaning: str
+
+    def __new__(cls, code: int, meaning: str) -> ExitStatus:
+        status = int.__new__(cls, code)
+        status._value_ = code
+        status.meaning = meaning
+        return status
+
+    OK = 0, "every recipient accepted the message and the data got 250"
+    ERROR = 1, "an unexpected local failure"
+    USAGE = 2, "bad usage: options, unreadable files, bad addresses"
+    """argparse's own status for bad usage."""
+    CANNOT_CONNECT = 3, "cannot connect to the server"
+    REFUSED = 4, "refused by the server (service, sender, every recipient, DATA, message)"
+    PARTIAL = 5, "some recipients refused; the message went to the others"
+    TLS = 6, "TLS failure: STARTTLS not offered or refused, handshake, certificate"
+    AUTH = 7, "authentication failed"
+    TIMEOUT = 8, "the server stopped answering (--timeout)"
+    PROTOCOL = 9, "the server closed the connection or broke the protocol"
 
 
+_STATUSES = "\n".join(f"  {status:d}  {status.meaning}" for status in ExitStatus)
 EPILOG = f"""\
 exit status:
-  {ExitStatus.OK:d}  every recipient accepted the message and the data got 250
-  {ExitStatus.ERROR:d}  an unexpected local failure
-  {ExitStatus.USAGE:d}  bad usage: options, unreadable files, bad addresses
-  {ExitStatus.CANNOT_CONNECT:d}  cannot connect to the server
-  {ExitStatus.REFUSED:d}  refused by the server (service, sender, every recipient, DATA, message)
-  {ExitStatus.PARTIAL:d}  some recipients refused; the message went to the others
-  {ExitStatus.TLS:d}  TLS failure: STARTTLS not offered or refused, handshake, certificate
-  {ExitStatus.AUTH:d}  authentication failed
-  {ExitStatus.TIMEOUT:d}  the server stopped answering (--timeout)
-  {ExitStatus.PROTOCOL:d}  the server closed the connection or broke the protocol
+{_STATUSES}
 
 examples:
   echo hello | postier send --from me@example.com --to you@example.com
@@ -82,12 +79,6 @@ Send one message over SMTP, written from the options (headers, text, HTML, attac
 or taken as it is from a file (--data). Without --body, --body-file or --data, the text
 is read from standard input. Port 465 implies --tls; on port 587 STARTTLS is used when
 offered. Every failure is one line on standard error and an exit status of its own."""
-
-_TTY_HINT = "Type the message; end it with a line holding a single '.', or with Ctrl-D."
-
-
-class UsageError(Exception):
-    """The options or the files they name cannot make a message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +244,7 @@ def plan(args: argparse.Namespace) -> Job:
         raise UsageError("--auth-user needs --auth-password (or $POSTIER_AUTH_PASSWORD)")
     recipients = [address_of(a) for a in (*args.to, *args.cc, *args.bcc)]
     if args.data is not None:
-        message: EmailMessage | bytes = _read_bytes(args.data)
+        message: EmailMessage | bytes = read_bytes(args.data)
         sender = address_of(args.sender) if args.sender else None
         return Job(host, port, _security(args, port), message, sender, _or_none(recipients))
     if not args.sender:
@@ -262,7 +253,7 @@ def plan(args: argparse.Namespace) -> Job:
         raise UsageError("at least one --to, --cc or --bcc is required")
     _check_addresses(address_of(args.sender), recipients)
     try:
-        message = compose(_draft(args))
+        message = compose(draft(args))
     except OSError as exc:
         raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from None
     except ValueError as exc:
@@ -308,66 +299,6 @@ def _security(args: argparse.Namespace, port: int) -> Security:
     return Security.NONE
 
 
-def _draft(args: argparse.Namespace) -> Draft:
-    try:
-        headers = [parse_header(text) for text in args.header]
-    except ValueError as exc:
-        raise UsageError(f"--header: {exc}") from None
-    html = _read_text(args.html_file) if args.html_file else None
-    return Draft(
-        sender=args.sender,
-        to=args.to,
-        cc=args.cc,
-        subject=args.subject,
-        text=_body(args),
-        html=html,
-        attachments=args.attach,
-        headers=headers,
-    )
-
-
-def _body(args: argparse.Namespace) -> str:
-    if args.body is not None:
-        return str(args.body)
-    if args.body_file is not None:
-        return _read_text(args.body_file)
-    return read_stdin_text()
-
-
-def read_stdin_text() -> str:
-    """The text on standard input; at a terminal, up to a line `.` as `mail` does."""
-    stdin = sys.stdin
-    if not stdin.isatty():
-        return _decode(stdin.buffer.read(), "standard input")
-    print(_TTY_HINT, file=sys.stderr)
-    lines = []
-    for line in stdin:
-        if line.rstrip("\r\n") == ".":
-            break
-        lines.append(line)
-    return "".join(lines)
-
-
-def _read_text(path: Path) -> str:
-    return _decode(_read_bytes(str(path)), str(path))
-
-
-def _read_bytes(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(name).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {name}: {exc.strerror}") from None
-
-
-def _decode(data: bytes, where: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{where} is not UTF-8 text (send it with --data or --attach)") from None
-
-
 def _or_none(recipients: Sequence[str]) -> tuple[str, ...] | None:
     return tuple(recipients) if recipients else None
 
@@ -402,7 +333,7 @@ async def _send(job: Job, args: argparse.Namespace) -> int:
 
 def _report(result: SendResult, *, quiet: bool) -> int:
     for recipient, reply in result.refused.items():
-        print(f"postier: server refused RCPT TO:<{recipient}>: {reply}", file=sys.stderr)
+        print(f"postier: server refused {Rcpt(recipient).line()}: {reply}", file=sys.stderr)
     if result.refused:
         sent_to = ", ".join(result.accepted)
         print(f"postier: the message went only to {sent_to}: {result.reply}", file=sys.stderr)

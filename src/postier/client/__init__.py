@@ -16,7 +16,8 @@ from postier.client.errors import (
     ServiceRefusedError,
     TlsError,
 )
-from postier.client.session import Client, SendResult
+from postier.client.outcome import SendResult
+from postier.client.session import Client
 from postier.client.sync import SyncClient
 from postier.client.tls import Security, client_context
 from postier.client.transcript import Transcript

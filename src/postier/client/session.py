@@ -10,77 +10,56 @@ from __future__ import annotations
 import dataclasses
 import socket
 import ssl
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from email.message import EmailMessage
 from types import MappingProxyType, TracebackType
-from typing import TypeVar
 
 from postier.client.errors import (
     AuthenticationError,
     ClientError,
-    ConnectionLostError,
-    DataRefusedError,
     NotSupportedError,
     ProtocolViolationError,
-    RecipientsRefusedError,
     RefusedError,
-    SenderRefusedError,
     ServiceRefusedError,
     TlsError,
 )
 from postier.client.message import prepare
+from postier.client.outcome import SendResult, closed_error, expect, refusal_error
 from postier.client.tls import Security, client_context, describe
 from postier.client.transcript import Transcript
 from postier.client.transport import Connection
+from postier.defaults import DEFAULT_PORT
 from postier.protocol import auth
 from postier.protocol.address import is_domain
 from postier.protocol.capabilities import HELO_ONLY, Capabilities
 from postier.protocol.client import ClientConnection
 from postier.protocol.client_events import (
     Authenticated,
+    Awaited,
+    ClientEvent,
+    ClientGreeted,
     Closed,
     DataReady,
     Done,
-    Event,
-    Greeted,
     Greeting,
     Refused,
-    Step,
     TlsReady,
     TransactionDone,
     TransactionResult,
 )
 from postier.protocol.client_state import IDLE
 from postier.protocol.client_transcript import Party
+from postier.protocol.commands import Auth, Mail
 from postier.protocol.envelope import Envelope, refusal
 from postier.protocol.errors import RemoteProtocolError
 from postier.protocol.replies import Reply
 from postier.protocol.waits import NEED_DATA
-from postier.settings import DEFAULT_PORT
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds each step may take: connecting, each reply, each write, the TLS handshake."""
 IMPLICIT_TLS_PORT = 465  # RFC 8314 §7.3: submissions
 CHUNK = 64 * 1024
 """Message data is handed to the transport in pieces this big, each with its deadline."""
-
-E = TypeVar("E", bound=Event)
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """What the server said of each recipient, and its reply to the message data."""
-
-    accepted: Mapping[str, Reply]
-    refused: Mapping[str, Reply]
-    """Recipients the server refused while it took the message for the others."""
-    reply: Reply
-
-    @property
-    def ok(self) -> bool:
-        """Every recipient accepted the message."""
-        return not self.refused
 
 
 class Client:
@@ -173,7 +152,7 @@ class Client:
         event = await self._next("STARTTLS")
         if isinstance(event, Refused):
             raise TlsError(f"server refused STARTTLS: {event.reply}", event.reply)
-        _expect(event, TlsReady)
+        expect(event, TlsReady)
         try:
             await link.start_tls(context or self._context())
         except ssl.SSLError as exc:
@@ -189,10 +168,10 @@ class Client:
         offered = conn.capabilities.auth_mechanisms
         name = self._mechanism(offered, mechanism, link.encrypted)
         conn.authenticate(auth.mechanism(name, username, password))
-        event = await self._next(f"AUTH {name}")
+        event = await self._next(Auth(name).line())
         if isinstance(event, Refused):
             raise AuthenticationError(f"authentication failed: {event.reply}", event.reply)
-        return _expect(event, Authenticated).reply
+        return expect(event, Authenticated).reply
 
     async def send_message(
         self,
@@ -219,7 +198,7 @@ class Client:
             failure = result.failure
             if failure is not None:
                 if not accepted:
-                    raise _refusal(result, *failure)
+                    raise refusal_error(result, *failure)
                 for recipient in envelope.recipients:
                     refused[recipient] = result.refused.get(recipient, failure[2])
                 break
@@ -234,10 +213,10 @@ class Client:
         return SendResult(MappingProxyType(accepted), MappingProxyType(refused), final)
 
     async def noop(self) -> Reply:
-        return await self._simple(Step.NOOP)
+        return await self._simple(Awaited.NOOP)
 
     async def rset(self) -> Reply:
-        return await self._simple(Step.RSET)
+        return await self._simple(Awaited.RSET)
 
     async def quit(self) -> None:
         """Say QUIT when the dialogue allows it, then close; never raises for a bad goodbye."""
@@ -278,7 +257,7 @@ class Client:
         if isinstance(event, Refused):
             await self.quit()  # RFC 5321 §3.1: after a 554 greeting the client sends QUIT
             raise ServiceRefusedError(f"server refused service: {event.reply}", event.reply)
-        _expect(event, Greeting)
+        expect(event, Greeting)
 
     async def _hello(self) -> None:
         conn, _ = self._parts()
@@ -287,12 +266,12 @@ class Client:
         if isinstance(event, Refused):
             message = f"server refused {event.command}: {event.reply}"
             raise ServiceRefusedError(message, event.reply, event.command)
-        _expect(event, Greeted)
+        expect(event, ClientGreeted)
 
     async def _transaction(self, envelope: Envelope, data: bytes) -> TransactionResult:
         conn, link = self._parts()
         conn.send_envelope(envelope)
-        event = await self._next(f"MAIL FROM:<{envelope.sender}>")
+        event = await self._next(Mail(envelope.sender).line())
         if isinstance(event, DataReady):
             for start in range(0, len(data), CHUNK):
                 wire = conn.send_data(data[start : start + CHUNK])
@@ -300,15 +279,15 @@ class Client:
                 await link.write(wire, "sending the message")
             conn.end_data()
             event = await self._next("the end of the message data")
-        return _expect(event, TransactionDone).result
+        return expect(event, TransactionDone).result
 
-    async def _simple(self, step: Step) -> Reply:
+    async def _simple(self, step: Awaited) -> Reply:
         conn, _ = self._parts()
-        if step is Step.RSET:
+        if step is Awaited.RSET:
             conn.rset()
         else:
             conn.noop()
-        reply = _expect(await self._next(step.value), Done).reply
+        reply = expect(await self._next(step.value), Done).reply
         if not reply.is_positive:
             raise RefusedError(f"server refused {step.value}: {reply}", reply, step.value)
         return reply
@@ -334,7 +313,7 @@ class Client:
 
     # --- the wire ---------------------------------------------------------------------------
 
-    async def _next(self, waiting_for: str, *, closing: bool = False) -> Event:
+    async def _next(self, waiting_for: str, *, closing: bool = False) -> ClientEvent:
         """Read replies and write what the core queues, until it has an event for us."""
         conn, link = self._parts()
         while True:
@@ -355,9 +334,9 @@ class Client:
             if event is NEED_DATA:
                 conn.receive_data(await link.read(conn.awaiting or waiting_for))
                 continue
-            assert isinstance(event, Event)
+            assert isinstance(event, ClientEvent)
             if isinstance(event, Closed) and not closing:
-                raise _closed(event, waiting_for)
+                raise closed_error(event, waiting_for)
             return event
 
     def _parts(self) -> tuple[ClientConnection, Connection]:
@@ -381,37 +360,6 @@ class Client:
     def _note(self, text: str) -> None:
         if self.transcript is not None:
             self.transcript.line(Party.NOTE, text)
-
-
-def _expect(event: Event, kind: type[E]) -> E:
-    """`event`, checked to be the one the protocol core must give at this point."""
-    if not isinstance(event, kind):
-        what = f"{type(event).__name__} where {kind.__name__} was due"
-        raise ProtocolViolationError(f"unexpected {what}")
-    return event
-
-
-def _closed(event: Closed, waiting_for: str) -> ClientError:
-    if event.reply is not None:
-        # RFC 5321 §3.8: 421, the service is closing the connection.
-        message = f"server closed the connection at {waiting_for}: {event.reply}"
-        return ServiceRefusedError(message, event.reply, waiting_for)
-    return ConnectionLostError(f"the server closed the connection at {waiting_for}")
-
-
-def _refusal(result: TransactionResult, step: Step, command: str, reply: Reply) -> RefusedError:
-    """The error for a transaction that sent the message to nobody."""
-    if step is Step.MAIL:
-        return SenderRefusedError(f"server refused {command}: {reply}", reply, command)
-    if step is Step.RCPT:
-        refused = result.refused
-        if len(refused) == 1:
-            message = f"server refused {command}: {reply}"
-        else:
-            each = "; ".join(f"RCPT TO:<{r}>: {answer}" for r, answer in refused.items())
-            message = f"server refused every recipient: {each}"
-        return RecipientsRefusedError(message, refused, reply, command)
-    return DataRefusedError(f"server refused {command}: {reply}", reply, command)
 
 
 def _default_name(local_address: str) -> str:

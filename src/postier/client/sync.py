@@ -8,41 +8,41 @@ connection; calling it from inside a running event loop is an error, as with
 from __future__ import annotations
 
 import asyncio
+import inspect
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from postier.client.session import DEFAULT_TIMEOUT, Client, SendResult
-from postier.client.tls import Security
-from postier.client.transcript import Transcript
+from postier.client.outcome import SendResult
+from postier.client.session import Client
 from postier.protocol.capabilities import Capabilities
 from postier.protocol.replies import Reply
+
+P = ParamSpec("P")
+S = TypeVar("S")
+
+
+def _parameters_of(
+    template: Callable[Concatenate[Any, P], None],
+) -> Callable[[Callable[Concatenate[S, ...], None]], Callable[Concatenate[S, P], None]]:
+    """Give a method `template`'s parameters, for type checkers and `inspect` alike."""
+
+    def typed(method: Callable[Concatenate[S, ...], None]) -> Callable[Concatenate[S, P], None]:
+        method.__signature__ = inspect.signature(template)  # type: ignore[attr-defined]
+        return method
+
+    return typed
 
 
 class SyncClient:
     """The same connection as `Client`, with blocking calls; a context manager too."""
 
-    def __init__(
-        self,
-        host: str = "localhost",
-        port: int | None = None,
-        *,
-        security: Security | str = Security.NONE,
-        ssl_context: ssl.SSLContext | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        local_hostname: str | None = None,
-        transcript: Transcript | None = None,
-    ) -> None:
-        self.client = Client(
-            host,
-            port,
-            security=security,
-            ssl_context=ssl_context,
-            timeout=timeout,
-            local_hostname=local_hostname,
-            transcript=transcript,
-        )
+    @_parameters_of(Client.__init__)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Takes exactly `Client`'s arguments, which stay defined in one place."""
+        self.client = Client(*args, **kwargs)
         self._runner = asyncio.Runner()
 
     @property

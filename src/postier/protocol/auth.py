@@ -1,16 +1,22 @@
-"""SASL mechanisms for SMTP AUTH (RFC 4954) as pure logic: challenges in, responses out.
+"""The client's SASL for SMTP AUTH (RFC 4954) as pure logic: challenges in, responses out.
 
-The client state machine does the base64 and the 334/235 dialogue; a mechanism only
-says what to answer. PLAIN is RFC 4616, CRAM-MD5 is RFC 2195, and LOGIN is the old
-draft (draft-murchison-sasl-login) that many servers still offer.
+A mechanism says what to answer; `AuthExchange` writes the AUTH command and puts each
+answer in base64; the client state machine runs the 334/235 dialogue. PLAIN is RFC
+4616, CRAM-MD5 is RFC 2195, and LOGIN is the old draft (draft-murchison-sasl-login)
+that many servers still offer.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+
+from postier.protocol.client_transcript import MASK
+from postier.protocol.commands import Auth
+from postier.protocol.replies import Reply
 
 
 class SaslError(Exception):
@@ -107,3 +113,30 @@ def choose_mechanism(offered: Iterable[str], *, encrypted: bool) -> str | None:
 def mechanism(name: str, username: str, password: str) -> Mechanism:
     """A fresh exchange for mechanism `name`; `KeyError` when postier does not speak it."""
     return MECHANISMS[name.upper()](username, password)
+
+
+class AuthExchange:
+    """One AUTH command and the base64 answers to its challenges (RFC 4954 §4).
+
+    `shown` is the command as a transcript may print it, the initial response masked.
+    """
+
+    def __init__(self, mechanism: Mechanism) -> None:
+        self._mechanism = mechanism
+        initial = mechanism.initial_response()
+        # RFC 4954 §4: an empty initial response is sent as "=".
+        response = None if initial is None else base64.b64encode(initial).decode("ascii") or "="
+        self.command = Auth(mechanism.name, response)
+        self.shown = Auth(mechanism.name, None if initial is None else MASK).line()
+
+    def answer(self, challenge: Reply) -> str | None:
+        """The answer to a 334 challenge; None when there is none and the client cancels."""
+        text = " ".join(challenge.lines).strip()
+        try:
+            # RFC 4954 §4: the challenge is base64. Anything else, non-ASCII text
+            # included (a ValueError from b64decode, not a binascii.Error), cannot be
+            # answered.
+            decoded = base64.b64decode(text, validate=True)
+            return base64.b64encode(self._mechanism.respond(decoded)).decode("ascii")
+        except (ValueError, SaslError):
+            return None

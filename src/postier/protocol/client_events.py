@@ -14,10 +14,11 @@ from enum import Enum
 from types import MappingProxyType
 
 from postier.protocol.capabilities import Capabilities
+from postier.protocol.commands import Data, Mail, Rcpt
 from postier.protocol.replies import Reply
 
 
-class Step(Enum):
+class Awaited(Enum):
     """What a reply answers: the greeting, a command, or the end of the message data."""
 
     GREETING = "greeting"
@@ -35,19 +36,19 @@ class Step(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class ClientEvent:
     """Base of every client-side event."""
 
 
 @dataclass(frozen=True, slots=True)
-class Greeting(Event):
+class Greeting(ClientEvent):
     """The server is ready (220): say EHLO."""
 
     reply: Reply
 
 
 @dataclass(frozen=True, slots=True)
-class Greeted(Event):
+class ClientGreeted(ClientEvent):
     """EHLO was accepted, or HELO after EHLO was refused (RFC 5321 §3.2)."""
 
     capabilities: Capabilities
@@ -55,53 +56,53 @@ class Greeted(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class TlsReady(Event):
+class TlsReady(ClientEvent):
     """220 to STARTTLS: run the TLS handshake, then call `tls_started()` (RFC 3207 §4)."""
 
     reply: Reply
 
 
 @dataclass(frozen=True, slots=True)
-class Authenticated(Event):
+class Authenticated(ClientEvent):
     """235: the SASL exchange succeeded (RFC 4954 §4)."""
 
     reply: Reply
 
 
 @dataclass(frozen=True, slots=True)
-class DataReady(Event):
+class DataReady(ClientEvent):
     """354 with the envelope accepted: the message data may be sent now."""
 
     reply: Reply
 
 
 @dataclass(frozen=True, slots=True)
-class Refused(Event):
+class Refused(ClientEvent):
     """A command outside a transaction was refused (the greeting, HELO, STARTTLS, AUTH)."""
 
-    step: Step
+    step: Awaited
     command: str
     """The command as a transcript shows it, secrets masked ("the greeting" for it)."""
     reply: Reply
 
 
 @dataclass(frozen=True, slots=True)
-class Done(Event):
+class Done(ClientEvent):
     """RSET or NOOP was answered."""
 
-    step: Step
+    step: Awaited
     reply: Reply
 
 
 @dataclass(frozen=True, slots=True)
-class Closed(Event):
+class Closed(ClientEvent):
     """No command may follow: 221 to QUIT, a 421 (RFC 5321 §3.8), or the server hung up.
 
     `step` is what was waiting for a reply (None when nothing was); `reply` is None
     when the server closed the connection without one.
     """
 
-    step: Step | None
+    step: Awaited | None
     reply: Reply | None
 
 
@@ -133,17 +134,17 @@ class TransactionResult:
         return self.message_reply is not None and self.message_reply.is_positive
 
     @property
-    def failure(self) -> tuple[Step, str, Reply] | None:
+    def failure(self) -> tuple[Awaited, str, Reply] | None:
         """The step that stopped the message (with its command and reply), or None."""
         if not self.mail_reply.is_positive:
-            return Step.MAIL, f"MAIL FROM:<{self.sender}>", self.mail_reply
+            return Awaited.MAIL, Mail(self.sender).line(), self.mail_reply
         if not self.accepted:
             recipient, answer = next(iter(self.refused.items()))
-            return Step.RCPT, f"RCPT TO:<{recipient}>", answer
+            return Awaited.RCPT, Rcpt(recipient).line(), answer
         if self.data_reply is not None and not self.data_reply.is_positive:
-            return Step.DATA, "DATA", self.data_reply
+            return Awaited.DATA, Data().line(), self.data_reply
         if self.message_reply is not None and not self.message_reply.is_positive:
-            return Step.MESSAGE, "the message", self.message_reply
+            return Awaited.MESSAGE, "the message", self.message_reply
         return None
 
     @property
@@ -157,7 +158,7 @@ class TransactionResult:
 
 
 @dataclass(frozen=True, slots=True)
-class TransactionDone(Event):
+class TransactionDone(ClientEvent):
     """The transaction is over, whatever its outcome; the connection is ready again."""
 
     result: TransactionResult

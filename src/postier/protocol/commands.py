@@ -1,15 +1,23 @@
-"""Understanding a command line: bytes in, a `Command` value out, or the reply it calls for.
+"""Command lines both ways: bytes in, a `Command` value out (or the reply it calls for),
+and a `Command` back to the bytes a client sends (`Command.to_bytes()`).
 
 Command verbs are case-insensitive (RFC 5321 §2.4). Parameters of MAIL are the ESMTP
 ones we advertise: SIZE (RFC 1870), BODY (RFC 6152, and BINARYMIME of RFC 3030),
 SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §5). AUTH is RFC 4954's, BDAT RFC 3030's.
+
+Where the grammar allows several spellings the writer sends one: the verb and the
+keywords in upper case, the path always in angle brackets with no space after the
+colon, MAIL's parameters in the order SIZE, BODY, SMTPUTF8, single spaces, and no
+text after NOOP. The parser drops what it does not keep (a source route, MAIL's AUTH
+parameter), so those are never written back.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import ClassVar
 
 from postier.protocol import catalogue
 from postier.protocol.address import AddressError, split_path, validate_mailbox
@@ -18,21 +26,38 @@ from postier.protocol.errors import RemoteProtocolError
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """Base of every parsed command."""
+    """Base of every command, parsed or to be sent."""
+
+    verb: ClassVar[str]
+
+    def arguments(self) -> tuple[str, ...]:
+        """What follows the verb, one item per space-separated word: each field by default."""
+        return tuple(str(getattr(self, field.name)) for field in fields(self))
+
+    def line(self) -> str:
+        """The command line without its ending, as a transcript shows it."""
+        return " ".join((self.verb, *self.arguments()))
+
+    def to_bytes(self) -> bytes:
+        """The line a client sends, CRLF included; `parse_command` reads it back to `self`."""
+        return self.line().encode("utf-8") + b"\r\n"
 
 
 @dataclass(frozen=True, slots=True)
 class Helo(Command):
+    verb = "HELO"
     name: str
 
 
 @dataclass(frozen=True, slots=True)
 class Ehlo(Command):
+    verb = "EHLO"
     name: str
 
 
 @dataclass(frozen=True, slots=True)
 class Mail(Command):
+    verb = "MAIL"
     sender: str
     """The reverse-path, "" for `<>`."""
     size: int | None = None
@@ -40,63 +65,92 @@ class Mail(Command):
     """"7BIT", "8BITMIME" or "BINARYMIME" when given."""
     smtputf8: bool = False
 
+    def arguments(self) -> tuple[str, ...]:
+        params = [f"FROM:<{self.sender}>"]
+        if self.size is not None:
+            params.append(f"SIZE={self.size}")  # RFC 1870 §6
+        if self.body is not None:
+            params.append(f"BODY={self.body}")  # RFC 6152 §2, RFC 3030 §3
+        if self.smtputf8:
+            params.append("SMTPUTF8")  # RFC 6531 §3.4
+        return tuple(params)
+
 
 @dataclass(frozen=True, slots=True)
 class Rcpt(Command):
+    verb = "RCPT"
     recipient: str
+
+    def arguments(self) -> tuple[str, ...]:
+        return (f"TO:<{self.recipient}>",)
 
 
 @dataclass(frozen=True, slots=True)
 class Data(Command):
-    pass
+    verb = "DATA"
 
 
 @dataclass(frozen=True, slots=True)
 class Rset(Command):
-    pass
+    verb = "RSET"
 
 
 @dataclass(frozen=True, slots=True)
 class Noop(Command):
-    pass
+    verb = "NOOP"
 
 
 @dataclass(frozen=True, slots=True)
 class Vrfy(Command):
+    verb = "VRFY"
     argument: str
 
 
 @dataclass(frozen=True, slots=True)
 class Help(Command):
+    verb = "HELP"
     argument: str
+
+    def arguments(self) -> tuple[str, ...]:
+        return (self.argument,) if self.argument else ()
 
 
 @dataclass(frozen=True, slots=True)
 class Quit(Command):
-    pass
+    verb = "QUIT"
 
 
 @dataclass(frozen=True, slots=True)
 class StartTls(Command):
-    pass
+    verb = "STARTTLS"
 
 
 @dataclass(frozen=True, slots=True)
 class Auth(Command):
     """AUTH mechanism [initial-response] (RFC 4954 §4)."""
 
+    verb = "AUTH"
     mechanism: str
     """Upper-cased SASL mechanism name."""
     initial_response: str | None = None
     """The base64 text as sent; "=" stands for an empty response."""
+
+    def arguments(self) -> tuple[str, ...]:
+        if self.initial_response is None:
+            return (self.mechanism,)
+        return (self.mechanism, self.initial_response)
 
 
 @dataclass(frozen=True, slots=True)
 class Bdat(Command):
     """BDAT chunk-size [LAST] (RFC 3030 §2): exactly `size` octets of data follow."""
 
+    verb = "BDAT"
     size: int
     last: bool = False
+
+    def arguments(self) -> tuple[str, ...]:
+        return (str(self.size), "LAST") if self.last else (str(self.size),)
 
 
 _Parser = Callable[[str], "Command"]
