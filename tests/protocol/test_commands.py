@@ -263,6 +263,8 @@ INVALID = [
     ('"unterminated@b.test', "not a valid address"),
     ("a\x00@b.test", "not a valid address"),
     ("a\r\n@b.test", "not a valid address"),
+    ("0@\ud800", "not a valid address"),  # no UTF-8 form: an undecodable byte of argv
+    ("\udcff@b.test", "not a valid address"),
     ("a@[192.0.2.256]", "bad address literal"),
     ("a@[IPv6:1::2::3]", "bad address literal"),
     ("a@[:x]", "bad address literal"),

@@ -98,6 +98,10 @@ def validate_mailbox(address: str, *, allow_postmaster: bool = False) -> str:
 
     `allow_postmaster`: RCPT TO:<Postmaster> without a domain (RFC 5321 §4.1.1.3).
     """
+    if not _encodable(address):
+        # Text that has no UTF-8 form (a lone surrogate: an undecodable byte of a command
+        # line's argument, say) is no address, and must not fail as an encoding error.
+        raise AddressError("not a valid address")
     route = _SOURCE_ROUTE.match(address)
     if route:
         # RFC 5321 §4.1.1.3 and appendix C: source routes must be accepted and ignored.
@@ -117,6 +121,14 @@ def validate_mailbox(address: str, *, allow_postmaster: bool = False) -> str:
     if domain.startswith("[") and not _valid_literal(domain[1:-1]):
         raise AddressError("bad address literal")
     return address
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _valid_literal(inner: str) -> bool:
