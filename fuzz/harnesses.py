@@ -12,16 +12,15 @@ import os
 import re
 from collections.abc import Callable, Iterator
 
-from postier.protocol import catalogue
-from postier.protocol.auth import choose_mechanism, mechanism
-from postier.protocol.chunking import Chunk as _Chunk
-from postier.protocol.client import ClientConnection
-from postier.protocol.client_events import ClientEvent, Closed, TlsReady
-from postier.protocol.client_state import CALLS, IDLE, Call, ClientState
-from postier.protocol.config import ServerConfig
-from postier.protocol.envelope import Envelope, refusal
-from postier.protocol.errors import RemoteProtocolError
-from postier.protocol.events import (
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp.chunking import Chunk as _Chunk
+from postier.protocol.smtp.client import ClientConnection
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope, refusal
+from postier.protocol.smtp.client_events import ClientEvent, Closed, TlsReady
+from postier.protocol.smtp.client_state import CALLS, IDLE, Call, ClientState
+from postier.protocol.smtp.config import ServerConfig
+from postier.protocol.smtp.errors import RemoteProtocolError
+from postier.protocol.smtp.events import (
     Closing,
     CommandRefused,
     CredentialsReceived,
@@ -33,16 +32,17 @@ from postier.protocol.events import (
     StartTlsRequested,
     TransactionStarted,
 )
-from postier.protocol.events import (
+from postier.protocol.smtp.events import (
     HeloAccepted as Greeted,
 )
-from postier.protocol.events import (
+from postier.protocol.smtp.events import (
     ServerEvent as Event,
 )
-from postier.protocol.replies import Reply
-from postier.protocol.sasl import MECHANISMS
-from postier.protocol.server import NEED_DATA, PAUSED, SEND_FIRST, ServerConnection
-from postier.protocol.state import State
+from postier.protocol.smtp.replies import Reply
+from postier.protocol.smtp.sasl_client import choose_mechanism, mechanism
+from postier.protocol.smtp.sasl_names import MECHANISMS
+from postier.protocol.smtp.server import NEED_DATA, PAUSED, SEND_FIRST, ServerConnection
+from postier.protocol.smtp.state import State
 
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including CRLF.
 REPLY_LINE_LIMIT = 512
@@ -449,9 +449,9 @@ def check_same_story(stories: list[tuple[str, tuple[object, ...]]]) -> None:
 
 HOSTNAME = "client.fuzz"
 _ENVELOPES = (
-    Envelope("a@b.c", ("x@y.z",), size=40),
-    Envelope("", ("x@y.z", "postmaster"), size=40),
-    Envelope("jörg@b.c", ("ü@y.z",), size=40, eight_bit=True),
+    OutgoingEnvelope("a@b.c", ("x@y.z",), size=40),
+    OutgoingEnvelope("", ("x@y.z", "postmaster"), size=40),
+    OutgoingEnvelope("jörg@b.c", ("ü@y.z",), size=40, eight_bit=True),
 )
 _MESSAGE = b"Subject: fuzz\r\n\r\n.leading dot\r\n.\r\nbare\nlast line without end"
 _MAX_GREETINGS = 4
@@ -549,7 +549,7 @@ class _ClientDriver:
         conn.quit()
         return True
 
-    def _transaction(self, envelope: Envelope) -> Callable[[], bool]:
+    def _transaction(self, envelope: OutgoingEnvelope) -> Callable[[], bool]:
         def start() -> bool:
             if refusal(self.conn.capabilities, envelope) is not None:
                 return False

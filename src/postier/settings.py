@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from postier.defaults import DEFAULT_PORT
-from postier.protocol.config import ServerConfig
+from postier.protocol.smtp.config import ServerConfig
+from postier.protocol.smtp.sasl_names import LOGIN, MECHANISMS, PLAIN
 
 StoreFormat = Literal["mbox", "maildir"]
 
@@ -105,8 +106,8 @@ class Settings:
         if self.auth == "none":
             return ()
         if self.auth == "any":
-            return ("PLAIN", "LOGIN", "CRAM-MD5")
-        return ("PLAIN", "LOGIN")
+            return MECHANISMS
+        return (PLAIN, LOGIN)
 
     def protocol_config(self) -> ServerConfig:
         """What one connection's core offers and enforces: the settings marked for it,

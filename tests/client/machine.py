@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from postier.protocol import catalogue
-from postier.protocol.auth import Plain
-from postier.protocol.client import ClientConnection
-from postier.protocol.client_events import Awaited, ClientEvent
-from postier.protocol.config import ServerConfig
-from postier.protocol.envelope import Envelope
-from postier.protocol.events import DataChunk, MessageComplete
-from postier.protocol.server import NEED_DATA, PAUSED, SEND_FIRST, ServerConnection
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp.client import ClientConnection
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope
+from postier.protocol.smtp.client_events import Awaited, ClientEvent
+from postier.protocol.smtp.config import ServerConfig
+from postier.protocol.smtp.events import DataChunk, MessageComplete
+from postier.protocol.smtp.sasl_client import Plain
+from postier.protocol.smtp.server import NEED_DATA, PAUSED, SEND_FIRST, ServerConnection
 
 HOSTNAME = "client.test"
 GREETING = b"220 mx.test ESMTP ready\r\n"
@@ -26,8 +26,8 @@ EHLO_FULL = (
     b"250 ENHANCEDSTATUSCODES\r\n"
 )
 OK = b"250 2.0.0 ok\r\n"
-ENVELOPE = Envelope("a@b.c", ("x@y.z",), size=10)
-TWO = Envelope("a@b.c", ("x@y.z", "q@r.s"), size=10)
+ENVELOPE = OutgoingEnvelope("a@b.c", ("x@y.z",), size=10)
+TWO = OutgoingEnvelope("a@b.c", ("x@y.z", "q@r.s"), size=10)
 
 
 def feed(conn: ClientConnection, data: bytes) -> list[ClientEvent]:

@@ -29,7 +29,7 @@ from postier.client import (
 )
 from postier.client.session import Client
 from postier.client.tls import Security
-from postier.protocol.replies import Reply
+from postier.protocol.smtp.replies import Reply
 from tests.client.conftest import RunCli, StartSmtpd
 from tests.client.servers import PASSWORD, USER
 

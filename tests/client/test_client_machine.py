@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from postier.protocol.auth import CramMd5, Login, Plain
-from postier.protocol.capabilities import HELO_ONLY
-from postier.protocol.client import ClientConnection
-from postier.protocol.client_events import (
+from postier.protocol.smtp.capabilities import HELO_ONLY
+from postier.protocol.smtp.client import ClientConnection
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope
+from postier.protocol.smtp.client_events import (
     Authenticated,
     Awaited,
     ClientEvent,
@@ -22,10 +22,10 @@ from postier.protocol.client_events import (
     TlsReady,
     TransactionDone,
 )
-from postier.protocol.client_state import ClientState
-from postier.protocol.client_transcript import MASK, Party
-from postier.protocol.envelope import Envelope
-from postier.protocol.errors import LocalProtocolError, RemoteProtocolError
+from postier.protocol.smtp.client_state import ClientState
+from postier.protocol.smtp.client_transcript import MASK, Party
+from postier.protocol.smtp.errors import LocalProtocolError, RemoteProtocolError
+from postier.protocol.smtp.sasl_client import CramMd5, Login, Plain
 from tests.client.machine import (
     EHLO_FULL,
     EHLO_PLAIN,
@@ -359,8 +359,8 @@ def test_no_command_while_a_reply_is_awaited() -> None:
 def test_an_envelope_the_server_said_it_would_refuse_is_never_sent() -> None:
     conn = greeted(EHLO_PLAIN)  # SIZE 1000000, no SMTPUTF8
     for envelope in (
-        Envelope("a@b.c", ("x@y.z",), size=2_000_000),
-        Envelope("a@b.c", ("josé@y.z",)),
+        OutgoingEnvelope("a@b.c", ("x@y.z",), size=2_000_000),
+        OutgoingEnvelope("a@b.c", ("josé@y.z",)),
     ):
         with pytest.raises(LocalProtocolError):
             conn.send_envelope(envelope)
@@ -370,7 +370,7 @@ def test_an_envelope_the_server_said_it_would_refuse_is_never_sent() -> None:
 
 def test_mail_parameters_follow_the_message_and_the_offer() -> None:
     conn = greeted(EHLO_FULL)
-    conn.send_envelope(Envelope("josé@b.c", ("x@y.z",), size=5, eight_bit=True))
+    conn.send_envelope(OutgoingEnvelope("josé@b.c", ("x@y.z",), size=5, eight_bit=True))
     first = conn.data_to_send().split(b"\r\n")[0]
     assert first == "MAIL FROM:<josé@b.c> SIZE=5 BODY=8BITMIME SMTPUTF8".encode()
 

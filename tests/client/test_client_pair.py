@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from postier.protocol.capabilities import Capabilities
-from postier.protocol.client_events import (
+from postier.protocol.smtp.capabilities import Capabilities
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope
+from postier.protocol.smtp.client_events import (
     ClientGreeted,
     Closed,
     DataReady,
@@ -13,11 +14,10 @@ from postier.protocol.client_events import (
     Greeting,
     TransactionDone,
 )
-from postier.protocol.config import ServerConfig
-from postier.protocol.envelope import Envelope
+from postier.protocol.smtp.config import ServerConfig
 from tests.client.machine import Pair
 
-THREE = Envelope("a@b.c", ("x@y.z", "q@r.s", "t@u.v"))
+THREE = OutgoingEnvelope("a@b.c", ("x@y.z", "q@r.s", "t@u.v"))
 
 
 def _greeted(pair: Pair, *, pipelining: bool = True) -> None:

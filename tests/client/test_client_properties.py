@@ -7,13 +7,13 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postier.protocol.auth import Login, Plain
-from postier.protocol.capabilities import Capabilities
-from postier.protocol.client import ClientConnection
-from postier.protocol.client_events import ClientGreeted, DataReady, Greeting, TransactionDone
-from postier.protocol.client_state import ClientState
-from postier.protocol.envelope import Envelope
-from postier.protocol.errors import LocalProtocolError, RemoteProtocolError
+from postier.protocol.smtp.capabilities import Capabilities
+from postier.protocol.smtp.client import ClientConnection
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope
+from postier.protocol.smtp.client_events import ClientGreeted, DataReady, Greeting, TransactionDone
+from postier.protocol.smtp.client_state import ClientState
+from postier.protocol.smtp.errors import LocalProtocolError, RemoteProtocolError
+from postier.protocol.smtp.sasl_client import Login, Plain
 from tests.client.machine import HOSTNAME, Pair, feed
 
 S = ClientState
@@ -51,11 +51,11 @@ actions = st.lists(
 
 
 def call(conn: ClientConnection, name: str) -> None:
-    big = Envelope("a@b.c", ("x@y.z", "q@r.s"), size=1000)
+    big = OutgoingEnvelope("a@b.c", ("x@y.z", "q@r.s"), size=1000)
     special = {
         "plain": lambda: conn.authenticate(Plain("u", "p")),
         "login": lambda: conn.authenticate(Login("u", "p")),
-        "envelope": lambda: conn.send_envelope(Envelope("a@b.c", ("x@y.z",), size=10)),
+        "envelope": lambda: conn.send_envelope(OutgoingEnvelope("a@b.c", ("x@y.z",), size=10)),
         "two": lambda: conn.send_envelope(big),
         "send_data": lambda: conn.send_data(b".hi\r\n"),
     }
@@ -111,7 +111,7 @@ def test_any_message_reaches_postiers_server_intact(
         # postier's server always offers PIPELINING: forget it, to go one by one.
         offered = {k: v for k, v in greeted.capabilities.keywords.items() if k != "PIPELINING"}
         pair.client.capabilities = Capabilities(extended=True, keywords=offered)
-    envelope = Envelope("a@b.c", ("x@y.z", "q@r.s"), eight_bit=not message.isascii())
+    envelope = OutgoingEnvelope("a@b.c", ("x@y.z", "q@r.s"), eight_bit=not message.isascii())
     pair.client.send_envelope(envelope)
     (ready,) = pair.pump()
     assert isinstance(ready, DataReady)

@@ -18,7 +18,7 @@ from postier.client.compose import (
     text_encoding,
 )
 from postier.client.message import prepare, serialize
-from postier.protocol.address import AddressError
+from postier.protocol.smtp.address import AddressError
 from tests.client.reading import parsed
 
 BODY = "From me\n.\n..x\nFrom the start\n>From quoted\n"

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from postier.protocol.address import AddressError
-from postier.protocol.auth import CramMd5, Login, Plain, SaslError, choose_mechanism, mechanism
-from postier.protocol.capabilities import HELO_ONLY, parse_ehlo
-from postier.protocol.envelope import Envelope, mail_command, refusal, wire_size
-from postier.protocol.replies import Reply
+from postier.protocol.smtp.address import AddressError
+from postier.protocol.smtp.capabilities import HELO_ONLY, parse_ehlo
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope, refusal, wire_size
+from postier.protocol.smtp.client_transaction import Transaction
+from postier.protocol.smtp.replies import Reply
+from postier.protocol.smtp.sasl_client import (
+    CramMd5,
+    Login,
+    Plain,
+    SaslError,
+    choose_mechanism,
+    mechanism,
+)
 
 
 def ehlo(*keywords: str) -> Reply:
@@ -97,24 +105,25 @@ def test_envelopes_that_would_break_a_command_line_are_refused(
     sender: str, recipients: tuple[str, ...]
 ) -> None:
     with pytest.raises(AddressError):
-        Envelope(sender, recipients)
+        OutgoingEnvelope(sender, recipients)
 
 
 def test_the_null_sender_and_postmaster() -> None:
-    envelope = Envelope("", ("Postmaster",))
-    assert mail_command(envelope, HELO_ONLY) == "MAIL FROM:<>"
+    envelope = OutgoingEnvelope("", ("Postmaster",))
+    # The MAIL the client writes for it, to a server that offers no extension.
+    assert Transaction(envelope, pipelined=False).mail(HELO_ONLY).line() == "MAIL FROM:<>"
 
 
 def test_refusals_before_sending() -> None:
     caps = parse_ehlo(ehlo("SIZE 100"))
-    too_big = refusal(caps, Envelope("a@b.c", ("x@y.z",), size=101))
+    too_big = refusal(caps, OutgoingEnvelope("a@b.c", ("x@y.z",), size=101))
     assert too_big is not None
     assert (too_big.code, too_big.enhanced) == (552, "5.3.4")
-    assert refusal(caps, Envelope("a@b.c", ("x@y.z",), size=100)) is None
-    utf8 = refusal(caps, Envelope("a@b.c", ("zoë@y.z",)))
+    assert refusal(caps, OutgoingEnvelope("a@b.c", ("x@y.z",), size=100)) is None
+    utf8 = refusal(caps, OutgoingEnvelope("a@b.c", ("zoë@y.z",)))
     assert utf8 is not None
     assert (utf8.code, utf8.enhanced) == (553, "5.6.7")
-    eight = refusal(caps, Envelope("a@b.c", ("x@y.z",), eight_bit=True))
+    eight = refusal(caps, OutgoingEnvelope("a@b.c", ("x@y.z",), eight_bit=True))
     assert eight is not None
     assert eight.code == 554
-    assert refusal(HELO_ONLY, Envelope("a@b.c", ("x@y.z",), size=10**9)) is None
+    assert refusal(HELO_ONLY, OutgoingEnvelope("a@b.c", ("x@y.z",), size=10**9)) is None

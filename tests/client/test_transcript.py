@@ -7,7 +7,7 @@ import io
 import pytest
 
 from postier.client.transcript import Transcript
-from postier.protocol.client_transcript import DataLines, Party
+from postier.protocol.smtp.client_transcript import DataLines, Party
 
 
 class Terminal(io.StringIO):

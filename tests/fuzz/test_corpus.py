@@ -24,8 +24,8 @@ from fuzz.seeds import CLIENT, SERVER, SERVER_AUTH, SERVER_BDAT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postier.protocol import SEND_FIRST, ServerConnection
-from postier.protocol.state import State
+from postier.protocol.smtp import SEND_FIRST, ServerConnection
+from postier.protocol.smtp.state import State
 
 CORPUS = Path(__file__).resolve().parents[2] / "fuzz" / "corpus"
 FILES = sorted(path for path in CORPUS.glob("*/*") if path.is_file())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 try:
-    import postier.protocol  # noqa: F401 - installed, or on the path already
+    import postier.protocol.smtp  # noqa: F401 - installed, or on the path already
 except ImportError:  # a plain checkout: use the sources
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 

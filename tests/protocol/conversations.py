@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from postier.protocol import ServerConfig
-from postier.protocol.events import (
+from postier.protocol.smtp import ServerConfig
+from postier.protocol.smtp.events import (
     DataChunk,
     DataStarted,
     RecipientAccepted,
     StartTlsRequested,
     TransactionStarted,
 )
-from postier.protocol.events import (
+from postier.protocol.smtp.events import (
     HeloAccepted as Greeted,
 )
-from postier.protocol.state import State
+from postier.protocol.smtp.state import State
 from tests.protocol import wire
 from tests.protocol.helpers import (
     CONFIG,

@@ -7,18 +7,18 @@ Base64 used below: "\\0alice\\0secret" = AGFsaWNlAHNlY3JldA==, "alice" = YWxpY2U
 
 from __future__ import annotations
 
-from postier.protocol.events import (
+from postier.protocol.smtp.events import (
     CredentialsReceived,
     DataChunk,
     DataStarted,
     StartTlsRequested,
     TransactionStarted,
 )
-from postier.protocol.events import (
+from postier.protocol.smtp.events import (
     HeloAccepted as Greeted,
 )
-from postier.protocol.sasl import Credentials
-from postier.protocol.state import State
+from postier.protocol.smtp.sasl_server import Credentials
+from postier.protocol.smtp.state import State
 from tests.protocol import wire
 from tests.protocol.conversations import (
     ANSWER,

@@ -18,8 +18,15 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, settings
 
-from postier.protocol import NEED_DATA, PAUSED, SEND_FIRST, Reply, ServerConfig, ServerConnection
-from postier.protocol.events import (
+from postier.protocol.smtp import (
+    NEED_DATA,
+    PAUSED,
+    SEND_FIRST,
+    Reply,
+    ServerConfig,
+    ServerConnection,
+)
+from postier.protocol.smtp.events import (
     Closing,
     CommandRefused,
     CredentialsReceived,
@@ -27,11 +34,11 @@ from postier.protocol.events import (
     MessageComplete,
     MessageRefused,
 )
-from postier.protocol.events import (
+from postier.protocol.smtp.events import (
     ServerEvent as Event,
 )
-from postier.protocol.sasl import Credentials
-from postier.protocol.state import State
+from postier.protocol.smtp.sasl_server import Credentials
+from postier.protocol.smtp.state import State
 from tests.protocol import wire
 
 CONFIG = ServerConfig(hostname=wire.HOSTNAME)

@@ -7,9 +7,9 @@ from collections import deque
 
 import pytest
 
-from postier.protocol import client_state
-from postier.protocol.client_events import Awaited
-from postier.protocol.client_state import (
+from postier.protocol.smtp import client_state
+from postier.protocol.smtp.client_events import Awaited
+from postier.protocol.smtp.client_state import (
     BACK,
     TRANSITIONS,
     Answer,
@@ -21,7 +21,7 @@ from postier.protocol.client_state import (
     ReplyClass,
     Trigger,
 )
-from postier.protocol.errors import LocalProtocolError, RemoteProtocolError
+from postier.protocol.smtp.errors import LocalProtocolError, RemoteProtocolError
 
 Move = tuple[ClientState, Trigger, ClientState | Back]
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postier.protocol.commands import (
+from postier.protocol.smtp.commands import (
     Auth,
     Bdat,
     Command,
@@ -33,7 +33,7 @@ from postier.protocol.commands import (
     Vrfy,
     parse_command,
 )
-from postier.protocol.errors import RemoteProtocolError
+from postier.protocol.smtp.errors import RemoteProtocolError
 from tests.protocol.conversations import ALL as BASE_CASES
 from tests.protocol.conversations_extensions import EXTENSION_CASES
 from tests.protocol.helpers import examples

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from postier.protocol.address import (
+from postier.protocol.smtp.address import (
     AddressError,
     ParsedPath,
     is_domain,
     split_path,
     validate_mailbox,
 )
-from postier.protocol.commands import (
+from postier.protocol.smtp.commands import (
     Auth,
     Bdat,
     Command,
@@ -29,7 +29,7 @@ from postier.protocol.commands import (
     parse_command,
     verb_of,
 )
-from postier.protocol.errors import ProtocolError, RemoteProtocolError
+from postier.protocol.smtp.errors import ProtocolError, RemoteProtocolError
 from tests.protocol import wire
 
 PARSED: list[tuple[bytes, Command]] = [

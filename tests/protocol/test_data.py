@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postier.protocol.data import DataDecoder, DotStuffer, dot_stuff
+from postier.protocol.smtp.data import DataDecoder, DotStuffer, dot_stuff
 
 # (message as given, its wire form, the message as the receiver gets it)
 BOTH_WAYS = [

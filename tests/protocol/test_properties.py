@@ -9,13 +9,13 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postier.protocol import Reply, ReplyParser, ServerConfig
-from postier.protocol.address import AddressError, split_path, validate_mailbox
-from postier.protocol.commands import Command, parse_command
-from postier.protocol.data import DataDecoder, DotStuffer
-from postier.protocol.errors import RemoteProtocolError
-from postier.protocol.events import Closing, CommandRefused, StartTlsRequested
-from postier.protocol.state import State
+from postier.protocol.smtp import Reply, ReplyParser, ServerConfig
+from postier.protocol.smtp.address import AddressError, split_path, validate_mailbox
+from postier.protocol.smtp.commands import Command, parse_command
+from postier.protocol.smtp.data import DataDecoder, DotStuffer
+from postier.protocol.smtp.errors import RemoteProtocolError
+from postier.protocol.smtp.events import Closing, CommandRefused, StartTlsRequested
+from postier.protocol.smtp.state import State
 from tests.protocol import wire
 from tests.protocol.helpers import FakeSession, at_points, check_replies, examples, merge_chunks
 

@@ -7,9 +7,16 @@ from collections.abc import Callable
 
 import pytest
 
-from postier.protocol import Enhanced, RemoteProtocolError, Reply, ReplyCode, ReplyParser, catalogue
-from postier.protocol.codes import is_positive
-from postier.protocol.replies import MAX_REPLY_LINE, MAX_REPLY_LINES
+from postier.protocol.smtp import (
+    Enhanced,
+    RemoteProtocolError,
+    Reply,
+    ReplyCode,
+    ReplyParser,
+    catalogue,
+)
+from postier.protocol.smtp.codes import is_positive
+from postier.protocol.smtp.replies import MAX_REPLY_LINE, MAX_REPLY_LINES
 
 BOTH_WAYS = [
     (Reply(250, ("Ok",), "2.0.0"), b"250 2.0.0 Ok\r\n"),

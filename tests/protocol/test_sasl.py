@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postier.protocol.sasl import (
+from postier.protocol.smtp.sasl_server import (
     Challenge,
     Credentials,
     Failure,

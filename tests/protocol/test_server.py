@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postier.protocol import (
+from postier.protocol.smtp import (
     NEED_DATA,
     PAUSED,
     SEND_FIRST,
@@ -12,8 +12,8 @@ from postier.protocol import (
     ServerConfig,
     ServerConnection,
 )
-from postier.protocol.events import DataChunk, MessageComplete, StartTlsRequested
-from postier.protocol.state import State
+from postier.protocol.smtp.events import DataChunk, MessageComplete, StartTlsRequested
+from postier.protocol.smtp.state import State
 from tests.protocol import wire
 from tests.protocol.helpers import CONFIG, STORED_REPLY, TLS_CONFIG, FakeSession, drain, reply_of
 
@@ -189,9 +189,9 @@ def test_refused_message_is_not_answered_by_the_session() -> None:
 
 
 def test_public_names() -> None:
-    import postier.protocol
+    import postier.protocol.smtp
 
-    assert sorted(postier.protocol.__all__) == [
+    assert sorted(postier.protocol.smtp.__all__) == [
         "Enhanced",
         "LocalProtocolError",
         "NEED_DATA",
@@ -206,4 +206,4 @@ def test_public_names() -> None:
         "ServerConnection",
         "Wait",
     ]
-    assert all(hasattr(postier.protocol, name) for name in postier.protocol.__all__)
+    assert all(hasattr(postier.protocol.smtp, name) for name in postier.protocol.smtp.__all__)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postier.protocol import ServerConnection
+from postier.protocol.smtp import ServerConnection
 from tests.protocol import wire
 from tests.protocol.conversations import ALL as BASE_CASES
 from tests.protocol.conversations_extensions import EXTENSION_CASES

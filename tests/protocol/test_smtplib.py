@@ -11,8 +11,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from postier.protocol import ServerConfig
-from postier.protocol.events import Closing, MessageComplete, RecipientAccepted
+from postier.protocol.smtp import ServerConfig
+from postier.protocol.smtp.events import Closing, MessageComplete, RecipientAccepted
 from tests.protocol import wire
 from tests.protocol.helpers import CONFIG, FakeSession
 

@@ -10,12 +10,12 @@ import re
 
 import pytest
 
-from postier.protocol import catalogue
-from postier.protocol import state as state_module
-from postier.protocol.capabilities import ehlo_keywords, parse_ehlo
-from postier.protocol.commands import Command
-from postier.protocol.errors import LocalProtocolError
-from postier.protocol.state import (
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp import state as state_module
+from postier.protocol.smtp.capabilities import ehlo_keywords, parse_ehlo
+from postier.protocol.smtp.commands import Command
+from postier.protocol.smtp.errors import LocalProtocolError
+from postier.protocol.smtp.state import (
     BACK,
     COMMAND_STATES,
     MOVES,

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postier.protocol import (
+from postier.protocol.smtp import (
     LocalProtocolError,
     RemoteProtocolError,
     ServerConfig,
     ServerConnection,
 )
-from postier.protocol.commands import (
+from postier.protocol.smtp.commands import (
     Auth,
     Bdat,
     Command,
@@ -37,9 +37,9 @@ from postier.protocol.commands import (
     Vrfy,
     parse_command,
 )
-from postier.protocol.events import CommandRefused, DataChunk
-from postier.protocol.events import ServerEvent as Event
-from postier.protocol.state import COMMAND_STATES, TRANSITIONS, State
+from postier.protocol.smtp.events import CommandRefused, DataChunk
+from postier.protocol.smtp.events import ServerEvent as Event
+from postier.protocol.smtp.state import COMMAND_STATES, TRANSITIONS, State
 from tests.protocol.helpers import (
     AUTH_CONFIG,
     CONFIG,

@@ -1,7 +1,7 @@
 """The replies the server must send, written out byte for byte as a client sees them.
 
 These are the expected values of the tests, so they are spelled out here rather than
-taken from `postier.protocol.catalogue`: a changed code or text must fail a test.
+taken from `postier.protocol.smtp.catalogue`: a changed code or text must fail a test.
 """
 
 from __future__ import annotations

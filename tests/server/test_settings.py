@@ -10,7 +10,7 @@ import pytest
 
 from postier.cli import build_parser
 from postier.cli.serve import OPTIONS, settings_from
-from postier.protocol.config import ServerConfig
+from postier.protocol.smtp.config import ServerConfig
 from postier.settings import PROTOCOL, Settings
 
 

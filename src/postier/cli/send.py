@@ -29,8 +29,9 @@ from postier.client.session import DEFAULT_TIMEOUT, IMPLICIT_TLS_PORT, Client
 from postier.client.tls import Security, client_context
 from postier.client.transcript import Transcript
 from postier.defaults import DEFAULT_PORT
-from postier.protocol.address import AddressError, validate_mailbox
-from postier.protocol.commands import Rcpt
+from postier.protocol.smtp.address import AddressError, validate_mailbox
+from postier.protocol.smtp.commands import Rcpt
+from postier.protocol.smtp.sasl_names import MECHANISMS
 
 SUBMISSION_PORT = 587  # RFC 6409, where STARTTLS is the custom
 
@@ -182,7 +183,7 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--auth-mechanism",
-        choices=["PLAIN", "LOGIN", "CRAM-MD5"],
+        choices=list(MECHANISMS),
         type=str.upper,
         help="the SASL mechanism to use (default: the best the server offers)",
     )

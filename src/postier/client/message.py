@@ -16,8 +16,8 @@ from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
-from postier.protocol.address import AddressError
-from postier.protocol.envelope import Envelope, has_eight_bit, wire_size
+from postier.protocol.smtp.address import AddressError
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope, has_eight_bit, wire_size
 
 _ADDRESS_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc", "Bcc")
 _RECIPIENT_HEADERS = ("To", "Cc", "Bcc")
@@ -27,7 +27,7 @@ def prepare(
     message: EmailMessage | bytes,
     sender: str | None = None,
     recipients: Sequence[str] | None = None,
-) -> tuple[bytes, Envelope]:
+) -> tuple[bytes, OutgoingEnvelope]:
     """The wire bytes (before dot-stuffing) and the envelope for `message`.
 
     Without `sender`, the Sender or From header gives it; without `recipients`, To,
@@ -41,7 +41,7 @@ def prepare(
         headers = message
         utf8_headers = not all(address.isascii() for address in _addresses(message))
         data = serialize(message, utf8=utf8_headers)
-    envelope = Envelope(
+    envelope = OutgoingEnvelope(
         sender=_sender(headers) if sender is None else sender,
         recipients=tuple(dict.fromkeys(_recipients(headers) if recipients is None else recipients)),
         size=wire_size(data),

@@ -16,9 +16,9 @@ from postier.client.errors import (
     SenderRefusedError,
     ServiceRefusedError,
 )
-from postier.protocol.client_events import Awaited, ClientEvent, Closed, TransactionResult
-from postier.protocol.commands import Rcpt
-from postier.protocol.replies import Reply
+from postier.protocol.smtp.client_events import Awaited, ClientEvent, Closed, TransactionResult
+from postier.protocol.smtp.commands import Rcpt
+from postier.protocol.smtp.replies import Reply
 
 E = TypeVar("E", bound=ClientEvent)
 

@@ -29,11 +29,12 @@ from postier.client.tls import Security, client_context, describe
 from postier.client.transcript import Transcript
 from postier.client.transport import Connection
 from postier.defaults import DEFAULT_PORT
-from postier.protocol import auth
-from postier.protocol.address import is_domain
-from postier.protocol.capabilities import HELO_ONLY, Capabilities
-from postier.protocol.client import ClientConnection
-from postier.protocol.client_events import (
+from postier.protocol.smtp import sasl_client as auth
+from postier.protocol.smtp.address import is_domain
+from postier.protocol.smtp.capabilities import HELO_ONLY, Capabilities
+from postier.protocol.smtp.client import ClientConnection
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope, refusal
+from postier.protocol.smtp.client_events import (
     Authenticated,
     Awaited,
     ClientEvent,
@@ -47,13 +48,12 @@ from postier.protocol.client_events import (
     TransactionDone,
     TransactionResult,
 )
-from postier.protocol.client_state import IDLE
-from postier.protocol.client_transcript import Party
-from postier.protocol.commands import Auth, Mail
-from postier.protocol.envelope import Envelope, refusal
-from postier.protocol.errors import RemoteProtocolError
-from postier.protocol.replies import Reply
-from postier.protocol.waits import NEED_DATA
+from postier.protocol.smtp.client_state import IDLE
+from postier.protocol.smtp.client_transcript import Party
+from postier.protocol.smtp.commands import Auth, Mail
+from postier.protocol.smtp.errors import RemoteProtocolError
+from postier.protocol.smtp.replies import Reply
+from postier.protocol.smtp.waits import NEED_DATA
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds each step may take: connecting, each reply, each write, the TLS handshake."""
@@ -268,7 +268,7 @@ class Client:
             raise ServiceRefusedError(message, event.reply, event.command)
         expect(event, ClientGreeted)
 
-    async def _transaction(self, envelope: Envelope, data: bytes) -> TransactionResult:
+    async def _transaction(self, envelope: OutgoingEnvelope, data: bytes) -> TransactionResult:
         conn, link = self._parts()
         conn.send_envelope(envelope)
         event = await self._next(Mail(envelope.sender).line())

@@ -17,8 +17,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from postier.client.outcome import SendResult
 from postier.client.session import Client
-from postier.protocol.capabilities import Capabilities
-from postier.protocol.replies import Reply
+from postier.protocol.smtp.capabilities import Capabilities
+from postier.protocol.smtp.replies import Reply
 
 P = ParamSpec("P")
 S = TypeVar("S")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from postier.protocol.address import AddressError, validate_mailbox
+from postier.protocol.smtp.address import AddressError, validate_mailbox
 from postier.store.naming import MBOX_SUFFIX, StoreFormat, address_from_name, mailbox_path
 
 from .errors import DamagedMailbox, NoSuchMessage, NotAnAddress, ReaderError

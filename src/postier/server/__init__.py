@@ -1,4 +1,4 @@
-"""The SMTP server: thin asyncio layer around `postier.protocol.ServerConnection`."""
+"""The SMTP server: thin asyncio layer around `postier.protocol.smtp.ServerConnection`."""
 
 from postier.server.errors import ServerError
 from postier.server.process import serve

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Protocol
 
-from postier.protocol import Reply, catalogue
-from postier.protocol.config import ServerConfig
-from postier.protocol.events import MessageComplete
-from postier.protocol.sasl import Credentials
+from postier.protocol.smtp import Reply, catalogue
+from postier.protocol.smtp.config import ServerConfig
+from postier.protocol.smtp.events import MessageComplete
+from postier.protocol.smtp.sasl_server import Credentials
 from postier.server.accounts import Accounts
 from postier.server.auth_throttle import AuthThrottle
 from postier.server.client_limits import ClientLimits, Over

@@ -13,7 +13,7 @@ import logging
 import time
 from typing import cast
 
-from postier.protocol import (
+from postier.protocol.smtp import (
     NEED_DATA,
     PAUSED,
     SEND_FIRST,
@@ -22,7 +22,7 @@ from postier.protocol import (
     ServerConnection,
     catalogue,
 )
-from postier.protocol.events import (
+from postier.protocol.smtp.events import (
     Closing,
     CommandRefused,
     CredentialsReceived,
@@ -33,8 +33,8 @@ from postier.protocol.events import (
     ServerEvent,
     StartTlsRequested,
 )
-from postier.protocol.sasl import Credentials
-from postier.protocol.waits import Pause
+from postier.protocol.smtp.sasl_server import Credentials
+from postier.protocol.smtp.waits import Pause
 from postier.server.client_limits import normalize
 from postier.server.context import End, EndReason, ServerContext, addresses
 from postier.store import Spool

@@ -13,8 +13,8 @@ state `state.py`'s.
 
 from __future__ import annotations
 
-from postier.protocol import catalogue
-from postier.protocol.commands import (
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp.commands import (
     Auth,
     Bdat,
     Command,
@@ -33,10 +33,10 @@ from postier.protocol.commands import (
     parse_command,
     verb_of,
 )
-from postier.protocol.conversation import Conversation
-from postier.protocol.data import DataDecoder
-from postier.protocol.errors import LocalProtocolError, RemoteProtocolError
-from postier.protocol.events import (
+from postier.protocol.smtp.conversation import Conversation
+from postier.protocol.smtp.data import DataDecoder
+from postier.protocol.smtp.errors import LocalProtocolError, RemoteProtocolError
+from postier.protocol.smtp.events import (
     CommandRefused,
     DataStarted,
     HeloAccepted,
@@ -45,12 +45,12 @@ from postier.protocol.events import (
     StartTlsRequested,
     TransactionStarted,
 )
-from postier.protocol.receive_buffer import TOO_LONG
-from postier.protocol.reply import Reply
-from postier.protocol.sasl import (
+from postier.protocol.smtp.receive_buffer import TOO_LONG
+from postier.protocol.smtp.reply import Reply
+from postier.protocol.smtp.sasl_server import (
     new_exchange,
 )
-from postier.protocol.state import (
+from postier.protocol.smtp.state import (
     AWAITING_ANSWER,
     PAUSES,
     RECEIVING_STATES,
@@ -59,7 +59,7 @@ from postier.protocol.state import (
     Trigger,
     out_of_sequence,
 )
-from postier.protocol.waits import NEED_DATA, PAUSED, SEND_FIRST, Wait
+from postier.protocol.smtp.waits import NEED_DATA, PAUSED, SEND_FIRST, Wait
 
 __all__ = ["NEED_DATA", "PAUSED", "SEND_FIRST", "ServerConnection"]
 

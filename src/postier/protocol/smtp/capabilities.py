@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from postier.protocol.reply import Reply
+from postier.protocol.smtp.reply import Reply
 
 PIPELINING = "PIPELINING"  # RFC 2920
 SIZE = "SIZE"  # RFC 1870

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from postier.protocol.reply import Reply
-from postier.protocol.state import State
+from postier.protocol.smtp.reply import Reply
+from postier.protocol.smtp.state import State
 
 OCTETS_PER_LINE = 1000
 """The per-line deadline counts a "line" per this many octets of a chunk, so that a

@@ -1,4 +1,4 @@
-"""The client's envelope: its MAIL and RCPT commands, and what the server must offer to take it.
+"""The client's envelope: who a message is from and to, and what the server must offer to take it.
 
 A message the server has said it cannot take is refused before anything is sent,
 with a reply from the catalogue, as a server would write it, so the caller handles both alike.
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from postier.protocol import catalogue
-from postier.protocol.address import AddressError, validate_mailbox
-from postier.protocol.capabilities import Capabilities
-from postier.protocol.reply import Reply
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp.address import AddressError, validate_mailbox
+from postier.protocol.smtp.capabilities import Capabilities
+from postier.protocol.smtp.reply import Reply
 
 
 @dataclass(frozen=True, slots=True)
-class Envelope:
+class OutgoingEnvelope:
     """Who a message is from and to (RFC 5321 §2.3.1), and what its content needs.
 
     Addresses are checked against RFC 5321 §4.1.2 (widened by RFC 6531) on creation,
@@ -63,7 +63,7 @@ def has_eight_bit(message: bytes) -> bool:
     return not message.isascii()
 
 
-def refusal(capabilities: Capabilities, envelope: Envelope) -> Reply | None:
+def refusal(capabilities: Capabilities, envelope: OutgoingEnvelope) -> Reply | None:
     """Why the server cannot take this message, from what it announced; None when it can."""
     limit = capabilities.size_limit
     if limit is not None and envelope.size is not None and envelope.size > limit:
@@ -73,19 +73,3 @@ def refusal(capabilities: Capabilities, envelope: Envelope) -> Reply | None:
     if envelope.eight_bit and not capabilities.eight_bit_mime:
         return catalogue.eight_bit_not_offered()
     return None
-
-
-def mail_command(envelope: Envelope, capabilities: Capabilities) -> str:
-    """`MAIL FROM:<sender>` with the parameters the server offers and the message needs."""
-    params = []
-    if capabilities.size and envelope.size is not None:
-        params.append(f"SIZE={envelope.size}")  # RFC 1870 §6
-    if envelope.eight_bit and capabilities.eight_bit_mime:
-        params.append("BODY=8BITMIME")  # RFC 6152 §2
-    if envelope.smtputf8 and capabilities.smtputf8:
-        params.append("SMTPUTF8")  # RFC 6531 §3.4
-    return " ".join([f"MAIL FROM:<{envelope.sender}>", *params])
-
-
-def rcpt_command(recipient: str) -> str:
-    return f"RCPT TO:<{recipient}>"

@@ -41,9 +41,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum, auto
 
-from postier.protocol.client_events import Awaited
-from postier.protocol.errors import LocalProtocolError, RemoteProtocolError
-from postier.protocol.replies import Reply
+from postier.protocol.smtp.client_events import Awaited
+from postier.protocol.smtp.errors import LocalProtocolError, RemoteProtocolError
+from postier.protocol.smtp.replies import Reply
 
 
 class ClientState(Enum):

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
-from postier.protocol import catalogue
-from postier.protocol.address import AddressError, split_path, validate_mailbox
-from postier.protocol.errors import RemoteProtocolError
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp.address import AddressError, split_path, validate_mailbox
+from postier.protocol.smtp.errors import RemoteProtocolError
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from postier.protocol.reply import Reply
-from postier.protocol.sasl import Credentials
+from postier.protocol.smtp.reply import Reply
+from postier.protocol.smtp.sasl_server import Credentials
 
 
 @dataclass(frozen=True, slots=True)

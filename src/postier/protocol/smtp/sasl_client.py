@@ -14,9 +14,10 @@ import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
-from postier.protocol.client_transcript import MASK
-from postier.protocol.commands import Auth
-from postier.protocol.replies import Reply
+from postier.protocol.smtp.client_transcript import MASK
+from postier.protocol.smtp.commands import Auth
+from postier.protocol.smtp.replies import Reply
+from postier.protocol.smtp.sasl_names import CRAM_MD5, LOGIN, PLAIN
 
 
 class SaslError(Exception):
@@ -44,7 +45,7 @@ class Mechanism(ABC):
 class Plain(Mechanism):
     """RFC 4616 §2: `[authzid] NUL authcid NUL passwd`, sent at once."""
 
-    name = "PLAIN"
+    name = PLAIN
 
     def initial_response(self) -> bytes:
         return b"\0" + self._username + b"\0" + self._password
@@ -63,7 +64,7 @@ class Login(Mechanism):
     order of the challenges is what counts, as in every client that speaks LOGIN.
     """
 
-    name = "LOGIN"
+    name = LOGIN
 
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, password)
@@ -81,7 +82,7 @@ class CramMd5(Mechanism):
     The password never crosses the wire, which makes it the better choice in clear text.
     """
 
-    name = "CRAM-MD5"
+    name = CRAM_MD5
 
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, password)
@@ -99,8 +100,8 @@ MECHANISMS: dict[str, type[Mechanism]] = {m.name: m for m in (Plain, Login, Cram
 
 # In clear text, CRAM-MD5 keeps the password off the wire; under TLS, PLAIN is the
 # simplest and the most widely right (CRAM-MD5 needs the password stored in clear).
-_PREFERENCE_CLEAR = ("CRAM-MD5", "PLAIN", "LOGIN")
-_PREFERENCE_TLS = ("PLAIN", "LOGIN", "CRAM-MD5")
+_PREFERENCE_CLEAR = (CRAM_MD5, PLAIN, LOGIN)
+_PREFERENCE_TLS = (PLAIN, LOGIN, CRAM_MD5)
 
 
 def choose_mechanism(offered: Iterable[str], *, encrypted: bool) -> str | None:

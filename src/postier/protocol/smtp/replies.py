@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from postier.protocol.codes import ReplyCode
-from postier.protocol.errors import RemoteProtocolError
-from postier.protocol.reply import Reply, reply
+from postier.protocol.smtp.codes import ReplyCode
+from postier.protocol.smtp.errors import RemoteProtocolError
+from postier.protocol.smtp.reply import Reply, reply
 
 __all__ = ["MAX_REPLY_LINE", "MAX_REPLY_LINES", "Reply", "ReplyParser", "reply"]
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from postier.protocol import catalogue
-from postier.protocol.chunking import Chunk
-from postier.protocol.commands import (
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp.chunking import Chunk
+from postier.protocol.smtp.commands import (
     EXTENDED_VERBS,
     verb_of,
 )
-from postier.protocol.config import ServerConfig
-from postier.protocol.data import DataDecoder
-from postier.protocol.events import (
+from postier.protocol.smtp.config import ServerConfig
+from postier.protocol.smtp.data import DataDecoder
+from postier.protocol.smtp.events import (
     Closing,
     CommandRefused,
     CredentialsReceived,
@@ -27,18 +27,18 @@ from postier.protocol.events import (
     MessageComplete,
     ServerEvent,
 )
-from postier.protocol.offers import Offers
-from postier.protocol.receive_buffer import TOO_LONG, Line, ReceiveBuffer
-from postier.protocol.reply import Reply
-from postier.protocol.sasl import (
-    CANCEL,
+from postier.protocol.smtp.offers import Offers
+from postier.protocol.smtp.receive_buffer import TOO_LONG, Line, ReceiveBuffer
+from postier.protocol.smtp.reply import Reply
+from postier.protocol.smtp.sasl_names import CANCEL
+from postier.protocol.smtp.sasl_server import (
     Challenge,
     Credentials,
     Exchange,
     Failure,
     SaslStep,
 )
-from postier.protocol.state import (
+from postier.protocol.smtp.state import (
     PAUSES,
     TRANSACTION_STATES,
     Move,
@@ -46,8 +46,8 @@ from postier.protocol.state import (
     Trigger,
     next_state,
 )
-from postier.protocol.transaction import Transaction
-from postier.protocol.waits import Pause
+from postier.protocol.smtp.transaction import Transaction
+from postier.protocol.smtp.waits import Pause
 
 
 class Conversation:

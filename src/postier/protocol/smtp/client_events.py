@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
 
-from postier.protocol.capabilities import Capabilities
-from postier.protocol.commands import Data, Mail, Rcpt
-from postier.protocol.replies import Reply
+from postier.protocol.smtp.capabilities import Capabilities
+from postier.protocol.smtp.commands import Data, Mail, Rcpt
+from postier.protocol.smtp.replies import Reply
 
 
 class Awaited(Enum):

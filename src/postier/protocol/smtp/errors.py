@@ -7,11 +7,11 @@ ProtocolError
 
 from __future__ import annotations
 
-from postier.protocol.reply import Reply
+from postier.protocol.smtp.reply import Reply
 
 
 class ProtocolError(Exception):
-    """Base of every error raised by `postier.protocol`."""
+    """Base of every error raised by `postier.protocol.smtp`."""
 
 
 class LocalProtocolError(ProtocolError):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from postier.protocol.client_events import Awaited
-from postier.protocol.client_transcript import DataLines, Party, TranscriptLine
-from postier.protocol.data import DotStuffer
+from postier.protocol.smtp.client_events import Awaited
+from postier.protocol.smtp.client_transcript import DataLines, Party, TranscriptLine
+from postier.protocol.smtp.data import DotStuffer
 
 _END_OF_DATA = "the end of the message data"
 

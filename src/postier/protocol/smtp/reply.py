@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from postier.protocol.codes import Enhanced, ReplyCode
+from postier.protocol.smtp.codes import Enhanced, ReplyCode
 
 
 @dataclass(frozen=True, slots=True)

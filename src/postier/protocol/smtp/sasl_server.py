@@ -20,16 +20,9 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from postier.protocol import catalogue
-from postier.protocol.reply import Reply
-
-PLAIN = "PLAIN"
-LOGIN = "LOGIN"
-CRAM_MD5 = "CRAM-MD5"
-MECHANISMS = (PLAIN, LOGIN, CRAM_MD5)
-
-CANCEL = "*"
-"""RFC 4954 §4: a client cancels the exchange with a line holding a single "*"."""
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp.reply import Reply
+from postier.protocol.smtp.sasl_names import CRAM_MD5, LOGIN, PLAIN
 
 _CRAM_RESPONSE = re.compile(r"(.+) ([0-9a-f]{32})")
 

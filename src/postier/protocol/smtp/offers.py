@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from postier.protocol import catalogue
-from postier.protocol.capabilities import ehlo_keywords
-from postier.protocol.commands import Auth, Mail
-from postier.protocol.config import ServerConfig
-from postier.protocol.reply import Reply
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp.capabilities import ehlo_keywords
+from postier.protocol.smtp.commands import Auth, Mail
+from postier.protocol.smtp.config import ServerConfig
+from postier.protocol.smtp.reply import Reply
 
 
 @dataclass(frozen=True, slots=True)

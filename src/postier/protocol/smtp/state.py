@@ -58,8 +58,8 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
-from postier.protocol import catalogue
-from postier.protocol.commands import (
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp.commands import (
     Auth,
     Bdat,
     Command,
@@ -75,9 +75,9 @@ from postier.protocol.commands import (
     StartTls,
     Vrfy,
 )
-from postier.protocol.errors import LocalProtocolError
-from postier.protocol.reply import Reply
-from postier.protocol.waits import Pause
+from postier.protocol.smtp.errors import LocalProtocolError
+from postier.protocol.smtp.reply import Reply
+from postier.protocol.smtp.waits import Pause
 
 
 class State(Enum):

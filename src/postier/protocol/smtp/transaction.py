@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from postier.protocol import catalogue
-from postier.protocol.commands import Mail, Rcpt
-from postier.protocol.events import MessageComplete, MessageRefused
-from postier.protocol.reply import Reply
+from postier.protocol.smtp import catalogue
+from postier.protocol.smtp.commands import Mail, Rcpt
+from postier.protocol.smtp.events import MessageComplete, MessageRefused
+from postier.protocol.smtp.reply import Reply
 
 
 class Transaction:

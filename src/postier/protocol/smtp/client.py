@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from postier.protocol.auth import AuthExchange, Mechanism
-from postier.protocol.capabilities import HELO_ONLY, Capabilities, parse_ehlo
-from postier.protocol.client_events import (
+from postier.protocol.smtp.capabilities import HELO_ONLY, Capabilities, parse_ehlo
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope, refusal
+from postier.protocol.smtp.client_events import (
     Authenticated,
     Awaited,
     ClientEvent,
@@ -27,8 +27,8 @@ from postier.protocol.client_events import (
     TlsReady,
     TransactionDone,
 )
-from postier.protocol.client_outbox import Outbox, Pending
-from postier.protocol.client_state import (
+from postier.protocol.smtp.client_outbox import Outbox, Pending
+from postier.protocol.smtp.client_state import (
     Answer,
     Call,
     ClientState,
@@ -38,18 +38,17 @@ from postier.protocol.client_state import (
     Trigger,
     broken,
 )
-from postier.protocol.client_transaction import Next, Transaction
-from postier.protocol.client_transcript import MASK, Party, TranscriptLine
-from postier.protocol.commands import Command, Data, Ehlo, Helo, Noop, Quit, Rset, StartTls
-from postier.protocol.envelope import Envelope, refusal
-from postier.protocol.errors import LocalProtocolError
-from postier.protocol.replies import Reply, ReplyParser
-from postier.protocol.waits import NEED_DATA, Wait
+from postier.protocol.smtp.client_transaction import Next, Transaction
+from postier.protocol.smtp.client_transcript import MASK, Party, TranscriptLine
+from postier.protocol.smtp.commands import Command, Data, Ehlo, Helo, Noop, Quit, Rset, StartTls
+from postier.protocol.smtp.errors import LocalProtocolError
+from postier.protocol.smtp.replies import Reply, ReplyParser
+from postier.protocol.smtp.sasl_client import AuthExchange, Mechanism
+from postier.protocol.smtp.sasl_names import CANCEL
+from postier.protocol.smtp.waits import NEED_DATA, Wait
 
 # RFC 5321 §3.8: 421 may answer any command, and the server closes after it.
 _SHUTDOWN = 421
-# RFC 4954 §4: "*" cancels an AUTH exchange whose challenge has no answer.
-_CANCEL = "*"
 
 
 class ClientConnection:
@@ -156,7 +155,7 @@ class ClientConnection:
         auth = self._auth = AuthExchange(mechanism)
         self._command(Awaited.AUTH, auth.command, auth.shown)
 
-    def send_envelope(self, envelope: Envelope) -> None:
+    def send_envelope(self, envelope: OutgoingEnvelope) -> None:
         """Start a transaction: MAIL, then each RCPT, then DATA, grouped when PIPELINING.
 
         The caller checks `protocol.envelope.refusal()` first: sending what the server
@@ -252,7 +251,7 @@ class ClientConnection:
         if ReplyClass.of(reply) is ReplyClass.INTERMEDIATE:
             answer = self._exchange().answer(reply)
             if answer is None:
-                self._queue_response(_CANCEL, _CANCEL)
+                self._queue_response(CANCEL, CANCEL)
             else:
                 self._queue_response(answer, MASK)
         elif reply.is_positive:

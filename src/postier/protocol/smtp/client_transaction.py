@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum, auto
 
-from postier.protocol.capabilities import Capabilities
-from postier.protocol.client_events import Awaited, TransactionResult
-from postier.protocol.commands import Mail, Rcpt
-from postier.protocol.envelope import Envelope
-from postier.protocol.replies import Reply
+from postier.protocol.smtp.capabilities import Capabilities
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope
+from postier.protocol.smtp.client_events import Awaited, TransactionResult
+from postier.protocol.smtp.commands import Mail, Rcpt
+from postier.protocol.smtp.replies import Reply
 
 
 class Next(Enum):
@@ -39,7 +39,7 @@ class Next(Enum):
 class Transaction:
     """The replies one transaction has had so far."""
 
-    envelope: Envelope
+    envelope: OutgoingEnvelope
     pipelined: bool
     mail_reply: Reply | None = None
     recipient_replies: dict[str, Reply] = field(default_factory=dict)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from postier.protocol.codes import Enhanced, ReplyCode
-from postier.protocol.reply import Reply, reply
+from postier.protocol.smtp.codes import Enhanced, ReplyCode
+from postier.protocol.smtp.reply import Reply, reply
 
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. What the client
 # sent is echoed at most this many characters (4 octets each in UTF-8 at worst).
