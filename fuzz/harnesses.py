@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from postier.protocol.smtp import catalogue
 from postier.protocol.smtp.chunking import Chunk as _Chunk
 from postier.protocol.smtp.client import ClientConnection
-from postier.protocol.smtp.client_envelope import OutgoingEnvelope, refusal
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope, refusal_before_sending
 from postier.protocol.smtp.client_events import ClientEvent, Closed, TlsReady
 from postier.protocol.smtp.client_state import CALLS, IDLE, Call, ClientState
 from postier.protocol.smtp.config import ServerConfig
@@ -551,7 +551,7 @@ class _ClientDriver:
 
     def _transaction(self, envelope: OutgoingEnvelope) -> Callable[[], bool]:
         def start() -> bool:
-            if refusal(self.conn.capabilities, envelope) is not None:
+            if refusal_before_sending(self.conn.capabilities, envelope) is not None:
                 return False
             self.conn.send_envelope(envelope)
             return True

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from postier.defaults import DEFAULT_PORT
-from postier.protocol.smtp.config import ServerConfig
-from postier.protocol.smtp.sasl_names import LOGIN, MECHANISMS, PLAIN
+from postier.protocol.smtp import LOGIN, MECHANISMS, PLAIN, ServerConfig
 
 StoreFormat = Literal["mbox", "maildir"]
 

@@ -6,7 +6,11 @@ import pytest
 
 from postier.protocol.smtp.address import AddressError
 from postier.protocol.smtp.capabilities import HELO_ONLY, parse_ehlo
-from postier.protocol.smtp.client_envelope import OutgoingEnvelope, refusal, wire_size
+from postier.protocol.smtp.client_envelope import (
+    OutgoingEnvelope,
+    refusal_before_sending,
+    wire_size,
+)
 from postier.protocol.smtp.client_transaction import Transaction
 from postier.protocol.smtp.replies import Reply
 from postier.protocol.smtp.sasl_client import (
@@ -116,14 +120,16 @@ def test_the_null_sender_and_postmaster() -> None:
 
 def test_refusals_before_sending() -> None:
     caps = parse_ehlo(ehlo("SIZE 100"))
-    too_big = refusal(caps, OutgoingEnvelope("a@b.c", ("x@y.z",), size=101))
+    too_big = refusal_before_sending(caps, OutgoingEnvelope("a@b.c", ("x@y.z",), size=101))
     assert too_big is not None
     assert (too_big.code, too_big.enhanced) == (552, "5.3.4")
-    assert refusal(caps, OutgoingEnvelope("a@b.c", ("x@y.z",), size=100)) is None
-    utf8 = refusal(caps, OutgoingEnvelope("a@b.c", ("zoë@y.z",)))
+    assert refusal_before_sending(caps, OutgoingEnvelope("a@b.c", ("x@y.z",), size=100)) is None
+    utf8 = refusal_before_sending(caps, OutgoingEnvelope("a@b.c", ("zoë@y.z",)))
     assert utf8 is not None
     assert (utf8.code, utf8.enhanced) == (553, "5.6.7")
-    eight = refusal(caps, OutgoingEnvelope("a@b.c", ("x@y.z",), eight_bit=True))
+    eight = refusal_before_sending(caps, OutgoingEnvelope("a@b.c", ("x@y.z",), eight_bit=True))
     assert eight is not None
     assert eight.code == 554
-    assert refusal(HELO_ONLY, OutgoingEnvelope("a@b.c", ("x@y.z",), size=10**9)) is None
+    assert (
+        refusal_before_sending(HELO_ONLY, OutgoingEnvelope("a@b.c", ("x@y.z",), size=10**9)) is None
+    )

@@ -9,6 +9,7 @@ def test_exported_names() -> None:
     assert sorted(postier.reader.__all__) == [
         "Arrival",
         "Attachment",
+        "DEFAULT_INTERVAL",
         "DamagedMailbox",
         "Inbox",
         "Mailbox",

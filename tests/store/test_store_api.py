@@ -20,9 +20,12 @@ from postier.store import (
 from tests.store.helpers import MESSAGE, envelope, spool
 
 PUBLIC = {
+    "Batcher",
+    "DEFAULT_MAX_BATCH",
     "DeliveryError",
     "Envelope",
     "LockTimeoutError",
+    "MBOX_SUFFIX",
     "MailStore",
     "MaildirStore",
     "MboxStore",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from postier.cli.console import add_store_option, error, print_lines, run_command, to_json
+from postier.cli.display import inbox_table
 from postier.cli.options import env
-from postier.reader.console import add_store_option, error, print_lines, run_command, to_json
-from postier.reader.display import inbox_table
-from postier.reader.mailboxes import Store
+from postier.reader import Store
 
 DESCRIPTION = """\
 List the mailboxes of the store, newest first: each one's address (decoded from its

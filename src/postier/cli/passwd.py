@@ -7,7 +7,7 @@ import getpass
 import sys
 from typing import Any
 
-from postier.server.accounts import check_username, hash_password
+from postier.server import check_username, hash_password
 
 DESCRIPTION = """\
 Print one line, USER:HASH, for the password file that `postier serve --auth FILE`

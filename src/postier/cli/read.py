@@ -7,8 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from postier.cli.options import env, positive_int
-from postier.reader.console import (
+from postier.cli.console import (
     USAGE_ERROR,
     add_store_option,
     error,
@@ -17,10 +16,9 @@ from postier.reader.console import (
     run_command,
     to_json,
 )
-from postier.reader.display import human_size, mailbox_table, message_text
-from postier.reader.errors import ReaderError
-from postier.reader.mailboxes import Mailbox, Store
-from postier.reader.message import MessageView, view
+from postier.cli.display import human_size, mailbox_table, message_text
+from postier.cli.options import env, positive_int
+from postier.reader import Mailbox, MessageView, ReaderError, Store, view
 
 DESCRIPTION = """\
 Without N, list the messages of ADDRESS's mailbox: number, date, sender, subject, size

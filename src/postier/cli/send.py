@@ -14,24 +14,26 @@ from typing import Any
 
 from postier.cli.options import env, seconds
 from postier.cli.send_input import UsageError, draft, read_bytes
-from postier.client.compose import address_of, compose
-from postier.client.errors import (
+from postier.client import (
+    DEFAULT_TIMEOUT,
+    IMPLICIT_TLS_PORT,
     AuthenticationError,
+    Client,
     ClientError,
     ClientTimeoutError,
     ConnectError,
     ConnectionLostError,
     RefusedError,
+    Security,
+    SendResult,
     TlsError,
+    Transcript,
+    address_of,
+    client_context,
+    compose,
 )
-from postier.client.outcome import SendResult
-from postier.client.session import DEFAULT_TIMEOUT, IMPLICIT_TLS_PORT, Client
-from postier.client.tls import Security, client_context
-from postier.client.transcript import Transcript
 from postier.defaults import DEFAULT_PORT
-from postier.protocol.smtp.address import AddressError, validate_mailbox
-from postier.protocol.smtp.commands import Rcpt
-from postier.protocol.smtp.sasl_names import MECHANISMS
+from postier.protocol.smtp import MECHANISMS, AddressError, Rcpt, validate_mailbox
 
 SUBMISSION_PORT = 587  # RFC 6409, where STARTTLS is the custom
 

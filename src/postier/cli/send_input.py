@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from postier.client.compose import Draft, parse_header
+from postier.client import Draft, parse_header
 
 _TTY_HINT = "Type the message; end it with a line holding a single '.', or with Ctrl-D."
 

@@ -260,9 +260,9 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from postier.server.errors import ServerError
-    from postier.server.logs import configure as configure_logs
-    from postier.server.run import run as run_server
+    from postier.server import ServerError
+    from postier.server import configure_logging as configure_logs
+    from postier.server import run as run_server
 
     configure_logs(args.log_level)
     try:

@@ -7,11 +7,10 @@ import sys
 from email.utils import parseaddr
 from typing import Any
 
+from postier.cli.console import add_store_option, error, print_lines, run_command, to_json
+from postier.cli.display import arrival_line
 from postier.cli.options import env, positive_int, seconds
-from postier.reader.console import add_store_option, error, print_lines, run_command, to_json
-from postier.reader.display import arrival_line
-from postier.reader.mailboxes import Store
-from postier.reader.watch import DEFAULT_INTERVAL, Arrival, follow
+from postier.reader import DEFAULT_INTERVAL, Arrival, Store, follow
 
 DESCRIPTION = """\
 Follow the store and print one line for each message filed after the watch started:

@@ -1,6 +1,6 @@
 """postier's SMTP client: `Client` (asyncio) and `SyncClient`, on the shared protocol core."""
 
-from postier.client.compose import Draft, compose
+from postier.client.compose import Draft, address_of, compose, parse_header
 from postier.client.errors import (
     AuthenticationError,
     ClientError,
@@ -17,12 +17,14 @@ from postier.client.errors import (
     TlsError,
 )
 from postier.client.outcome import SendResult
-from postier.client.session import Client
+from postier.client.session import DEFAULT_TIMEOUT, IMPLICIT_TLS_PORT, Client
 from postier.client.sync import SyncClient
 from postier.client.tls import Security, client_context
 from postier.client.transcript import Transcript
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
+    "IMPLICIT_TLS_PORT",
     "AuthenticationError",
     "Client",
     "ClientError",
@@ -42,6 +44,8 @@ __all__ = [
     "SyncClient",
     "TlsError",
     "Transcript",
+    "address_of",
     "client_context",
     "compose",
+    "parse_header",
 ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from postier.protocol.smtp.replies import Reply
+from postier.protocol.smtp import Reply
 
 
 class ClientError(Exception):

@@ -16,8 +16,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
-from postier.protocol.smtp.address import AddressError
-from postier.protocol.smtp.client_envelope import OutgoingEnvelope, has_eight_bit, wire_size
+from postier.protocol.smtp import AddressError, OutgoingEnvelope, has_eight_bit, wire_size
 
 _ADDRESS_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc", "Bcc")
 _RECIPIENT_HEADERS = ("To", "Cc", "Bcc")

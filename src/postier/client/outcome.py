@@ -16,9 +16,7 @@ from postier.client.errors import (
     SenderRefusedError,
     ServiceRefusedError,
 )
-from postier.protocol.smtp.client_events import Awaited, ClientEvent, Closed, TransactionResult
-from postier.protocol.smtp.commands import Rcpt
-from postier.protocol.smtp.replies import Reply
+from postier.protocol.smtp import Awaited, ClientEvent, Closed, Rcpt, Reply, TransactionResult
 
 E = TypeVar("E", bound=ClientEvent)
 

@@ -29,31 +29,34 @@ from postier.client.tls import Security, client_context, describe
 from postier.client.transcript import Transcript
 from postier.client.transport import Connection
 from postier.defaults import DEFAULT_PORT
-from postier.protocol.smtp import sasl_client as auth
-from postier.protocol.smtp.address import is_domain
-from postier.protocol.smtp.capabilities import HELO_ONLY, Capabilities
-from postier.protocol.smtp.client import ClientConnection
-from postier.protocol.smtp.client_envelope import OutgoingEnvelope, refusal
-from postier.protocol.smtp.client_events import (
+from postier.protocol.smtp import (
+    HELO_ONLY,
+    IDLE,
+    NEED_DATA,
+    Auth,
     Authenticated,
     Awaited,
+    Capabilities,
+    ClientConnection,
     ClientEvent,
     ClientGreeted,
     Closed,
     DataReady,
     Done,
     Greeting,
+    Mail,
+    OutgoingEnvelope,
+    Party,
     Refused,
+    RemoteProtocolError,
+    Reply,
     TlsReady,
     TransactionDone,
     TransactionResult,
+    is_domain,
+    refusal_before_sending,
 )
-from postier.protocol.smtp.client_state import IDLE
-from postier.protocol.smtp.client_transcript import Party
-from postier.protocol.smtp.commands import Auth, Mail
-from postier.protocol.smtp.errors import RemoteProtocolError
-from postier.protocol.smtp.replies import Reply
-from postier.protocol.smtp.waits import NEED_DATA
+from postier.protocol.smtp import sasl_client as auth
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds each step may take: connecting, each reply, each write, the TLS handshake."""
@@ -187,7 +190,7 @@ class Client:
         """
         conn, _ = self._parts()
         data, envelope = prepare(message, sender, recipients)
-        early = refusal(conn.capabilities, envelope)
+        early = refusal_before_sending(conn.capabilities, envelope)
         if early is not None:
             raise NotSupportedError(f"cannot send: {early.text}", early, "MAIL")
         accepted: dict[str, Reply] = {}

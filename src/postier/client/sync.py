@@ -17,8 +17,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from postier.client.outcome import SendResult
 from postier.client.session import Client
-from postier.protocol.smtp.capabilities import Capabilities
-from postier.protocol.smtp.replies import Reply
+from postier.protocol.smtp import Capabilities, Reply
 
 P = ParamSpec("P")
 S = TypeVar("S")

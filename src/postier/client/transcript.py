@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from postier.protocol.smtp.client_transcript import Party
+from postier.protocol.smtp import Party
 
 _COLOURS = {Party.CLIENT: "\033[32m", Party.SERVER: "\033[36m", Party.NOTE: "\033[2m"}
 _RESET = "\033[0m"

@@ -5,9 +5,10 @@ from .mailboxes import Inbox, Mailbox, MailboxInfo, Store
 from .message import Attachment, MessageView, view
 from .scan import StoredMessage
 from .summary import Summary, summarize
-from .watch import Arrival, Watcher, follow
+from .watch import DEFAULT_INTERVAL, Arrival, Watcher, follow
 
 __all__ = [
+    "DEFAULT_INTERVAL",
     "Arrival",
     "Attachment",
     "DamagedMailbox",

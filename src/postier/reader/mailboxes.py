@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from postier.protocol.smtp.address import AddressError, validate_mailbox
-from postier.store.naming import MBOX_SUFFIX, StoreFormat, address_from_name, mailbox_path
+from postier.protocol.smtp import AddressError, validate_mailbox
+from postier.store import MBOX_SUFFIX, StoreFormat, address_from_name, mailbox_path
 
 from .errors import DamagedMailbox, NoSuchMessage, NotAnAddress, ReaderError
 from .scan import (

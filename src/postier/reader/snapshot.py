@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from postier.store.errors import LockTimeoutError
+from postier.store import LockTimeoutError
 from postier.store.journal import JOURNAL_DIR, SUFFIX, read_fd
 from postier.store.journal_record import JournalEntries
 from postier.store.locking import thread_lock, wait_fcntl

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from postier.store.naming import address_from_name
+from postier.store import address_from_name
 
 from .errors import MailboxBusy, ReaderError
 from .mailboxes import MailboxFile, Store

@@ -15,10 +15,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Protocol
 
-from postier.protocol.smtp import Reply, catalogue
-from postier.protocol.smtp.config import ServerConfig
-from postier.protocol.smtp.events import MessageComplete
-from postier.protocol.smtp.sasl_server import Credentials
+from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerConfig, catalogue
 from postier.server.accounts import Accounts
 from postier.server.auth_throttle import AuthThrottle
 from postier.server.client_limits import ClientLimits, Over

@@ -28,8 +28,14 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Final
 
-from postier.store import DeliveryError, Envelope, MailStore, MessageSource
-from postier.store.batching import DEFAULT_MAX_BATCH, Batcher
+from postier.store import (
+    DEFAULT_MAX_BATCH,
+    Batcher,
+    DeliveryError,
+    Envelope,
+    MailStore,
+    MessageSource,
+)
 
 log = logging.getLogger("postier.server")
 

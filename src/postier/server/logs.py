@@ -35,7 +35,7 @@ class SecondsFormatter(logging.Formatter):
         return self._text
 
 
-def configure(level: str) -> None:
+def configure_logging(level: str) -> None:
     """Log to stderr at `level` (a name: "info", "debug"...), one line per record."""
     logging.logThreads = False
     logging.logProcesses = False

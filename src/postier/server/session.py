@@ -17,24 +17,22 @@ from postier.protocol.smtp import (
     NEED_DATA,
     PAUSED,
     SEND_FIRST,
-    Reply,
-    ReplyCode,
-    ServerConnection,
-    catalogue,
-)
-from postier.protocol.smtp.events import (
     Closing,
     CommandRefused,
+    Credentials,
     CredentialsReceived,
     DataChunk,
     DataStarted,
     MessageComplete,
     MessageRefused,
+    Pause,
+    Reply,
+    ReplyCode,
+    ServerConnection,
     ServerEvent,
     StartTlsRequested,
+    catalogue,
 )
-from postier.protocol.smtp.sasl_server import Credentials
-from postier.protocol.smtp.waits import Pause
 from postier.server.client_limits import normalize
 from postier.server.context import End, EndReason, ServerContext, addresses
 from postier.store import Spool

@@ -1,5 +1,6 @@
 """The Mail: keeps each recipient's mail in a mailbox named after them (mbox or Maildir)."""
 
+from .batching import DEFAULT_MAX_BATCH, Batcher
 from .envelope import Envelope
 from .errors import DeliveryError, LockTimeoutError, StoreError
 from .factory import detect_format, open_store
@@ -7,11 +8,14 @@ from .interface import MailStore, MessageSource
 from .maildir import MaildirStore
 from .mbox import MboxStore
 from .mboxrd import unquote_mboxrd
-from .naming import StoreFormat, address_from_name, mailbox_name, mailbox_path
+from .naming import MBOX_SUFFIX, StoreFormat, address_from_name, mailbox_name, mailbox_path
 from .recovery import recover
 from .spool import Spool
 
 __all__ = [
+    "DEFAULT_MAX_BATCH",
+    "MBOX_SUFFIX",
+    "Batcher",
     "DeliveryError",
     "Envelope",
     "LockTimeoutError",

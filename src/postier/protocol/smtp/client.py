@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 
 from postier.protocol.smtp.capabilities import HELO_ONLY, Capabilities, parse_ehlo
-from postier.protocol.smtp.client_envelope import OutgoingEnvelope, refusal
+from postier.protocol.smtp.client_envelope import OutgoingEnvelope, refusal_before_sending
 from postier.protocol.smtp.client_events import (
     Authenticated,
     Awaited,
@@ -158,10 +158,10 @@ class ClientConnection:
     def send_envelope(self, envelope: OutgoingEnvelope) -> None:
         """Start a transaction: MAIL, then each RCPT, then DATA, grouped when PIPELINING.
 
-        The caller checks `protocol.envelope.refusal()` first: sending what the server
+        The caller checks `client_envelope.refusal_before_sending()` first: sending what the server
         said it would refuse is a misuse here.
         """
-        refused = refusal(self.capabilities, envelope)
+        refused = refusal_before_sending(self.capabilities, envelope)
         if refused is not None:
             raise LocalProtocolError(refused.text)
         self._move(Call.SEND_ENVELOPE)

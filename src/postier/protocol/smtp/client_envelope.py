@@ -63,7 +63,7 @@ def has_eight_bit(message: bytes) -> bool:
     return not message.isascii()
 
 
-def refusal(capabilities: Capabilities, envelope: OutgoingEnvelope) -> Reply | None:
+def refusal_before_sending(capabilities: Capabilities, envelope: OutgoingEnvelope) -> Reply | None:
     """Why the server cannot take this message, from what it announced; None when it can."""
     limit = capabilities.size_limit
     if limit is not None and envelope.size is not None and envelope.size > limit:

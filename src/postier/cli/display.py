@@ -13,10 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
-from .mailboxes import MailboxInfo
-from .message import MessageView
-from .summary import Summary
-from .watch import Arrival
+from postier.reader import Arrival, MailboxInfo, MessageView, Summary
 
 _ELLIPSIS: Final = "…"
 _LABEL: Final = 9
