@@ -7,21 +7,18 @@ from typing import Any
 
 from postier.cli.console import add_store_option, error, print_lines, run_command, to_json
 from postier.cli.display import inbox_table
-from postier.cli.options import env
+from postier.cli.options import env, subcommand
 from postier.reader import Store
 
 DESCRIPTION = """\
 List the mailboxes of the store, newest first: each one's address (decoded from its
 file name), how many messages it holds, its size on disk and when its newest message
-was filed. Works on mbox and Maildir stores alike; message bodies are not read."""
+was received. Works on mbox and Maildir stores alike; message bodies are not read."""
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "inbox",
-        help="list the mailboxes in the store",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = subcommand(
+        subparsers, "inbox", summary="list the mailboxes in the store", description=DESCRIPTION
     )
     add_store_option(parser, env("store", "mail"))
     parser.add_argument(

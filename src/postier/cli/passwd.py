@@ -7,6 +7,7 @@ import getpass
 import sys
 from typing import Any
 
+from postier.cli.options import subcommand
 from postier.server import check_username, hash_password
 
 DESCRIPTION = """\
@@ -25,11 +26,11 @@ class _InputError(Exception):
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = subcommand(
+        subparsers,
         "passwd",
-        help="make a user:hash line for `serve --auth FILE`",
+        summary="make a user:hash line for `serve --auth FILE`",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("user", metavar="USER", help="the user name clients log in with")
     parser.set_defaults(run=run)

@@ -17,7 +17,7 @@ from postier.cli.console import (
     to_json,
 )
 from postier.cli.display import human_size, mailbox_table, message_text
-from postier.cli.options import env, positive_int
+from postier.cli.options import env, positive_int, subcommand
 from postier.reader import Mailbox, MessageView, ReaderError, Store, view
 
 DESCRIPTION = """\
@@ -36,11 +36,11 @@ trace headers and the message exactly as received, mbox quoting undone."""
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = subcommand(
+        subparsers,
         "read",
-        help="list a mailbox's messages, or read one",
+        summary="list a mailbox's messages, or read one",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("address", metavar="ADDRESS", help="whose mailbox to read")
     which = parser.add_mutually_exclusive_group()

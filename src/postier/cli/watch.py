@@ -9,7 +9,7 @@ from typing import Any
 
 from postier.cli.console import add_store_option, error, print_lines, run_command, to_json
 from postier.cli.display import arrival_line
-from postier.cli.options import env, positive_int, seconds
+from postier.cli.options import env, positive_int, seconds, subcommand
 from postier.reader import DEFAULT_INTERVAL, Arrival, Store, follow
 
 DESCRIPTION = """\
@@ -23,11 +23,11 @@ ends with status 0 as soon as one message arrives, and with 1 if none came in 10
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = subcommand(
+        subparsers,
         "watch",
-        help="print a line for each new message as it arrives",
+        summary="print a line for each new message as it arrives",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_store_option(parser, env("store", "mail"))
     parser.add_argument(
