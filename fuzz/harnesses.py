@@ -142,8 +142,10 @@ def check_server_state(conn: ServerConnection) -> None:
     state = conn.state
     _check(isinstance(state, State), f"unknown state {state!r}")
     _check(conn.in_transaction == (state in _TRANSACTION_STATES), "in_transaction")
-    _check(len(conn._recipients) <= config.max_recipients, "too many recipients held")
-    _check(len(conn._line) <= config.extended_command_line_limit, "unbounded line buffer")
+    _check(len(conn._transaction.recipients) <= config.max_recipients, "too many recipients held")
+    _check(
+        len(conn._input.partial_line) <= config.extended_command_line_limit, "unbounded line buffer"
+    )
     _check(conn.errors <= config.max_errors, "errors past the limit")
     _check(conn.errors < config.max_errors or state is State.CLOSED, "too many errors, open")
     _check(conn.auth_failures <= config.max_auth_failures, "auth failures past the limit")
@@ -152,12 +154,15 @@ def check_server_state(conn: ServerConnection) -> None:
         "too many auth failures, open",
     )
     if state in (State.CONNECTED, State.READY, State.CLOSED):
-        _check(not conn._recipients and not conn._sender, f"envelope kept in {state}")
+        _check(
+            not conn._transaction.recipients and not conn._transaction.sender,
+            f"envelope kept in {state}",
+        )
     if state is State.CONNECTED:
         _check(not conn.helo_name, "a HELO name before HELO")
     chunk = conn._chunk
     if state in _ENVELOPE_STATES or (state is State.BDAT and chunk.refusal is None):
-        _check(bool(conn._recipients), f"no recipient in {state}")
+        _check(bool(conn._transaction.recipients), f"no recipient in {state}")
     if state is State.BDAT:
         _check(0 < chunk.remaining <= chunk.size, "BDAT state without octets to read")
     _check((conn._decoder is not None) == (state is State.DATA), "decoder vs DATA")
@@ -168,7 +173,7 @@ def check_server_state(conn: ServerConnection) -> None:
 
 
 def _pending_input(conn: ServerConnection) -> int:
-    return sum(len(chunk) for chunk in conn._chunks)
+    return sum(len(chunk) for chunk in conn._input.chunks)
 
 
 class _RecordingChunk(_Chunk):

@@ -64,7 +64,8 @@ def test_a_line_too_long_is_never_buffered() -> None:
     for _ in range(1000):
         conn.receive_data(b"x" * 1000)
         assert drain(conn) == []
-        assert len(conn._line) <= limit  # the only place a partial command line is held
+        # The receive buffer is the only place a partial command line is held.
+        assert len(conn._input.partial_line) <= limit
     conn.receive_data(b"\r\nNOOP\r\n")
     drain(conn)
     assert conn.data_to_send() == wire.LINE_TOO_LONG + wire.OK

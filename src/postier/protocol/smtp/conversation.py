@@ -9,7 +9,6 @@ of commands on top.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 
 from postier.protocol.smtp import catalogue
 from postier.protocol.smtp.chunking import Chunk
@@ -113,24 +112,6 @@ class Conversation:
     @property
     def in_transaction(self) -> bool:
         return self._state in TRANSACTION_STATES
-
-    # --- what the fuzz harness's invariants read (fuzz/harnesses.py) ----------
-
-    @property
-    def _chunks(self) -> Iterable[bytes]:
-        return self._input.chunks
-
-    @property
-    def _line(self) -> bytes:
-        return self._input.partial_line
-
-    @property
-    def _sender(self) -> str:
-        return self._transaction.sender
-
-    @property
-    def _recipients(self) -> list[str]:
-        return self._transaction.recipients
 
     # --- lines, and what commands set in motion -------------------------------
 
