@@ -44,9 +44,10 @@ from enum import Enum, auto
 from postier.protocol.smtp.client_events import Awaited
 from postier.protocol.smtp.errors import LocalProtocolError, RemoteProtocolError
 from postier.protocol.smtp.replies import Reply
+from postier.protocol.smtp.table_key import TableKey
 
 
-class ClientState(Enum):
+class ClientState(TableKey):
     CONNECTED = auto()
     """Waiting for the server's greeting (RFC 5321 §3.1)."""
     REJECTED = auto()
@@ -78,7 +79,7 @@ class ClientState(Enum):
     CLOSED = auto()
 
 
-class Call(Enum):
+class Call(TableKey):
     """The driver's calls that move the state."""
 
     EHLO = auto()
@@ -102,7 +103,7 @@ class Outcome(Enum):
     CLOSED = "closed"
 
 
-class ReplyClass(Enum):
+class ReplyClass(TableKey):
     """The first digit of a reply (RFC 5321 §4.2.1)."""
 
     COMPLETED = 2

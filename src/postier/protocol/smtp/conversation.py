@@ -38,6 +38,7 @@ from postier.protocol.smtp.sasl_server import (
     SaslStep,
 )
 from postier.protocol.smtp.state import (
+    MOVES,
     PAUSES,
     TRANSACTION_STATES,
     Move,
@@ -258,7 +259,11 @@ class Conversation:
 
     def _move(self, move: Move) -> None:
         """The one place the state changes: `state.py`'s table says where to."""
-        self._state = next_state(self._state, move, back=self._chunk.back_to)
+        target = MOVES.get((self._state, move))
+        if type(target) is State:  # the common case, taken several times a message
+            self._state = target
+        else:  # BACK, or a move the table lacks: `next_state` decides, or refuses
+            self._state = next_state(self._state, move, back=self._chunk.back_to)
 
     def _send(self, reply: Reply) -> None:
         self._out += reply.to_bytes()

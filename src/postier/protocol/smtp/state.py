@@ -77,10 +77,11 @@ from postier.protocol.smtp.commands import (
 )
 from postier.protocol.smtp.errors import LocalProtocolError
 from postier.protocol.smtp.reply import Reply
+from postier.protocol.smtp.table_key import TableKey
 from postier.protocol.smtp.waits import Pause
 
 
-class State(Enum):
+class State(TableKey):
     CONNECTED = auto()
     """Greeted by us; the client has not said EHLO/HELO yet."""
     READY = auto()
@@ -146,7 +147,7 @@ RECEIVING_STATES = frozenset({State.DATA, State.BDAT, State.CHUNKING})
 TRANSACTION_STATES = frozenset({State.MAIL, State.RCPT, *RECEIVING_STATES, State.DELIVERING})
 
 
-class Trigger(Enum):
+class Trigger(TableKey):
     """A move that is not a command: something read, or the session's answer."""
 
     END_OF_DATA = "end of data"
