@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from postier.reader import ReaderError
+from postier.store.read import ReaderError
 
 USAGE_ERROR = 2
 """The exit status of a bad combination of options, as argparse gives for a bad option."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
-from postier.reader import Arrival, MailboxInfo, MessageView, Summary
+from postier.store.read import Arrival, MailboxInfo, MessageView, Summary
 
 _ELLIPSIS: Final = "…"
 _LABEL: Final = 9

@@ -8,7 +8,7 @@ from typing import Any
 from postier.cli.console import add_store_option, error, print_lines, run_command, to_json
 from postier.cli.display import inbox_table
 from postier.cli.options import env, subcommand
-from postier.reader import Store
+from postier.store.read import Store
 
 DESCRIPTION = """\
 List the mailboxes of the store, newest first: each one's address (decoded from its

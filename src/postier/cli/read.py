@@ -18,7 +18,7 @@ from postier.cli.console import (
 )
 from postier.cli.display import human_size, mailbox_table, message_text
 from postier.cli.options import env, positive_int, subcommand
-from postier.reader import Mailbox, MessageView, ReaderError, Store, view
+from postier.store.read import Mailbox, MessageView, ReaderError, Store, view
 
 DESCRIPTION = """\
 Without N, list the messages of ADDRESS's mailbox: number, date, sender, subject, size

@@ -10,7 +10,7 @@ from typing import Any
 from postier.cli.console import add_store_option, error, print_lines, run_command, to_json
 from postier.cli.display import arrival_line
 from postier.cli.options import env, positive_int, seconds, subcommand
-from postier.reader import DEFAULT_INTERVAL, Arrival, Store, follow
+from postier.store.read import DEFAULT_INTERVAL, Arrival, Store, follow
 
 DESCRIPTION = """\
 Follow the store and print one line for each message filed after the watch started:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from postier.reader.scan import calendar_date, envelope_time
-from postier.reader.summary import parse_date
+from postier.store.read.scan import calendar_date, envelope_time
+from postier.store.read.summary import parse_date
 
 
 def test_the_month_is_read_in_any_case_from_bytes_or_text() -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from postier.reader.errors import MailboxBusy
-from postier.reader.mailboxes import Store
-from postier.reader.snapshot import lock_key, open_mbox
 from postier.store import MboxStore, Spool
 from postier.store.journal import JOURNAL_DIR
 from postier.store.journal_record import JournalEntries
-from tests.reader.helpers import envelope, mbox_bytes
+from postier.store.read.errors import MailboxBusy
+from postier.store.read.mailboxes import Store
+from postier.store.read.snapshot import lock_key, open_mbox
+from tests.store_read.helpers import envelope, mbox_bytes
 
 FIRST = b"Subject: first\n\nbody\n"
 SECOND = b"Subject: second\n\nbody\n"

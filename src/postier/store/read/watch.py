@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from postier.store import address_from_name
-
+from ..naming import address_from_name
 from .errors import MailboxBusy, ReaderError
 from .mailboxes import MailboxFile, Store
 from .scan import count_mbox, iter_mbox, list_maildir

@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from postier.protocol.smtp import AddressError, validate_mailbox
-from postier.store import MBOX_SUFFIX, StoreFormat, address_from_name, mailbox_path
 
+from ..naming import MBOX_SUFFIX, StoreFormat, address_from_name, mailbox_path
 from .errors import DamagedMailbox, NoSuchMessage, NotAnAddress, ReaderError
 from .scan import (
     MaildirFile,

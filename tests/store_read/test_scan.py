@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postier.reader.errors import DamagedMailbox
-from postier.reader.scan import (
+from postier.store.read.errors import DamagedMailbox
+from postier.store.read.scan import (
     count_mbox,
     envelope_time,
     iter_mbox,
     list_maildir,
     read_first,
 )
-from tests.reader.helpers import WHEN, mbox_bytes, write_maildir_file
+from tests.store_read.helpers import WHEN, mbox_bytes, write_maildir_file
 
 ONE = b"Subject: one\n\nfirst body\n"
 QUOTED = b"Subject: two\n\nFrom the start of a line\n>From quoted once\n>>From twice\nend\n"

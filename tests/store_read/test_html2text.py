@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postier.reader.html2text import html_to_text
+from postier.store.read.html2text import html_to_text
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postier.reader.message import view
-from postier.reader.scan import StoredMessage
-from tests.reader.helpers import PDF, html_only, plain, wire_bytes, with_attachments
+from postier.store.read.message import view
+from postier.store.read.scan import StoredMessage
+from tests.store_read.helpers import PDF, html_only, plain, wire_bytes, with_attachments
 
 TRACE = b"Return-Path: <sender@example.com>\nDelivered-To: alice@example.org\n"
 JSON_KEYS = {

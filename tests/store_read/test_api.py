@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import postier.reader
+import postier.store.read
 
 
 def test_exported_names() -> None:
-    assert sorted(postier.reader.__all__) == [
+    assert sorted(postier.store.read.__all__) == [
         "Arrival",
         "Attachment",
         "DEFAULT_INTERVAL",
@@ -27,5 +27,5 @@ def test_exported_names() -> None:
         "summarize",
         "view",
     ]
-    for name in postier.reader.__all__:
-        assert getattr(postier.reader, name) is not None
+    for name in postier.store.read.__all__:
+        assert getattr(postier.store.read, name) is not None

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 try:
-    import postier.reader  # noqa: F401 - installed, or on the path already
+    import postier.store.read  # noqa: F401 - installed, or on the path already
 except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from tests.reader.helpers import CliRun, run_cli
+from tests.store_read.helpers import CliRun, run_cli
 from tests.support.server import ServerProcess
 
 

@@ -25,12 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from postier.store import LockTimeoutError
-from postier.store.journal import JOURNAL_DIR, SUFFIX, read_fd
-from postier.store.journal_record import JournalEntries
-from postier.store.locking import thread_lock, wait_fcntl
-from postier.store.recovery import is_complete
-
+from ..errors import LockTimeoutError
+from ..journal import JOURNAL_DIR, SUFFIX, read_fd
+from ..journal_record import JournalEntries
+from ..locking import thread_lock, wait_fcntl
+from ..recovery import is_complete
 from .errors import DamagedMailbox, MailboxBusy
 
 DEFAULT_LOCK_TIMEOUT: Final = 10.0

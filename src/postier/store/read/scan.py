@@ -18,8 +18,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Final
 
-from postier.store import unquote_mboxrd
-
+from ..mboxrd import unquote_mboxrd
 from .errors import DamagedMailbox
 from .snapshot import pending
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from postier.reader.mailboxes import Store
-from postier.reader.watch import Arrival, Watcher, follow
 from postier.store.naming import StoreFormat
-from tests.reader.helpers import WHEN, CliRun, deliver, mbox_bytes, plain
+from postier.store.read.mailboxes import Store
+from postier.store.read.watch import Arrival, Watcher, follow
+from tests.store_read.helpers import WHEN, CliRun, deliver, mbox_bytes, plain
 
 
 @pytest.fixture(params=["mbox", "maildir"])

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postier.reader.message import view
-from postier.reader.scan import StoredMessage
-from postier.reader.summary import decode_header, fields, parse_date, summarize
-from tests.reader.helpers import html_only, plain, wire_bytes, with_attachments
+from postier.store.read.message import view
+from postier.store.read.scan import StoredMessage
+from postier.store.read.summary import decode_header, fields, parse_date, summarize
+from tests.store_read.helpers import html_only, plain, wire_bytes, with_attachments
 
 
 def stored(data: bytes) -> StoredMessage:

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from tests.reader.helpers import PDF, CliRun, html_only, plain, send, with_attachments
+from tests.store_read.helpers import PDF, CliRun, html_only, plain, send, with_attachments
 from tests.support.server import ServerProcess
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from postier.store.naming import StoreFormat, mailbox_path
-from tests.reader.helpers import (
+from tests.store_read.helpers import (
     PDF,
     WHEN,
     CliRun,
