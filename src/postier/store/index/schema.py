@@ -1,0 +1,92 @@
+"""The index's tables: what the store's readers find without opening a message file.
+
+The index is derived from the files and may be thrown away at any time: `sync` rebuilds
+what is missing or out of date. One database, `<store>/.postier/index.sqlite3`, in WAL
+mode, so that readers in any process see the last committed update whole while one
+writer (a server's indexer, or a reader catching up) commits the next.
+
+    mailboxes   one row per mailbox file or directory, with the `stamp` the cheap
+                check compares (an mbox's device, inode, size and mtime; a Maildir's
+                `new/` and `cur/` mtimes) and, for an mbox, how many bytes are indexed
+    messages    one row per stored copy, keyed by its stable ID (`store.identity`),
+                with what a list shows (sender, subject, sizes, flags, snippet) and
+                where the copy is (an mbox offset and length, or a Maildir file name)
+    search      FTS5 over the folded text a search looks at (`query.fold`), one row per
+                message with the same rowid; trigram tokens without positions, so that
+                it is small: it narrows the candidates, and `instr` on the stored column
+                decides (substring semantics, as `Query.matches`)
+
+Times are integers, microseconds since the epoch (UTC). `recipients` and `cc` are JSON
+arrays of the decoded addresses as written; in `search`, each address is folded and
+they are joined by a newline, which no folded query word can hold (`fold` turns every
+whitespace run into one space), so no match spans two addresses.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SCHEMA_VERSION: Final = 1
+"""Bumped whenever a table changes: an index of another version is rebuilt."""
+
+ADDRESS_SEPARATOR: Final = "\n"
+"""Joins the folded To (or Cc) addresses of a message in `search`."""
+
+SEARCH_COLUMNS: Final = ("subject", "sender", "recipients", "cc", "text", "message_id", "mailbox")
+"""The columns of `search`, in order: all hold folded text."""
+
+TABLES: Final = f"""
+CREATE TABLE IF NOT EXISTS meta(
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS mailboxes(
+    entry TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    address TEXT NOT NULL,
+    stamp TEXT NOT NULL,
+    indexed_end INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS messages(
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    entry TEXT NOT NULL,
+    mailbox TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    location TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    received INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    date INTEGER,
+    sender TEXT NOT NULL,
+    from_address TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    cc TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    attachments INTEGER NOT NULL,
+    seen INTEGER NOT NULL,
+    hidden INTEGER NOT NULL,
+    snippet TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS messages_by_received ON messages(received, position);
+CREATE INDEX IF NOT EXISTS messages_by_mailbox ON messages(mailbox, received, position);
+CREATE INDEX IF NOT EXISTS messages_by_entry ON messages(entry, position);
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
+    {", ".join(SEARCH_COLUMNS)},
+    tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0
+);
+"""
+"""`messages` columns:
+
+- `entry`: the mailbox's name in the store directory (`alice@example.org.mbox`, or the
+  Maildir directory's name); `mailbox`: its address, as readers show it.
+- `position`: in an mbox, the offset of the message's `From ` line; in a Maildir, when it
+  was received (the time in its name, microseconds). With `location`, the mailbox's order.
+- `location`: empty in an mbox; in a Maildir, `new/NAME` or `cur/NAME:2,FLAGS`.
+- `length`: the bytes of the message as stored (in an mbox, still mboxrd-quoted, without
+  the `From ` line and the empty line after it); `size`: the message as readers show it.
+- `date`: its `Date:` header, when readable; `received`: when the store received it.
+- `seen`: read (Maildir `S` flag; an mbox's `Status: R`, or a change not yet written).
+- `hidden`: deleted, and not yet gone from its mbox (compaction pending).
+"""
