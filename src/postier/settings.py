@@ -87,6 +87,9 @@ class Settings:
     auth_failure_delay: float = 1.0
     """A failed AUTH is answered this late, each further failure twice as late (to 16x)."""
     fsync: bool = True
+    index: bool = True
+    """Keep the store's index (`<store>/.postier/index.sqlite3`) up to date as mail is
+    delivered, so that readers find new mail there at once."""
     shutdown_grace: float = 30.0
     """On SIGTERM/Ctrl-C, how long a message being received may take to finish."""
     spool_memory: int = 1024 * 1024

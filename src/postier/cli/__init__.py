@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from postier import __version__
-from postier.cli import inbox, passwd, read, send, serve, watch
+from postier.cli import delete, inbox, mark, passwd, read, reindex, send, serve, watch
 
-SUBCOMMANDS = [serve, send, inbox, read, watch, passwd]
+SUBCOMMANDS = [serve, send, inbox, read, watch, delete, mark, reindex, passwd]
 
 
 class Parser(argparse.ArgumentParser):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
-from postier.store.read import Arrival, MailboxInfo, MessageView, Summary
+from postier.store.read import MailboxSummary, MessageSummary, MessageView
 
 _ELLIPSIS: Final = "…"
 _LABEL: Final = 9
@@ -101,19 +101,21 @@ def short_date(date: datetime | None) -> str:
 # -- inbox -----------------------------------------------------------------------------
 
 
-def inbox_table(rows: list[MailboxInfo]) -> Iterable[str]:
+def inbox_table(rows: list[MailboxSummary]) -> Iterable[str]:
     """The lines of `inbox`: one per mailbox, newest first."""
     total = terminal_width()
     count_width = max(len("Messages"), *(len(str(row.count)) for row in rows))
-    fixed = 2 + count_width + 2 + 6 + 2 + 16
+    unread_width = max(len("Unread"), *(len(str(row.unread)) for row in rows))
+    fixed = 2 + count_width + 2 + unread_width + 2 + 6 + 2 + 16
     address_width = max(16, min(max(width(row.address) for row in rows), total - fixed))
     yield (
         f"{fit('Mailbox', address_width)}  {fit('Messages', count_width, right=True)}"
-        f"  {fit('Size', 6, right=True)}  Newest"
+        f"  {fit('Unread', unread_width, right=True)}  {fit('Size', 6, right=True)}  Newest"
     )
     for row in rows:
         yield (
             f"{fit(row.address, address_width)}  {fit(str(row.count), count_width, right=True)}"
+            f"  {fit(str(row.unread), unread_width, right=True)}"
             f"  {fit(human_size(row.size), 6, right=True)}  {short_date(row.newest)}"
         )
 
@@ -121,31 +123,39 @@ def inbox_table(rows: list[MailboxInfo]) -> Iterable[str]:
 # -- one mailbox -----------------------------------------------------------------------
 
 
-def mailbox_table(address: str, rows: list[tuple[int, int, Summary]]) -> Iterable[str]:
-    """The lines of `read ADDRESS`: a heading, then one per message (number, size, summary)."""
-    messages = f"{len(rows)} message" + ("" if len(rows) == 1 else "s")
-    yield f"{clean_line(address)}: {messages}"
-    index_width = max(1, len(str(len(rows))))
+def message_table(heading: str, rows: list[MessageSummary], *, numbered: bool) -> Iterable[str]:
+    """The lines of `read`: a heading, then one line per message, newest first: its number
+    in its mailbox (or, across mailboxes, the mailbox), its ID, `N` when it is unread,
+    date, sender, subject, size and attachment count."""
+    yield clean_line(heading)
     total = terminal_width()
-    fixed = index_width + 2 + 16 + 2 + 2 + 6 + 2 + 3
+    if numbered:
+        lead_width = max(1, *(len(str(row.number)) for row in rows))
+        lead = ("#", [str(row.number).rjust(lead_width) for row in rows])
+    else:
+        lead_width = max(7, min(24, max(width(row.mailbox) for row in rows)))
+        lead = ("Mailbox", [fit(row.mailbox, lead_width) for row in rows])
+    fixed = lead_width + 2 + 17 + 2 + 1 + 2 + 16 + 2 + 2 + 6 + 2 + 3
     sender_width = max(12, min(30, (total - fixed) * 2 // 5))
     subject_width = max(12, total - fixed - sender_width - 2)
     yield (
-        f"{fit('#', index_width, right=True)}  {fit('Date', 16)}  {fit('From', sender_width)}"
-        f"  {fit('Subject', subject_width)}  {fit('Size', 6, right=True)}  Att"
+        f"{fit(lead[0], lead_width, right=numbered)}  {fit('ID', 17)}  N  {fit('Date', 16)}"
+        f"  {fit('From', sender_width)}  {fit('Subject', subject_width)}"
+        f"  {fit('Size', 6, right=True)}  Att"
     )
-    for index, size, summary in rows:
+    for first, row in zip(lead[1], rows, strict=True):
         yield (
-            f"{index:>{index_width}}  {short_date(summary.date):<16}"
-            f"  {fit(summary.sender or '-', sender_width)}"
-            f"  {fit(summary.subject or '(no subject)', subject_width)}"
-            f"  {human_size(size):>6}  {summary.attachments:>3}"
+            f"{first}  {row.id:<17}  {' ' if row.read else 'N'}"
+            f"  {short_date(row.date or row.received):<16}"
+            f"  {fit(row.sender or '-', sender_width)}"
+            f"  {fit(row.subject or '(no subject)', subject_width)}"
+            f"  {human_size(row.size):>6}  {row.attachments:>3}"
         )
 
 
-def message_text(address: str, view: MessageView) -> Iterable[str]:
+def message_text(summary: MessageSummary, view: MessageView) -> Iterable[str]:
     """The lines of `read ADDRESS N`: the headers that matter, the text, the attachments."""
-    yield f"Message {view.index} in {clean_line(address)}"
+    yield f"Message {view.index} in {clean_line(summary.mailbox)} (ID {summary.id})"
     yield from _field("From", view.sender)
     yield from _field("To", ", ".join(view.to))
     yield from _field("Cc", ", ".join(view.cc))
@@ -174,11 +184,10 @@ def _field(label: str, value: str) -> Iterable[str]:
 # -- watch -----------------------------------------------------------------------------
 
 
-def arrival_line(arrival: Arrival) -> str:
+def arrival_line(summary: MessageSummary) -> str:
     """One line of `watch`: when, which mailbox and number, from whom, about what."""
-    when = arrival.delivered.astimezone() if arrival.delivered else datetime.now().astimezone()
-    mailbox = f"{arrival.mailbox} #{arrival.index}"
-    summary = arrival.summary
+    when = summary.received.astimezone()
+    mailbox = f"{summary.mailbox} #{summary.number}"
     return (
         f"{when:%Y-%m-%d %H:%M:%S}  {fit(mailbox, 30)}  {fit(summary.sender or '-', 30)}"
         f"  {clean_line(summary.subject) or '(no subject)'}"

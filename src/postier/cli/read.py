@@ -4,6 +4,7 @@ or one part of it saved to a file."""
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from typing import Any
 
@@ -16,42 +17,64 @@ from postier.cli.console import (
     run_command,
     to_json,
 )
-from postier.cli.display import human_size, mailbox_table, message_text
-from postier.cli.options import env, positive_int, subcommand
-from postier.store.read import Mailbox, MessageView, ReaderError, Store, view
+from postier.cli.display import human_size, message_table, message_text
+from postier.cli.options import env, subcommand
+from postier.cli.refs import is_id
+from postier.cli.shapes import message_json
+from postier.store.read import Located, MessageView, Reader, ReaderError, locate_address
 
 DESCRIPTION = """\
-Without N, list the messages of ADDRESS's mailbox: number, date, sender, subject, size
-and attachment count. With N (or --last), show that message: the headers that matter,
-its text (or its HTML rendered as text) and its attachments.
+Without N, list the messages of ADDRESS's mailbox, newest first: number, ID, N for an
+unread message, date, sender, subject, size and attachment count; --all lists every
+mailbox's, and --search QUERY only those that match (in ADDRESS's mailbox, or in every
+mailbox without ADDRESS). With N (or --last), or with an ID alone, show that message:
+the headers that matter, its text (or its HTML rendered as text) and its attachments,
+and mark it read (--peek leaves it as it is).
 
 The address is matched as the server names mailboxes: case does not matter. A mailbox
 that does not exist is empty. The store's format (mbox or Maildir) is detected.
+An ID is the message's stable name in the store: the same however many messages are
+filed or deleted around it (as `postier delete` and `postier mark` take it).
 
---json is for scripts: one object per message with the keys index, from, to, cc,
-subject, date (ISO 8601), size, message_id, raw (the stored message as text, trace
-headers included), raw_base64 (its exact bytes), text, html and attachments (name,
-type, size); an array of them without N. --raw prints the stored message itself: the
-trace headers and the message exactly as received, mbox quoting undone."""
+A search holds words and "quoted phrases" (found in the subject, sender, recipients and
+text) and terms: from:, to:, cc:, subject:, message-id:, mailbox:, is:read, is:unread,
+has:attachment, before:DATE, after:DATE (YYYY-MM-DD, UTC), larger:SIZE, smaller:SIZE
+(10K, 2M); a leading - negates a term; all terms must match; case does not matter.
+
+--json is for scripts: one object per message with the keys id, mailbox, read, index,
+from, to, cc, subject, date (ISO 8601), size, message_id, raw (the stored message as
+text, trace headers included), raw_base64 (its exact bytes), text, html and attachments
+(name, type, size); an array of them for a list. --raw prints the stored message itself:
+the trace headers and the message exactly as received, mbox quoting undone."""
 
 
 def register(subparsers: Any) -> None:
     parser = subcommand(
         subparsers,
         "read",
-        summary="list a mailbox's messages, or read one",
+        summary="list a mailbox's messages (or search them), or read one",
         description=DESCRIPTION,
     )
-    parser.add_argument("address", metavar="ADDRESS", help="whose mailbox to read")
+    parser.add_argument(
+        "address", metavar="ADDRESS", nargs="?", help="whose mailbox to read, or a message's ID"
+    )
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "number",
         metavar="N",
         nargs="?",
-        type=positive_int,
-        help="the message to show, numbered from 1 as in the table",
+        help="the message to show: its number from 1 as in the table, or its ID",
     )
     which.add_argument("--last", action="store_true", help="show the newest message")
+    parser.add_argument(
+        "--all", action="store_true", help="list the messages of every mailbox, newest first"
+    )
+    parser.add_argument(
+        "--search", metavar="QUERY", help="list only the messages that match QUERY (see above)"
+    )
+    parser.add_argument(
+        "--peek", action="store_true", help="show a message without marking it read"
+    )
     add_store_option(parser, env("store", "mail"))
     form = parser.add_mutually_exclusive_group()
     form.add_argument(
@@ -75,47 +98,93 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    wants_message = args.number is not None or args.last
-    if (args.raw or args.part is not None) and not wants_message:
-        error(f"{'--raw' if args.raw else '--part'} needs a message: give N or --last")
-        return USAGE_ERROR
-    if (args.part is None) != (args.output is None):
-        error("--part and --output go together: --part PART --output FILE")
+    problem = _usage_problem(args)
+    if problem is not None:
+        error(problem)
         return USAGE_ERROR
     return run_command(lambda: _read(args))
 
 
+def _one_message(args: argparse.Namespace) -> bool:
+    alone_id = args.address is not None and args.number is None and is_id(args.address)
+    return args.number is not None or args.last or alone_id
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    if args.number is not None and not (
+        (args.number.isdigit() and int(args.number) >= 1) or is_id(args.number)
+    ):
+        return f"not a message number or ID: {args.number!r}"
+    wants_message = _one_message(args)
+    if (args.raw or args.part is not None) and not wants_message:
+        return f"{'--raw' if args.raw else '--part'} needs a message: give N, --last or an ID"
+    if (args.part is None) != (args.output is None):
+        return "--part and --output go together: --part PART --output FILE"
+    if args.address is None and not (args.all or args.search is not None):
+        return "give an ADDRESS (or an ID), --all, or --search QUERY"
+    if wants_message and (args.all or args.search is not None):
+        return "--all and --search list messages: they do not go with N, --last or an ID"
+    if args.all and args.address is not None:
+        return "--all lists every mailbox: give no ADDRESS with it"
+    return None
+
+
 def _read(args: argparse.Namespace) -> int:
-    with Store(args.store).open(args.address) as mailbox:
-        if args.number is None and not args.last:
-            return _list(mailbox, args.json)
-        index, stored = mailbox.message(args.number)
+    with Reader(args.store) as reader:
+        if not _one_message(args):
+            return _list(reader, args)
+        found = _find(reader, args)
         if args.raw:
-            sys.stdout.buffer.write(stored.raw)
+            with reader.open_raw(found) as stream:
+                shutil.copyfileobj(stream, sys.stdout.buffer)
             sys.stdout.buffer.flush()
-            return 0
-        message = view(index, stored)
-    if args.json:
-        print_lines([to_json(message.to_json())])
-    elif args.part is not None:
-        _save_part(message, args.part, args.output)
-    else:
-        print_lines(message_text(mailbox.address, message))
+        else:
+            message = reader.view(found)
+            if args.json:
+                print_lines([to_json(message_json(found.summary, message))])
+            elif args.part is not None:
+                _save_part(message, args.part, args.output)
+            else:
+                print_lines(message_text(found.summary, message))
+        if not args.peek:
+            reader.mark([found.id], read=True)
     return 0
 
 
-def _list(mailbox: Mailbox, as_json: bool) -> int:
-    if as_json:
+def _find(reader: Reader, args: argparse.Namespace) -> Located:
+    if args.number is None and not args.last:
+        return reader.message(args.address.strip())
+    if args.number is not None and is_id(args.number):
+        found = reader.message(args.number.strip())
+        if found.summary.mailbox != locate_address(args.address):
+            raise ReaderError(f"message {found.id} is not in {args.address}'s mailbox")
+        return found
+    return reader.numbered(args.address, None if args.last else int(args.number))
+
+
+def _list(reader: Reader, args: argparse.Namespace) -> int:
+    mailbox = args.address
+    page = reader.messages(mailbox, query=args.search or "", limit=None)
+    if args.json:
         print_json_array(
-            view(index, stored).to_json() for index, stored in enumerate(mailbox.messages(), 1)
+            message_json(row, reader.view(reader.message(row.id))) for row in page.messages
         )
         return 0
-    # Rows are gathered first: the table's heading gives the count.
-    rows = [(index, stored.size, summary) for index, stored, summary in mailbox.rows()]
-    if not rows:
-        print_lines([f"No mail for {mailbox.address}."])
-    else:
-        print_lines(mailbox_table(mailbox.address, rows))
+    where = f"{locate_address(mailbox)}" if mailbox is not None else "every mailbox"
+    if not page.messages:
+        if args.search is not None:
+            print_lines([f"No message matches in {where}."])
+        elif mailbox is not None:
+            print_lines([f"No mail for {where}."])
+        else:
+            print_lines(["No mail in the store."])
+        return 0
+    count = f"{page.total} message" + ("" if page.total == 1 else "s")
+    unread = f", {page.unread} unread" if page.unread else ""
+    matching = " matching" if args.search is not None else ""
+    heading = f"{where}: {count}{matching}{unread}"
+    numbered = mailbox is not None and args.search is None
+    print_lines(message_table(heading, page.messages, numbered=numbered))
     return 0
 
 

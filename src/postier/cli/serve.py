@@ -216,6 +216,13 @@ OPTIONS: Final = (
         switch=True,
         negated=True,
     ),
+    Option(
+        "index",
+        "do not keep the store's index up to date as mail arrives (readers then "
+        "bring it up to date themselves when they look)",
+        switch=True,
+        negated=True,
+    ),
 )
 """The options that fill `Settings`, in the order `--help` lists them."""
 

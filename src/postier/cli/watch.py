@@ -10,7 +10,8 @@ from typing import Any
 from postier.cli.console import add_store_option, error, print_lines, run_command, to_json
 from postier.cli.display import arrival_line
 from postier.cli.options import env, positive_int, seconds, subcommand
-from postier.store.read import DEFAULT_INTERVAL, Arrival, Store, follow
+from postier.cli.shapes import arrival_json
+from postier.store.read import DEFAULT_INTERVAL, MessageSummary, Reader, follow
 
 DESCRIPTION = """\
 Follow the store and print one line for each message filed after the watch started:
@@ -47,7 +48,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help='print one JSON object per line for scripts: {"time", "mailbox", "index", '
+        help='print one JSON object per line for scripts: {"time", "id", "mailbox", "index", '
         '"from", "subject"}',
     )
     parser.set_defaults(run=run)
@@ -60,16 +61,17 @@ def run(args: argparse.Namespace) -> int:
 def _watch(args: argparse.Namespace) -> int:
     show = _json_line if args.json else arrival_line
     try:
-        seen = follow(
-            Store(args.store),
-            lambda arrival: print_lines([show(arrival)]),
-            interval=args.interval,
-            count=args.count,
-            timeout=args.timeout,
-            on_error=error,
-            # On standard error, so that standard output holds only the messages' lines.
-            on_ready=lambda: _notice(f"Watching {args.store} for new mail (Ctrl-C to stop)."),
-        )
+        with Reader(args.store) as reader:
+            seen = follow(
+                reader,
+                lambda arrival: print_lines([show(arrival)]),
+                interval=args.interval,
+                count=args.count,
+                timeout=args.timeout,
+                on_error=error,
+                # On standard error, so that standard output holds only the messages' lines.
+                on_ready=lambda: _notice(f"Watching {args.store} for new mail (Ctrl-C to stop)."),
+            )
     except KeyboardInterrupt:
         return 0  # Ctrl-C is how a watch ends
     if args.timeout is not None and args.count is not None and seen < args.count:
@@ -82,17 +84,7 @@ def _notice(text: str) -> None:
     sys.stderr.flush()
 
 
-def _json_line(arrival: Arrival) -> str:
-    summary = arrival.summary
-    # To the second, as `inbox --json` gives dates.
-    when = arrival.delivered.replace(microsecond=0) if arrival.delivered else None
+def _json_line(arrival: MessageSummary) -> str:
     return to_json(
-        {
-            "time": when.isoformat() if when else None,
-            "mailbox": arrival.mailbox,
-            "index": arrival.index,
-            "from": parseaddr(summary.sender)[1],
-            "subject": summary.subject,
-        },
-        indent=None,
+        arrival_json(arrival, arrival.from_address or parseaddr(arrival.sender)[1]), indent=None
     )

@@ -25,7 +25,7 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from postier.store import (
@@ -55,9 +55,12 @@ class DeliveryQueue:
         loop: asyncio.AbstractEventLoop,
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
+        on_stored: Callable[[list[str]], None] | None = None,
     ) -> None:
         self._store = store
         self._loop = loop
+        self._on_stored = on_stored
+        """Told the recipients of each batch once its clients have their answer."""
         self._batcher: Batcher[_Job] = Batcher(self._store_batch, max_batch, done=self._answer)
         self._pending: deque[_Job] = deque()
         self._wakeup = threading.Event()
@@ -127,6 +130,17 @@ class DeliveryQueue:
         futures = [future for _, _, future in batch]
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             self._loop.call_soon_threadsafe(_resolve, futures, errors)
+        if self._on_stored is not None:
+            recipients = [
+                address
+                for (envelope, _, _), error in zip(batch, errors, strict=True)
+                if error is None
+                for address in envelope.recipients
+            ]
+            try:
+                self._on_stored(recipients)
+            except Exception:
+                log.exception("after a batch: the index was not told of it")
 
     def _settle(self) -> None:
         try:

@@ -29,7 +29,9 @@ class SmtpListener(Service):
 
     async def start(self) -> list[str]:
         settings, shared = self._settings, self._shared
-        deliveries = DeliveryQueue(shared.store, asyncio.get_running_loop())
+        deliveries = DeliveryQueue(
+            shared.store, asyncio.get_running_loop(), on_stored=shared.delivered
+        )
         context = ServerContext(settings, shared.store, deliveries, shared.tls, shared.accounts)
         self._context = context
         try:

@@ -11,6 +11,7 @@ from postier.server.errors import ServerError
 from postier.server.tls import reload_certificate, server_context
 from postier.settings import Settings
 from postier.store import MailStore, StoreError, open_store
+from postier.store.read import Indexer, Reader, ReaderError
 
 log = logging.getLogger("postier.server")
 
@@ -25,6 +26,10 @@ class Shared:
     """Its certificate is replaced in place on SIGHUP; each handshake takes the one current."""
     accounts: Accounts | None
     """Who may log in; replaced on SIGHUP when it is a password file."""
+    reader: Reader | None = None
+    """The store's read side, for the listeners that read (the index is kept by `indexer`)."""
+    indexer: Indexer | None = None
+    """Keeps the index up to date after each delivery batch (None with `--no-index`)."""
 
     @classmethod
     def open(cls, settings: Settings) -> Shared:
@@ -36,7 +41,16 @@ class Shared:
         except AccountError as exc:
             store.close()
             raise ServerError(str(exc)) from None
-        return cls(settings, store, tls, accounts)
+        shared = cls(settings, store, tls, accounts)
+        shared.reader = Reader(settings.store, fsync=settings.fsync)
+        if settings.index:
+            shared.indexer = Indexer(shared.reader, settings.format)
+        return shared
+
+    def delivered(self, recipients: list[str]) -> None:
+        """The store thread's word after each batch: the index catches up (off its path)."""
+        if self.indexer is not None:
+            self.indexer.delivered(recipients)
 
     def reload(self) -> None:
         """SIGHUP: load the certificate and the password file again.
@@ -57,6 +71,13 @@ class Shared:
 
     def close(self) -> None:
         self.store.close()
+        if self.indexer is not None:
+            self.indexer.close()
+        if self.reader is not None:
+            try:
+                self.reader.close()
+            except ReaderError as exc:
+                log.warning("closing the store's read side: %s", exc)
 
 
 def _open_store(settings: Settings) -> MailStore:

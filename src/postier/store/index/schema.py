@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS mailboxes(
     indexed_end INTEGER NOT NULL
 ) STRICT;
 CREATE TABLE IF NOT EXISTS messages(
-    rowid INTEGER PRIMARY KEY,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     entry TEXT NOT NULL,
     mailbox TEXT NOT NULL,
@@ -67,10 +67,12 @@ CREATE TABLE IF NOT EXISTS messages(
     attachments INTEGER NOT NULL,
     seen INTEGER NOT NULL,
     hidden INTEGER NOT NULL,
-    snippet TEXT NOT NULL
+    snippet TEXT NOT NULL,
+    key TEXT NOT NULL DEFAULT '',
+    rank INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX IF NOT EXISTS messages_by_received ON messages(received, position);
-CREATE INDEX IF NOT EXISTS messages_by_mailbox ON messages(mailbox, received, position);
+CREATE INDEX IF NOT EXISTS messages_by_mailbox ON messages(mailbox, rank, position, location);
 CREATE INDEX IF NOT EXISTS messages_by_entry ON messages(entry, position);
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
     {", ".join(SEARCH_COLUMNS)},
@@ -79,6 +81,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
 """
 """`messages` columns:
 
+- `seq`: the row's number (its rowid, and the `search` row's): it only grows, so that a
+  reader that follows the store finds what was indexed since its last look.
 - `entry`: the mailbox's name in the store directory (`alice@example.org.mbox`, or the
   Maildir directory's name); `mailbox`: its address, as readers show it.
 - `position`: in an mbox, the offset of the message's `From ` line; in a Maildir, when it
@@ -89,4 +93,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
 - `date`: its `Date:` header, when readable; `received`: when the store received it.
 - `seen`: read (Maildir `S` flag; an mbox's `Status: R`, or a change not yet written).
 - `hidden`: deleted, and not yet gone from its mbox (compaction pending).
+- `key`: in an mbox, the message's identity key (`identity.MboxKey.token`), so that an
+  update that reads only what was appended gives twins their next ordinals; in a Maildir,
+  the unique name.
+- `rank`: 0 in an mbox, 1 in a Maildir: an address with both lists the mbox first.
+  A mailbox's order is `(rank, position, location)`: its file order (an mbox) or the
+  order received (a Maildir); all mailboxes together are ordered by `received`.
 """

@@ -2,7 +2,10 @@
 
 ReaderError          the store cannot be read as asked
 ├── NotAnAddress     the text given is not a mail address (and names no mailbox)
-├── NoSuchMessage    a message number outside the mailbox
+├── NoSuchMessage    a message number outside the mailbox, or an ID the store does not hold
+├── NoSuchMailbox    an address the store has no mailbox for (where one must exist)
+├── BadQuery         a search query that cannot be understood (its text says where)
+├── IndexFailure     the index cannot be opened or updated
 ├── DamagedMailbox   a mailbox file that is not an mbox or Maildir as the store writes them
 └── MailboxBusy      the server kept a mailbox locked longer than the reader waits
 """
@@ -20,6 +23,18 @@ class NotAnAddress(ReaderError):  # noqa: N818 - the name says what the user did
 
 class NoSuchMessage(ReaderError):  # noqa: N818
     """A message number outside the mailbox."""
+
+
+class NoSuchMailbox(ReaderError):  # noqa: N818
+    """An address the store has no mailbox for, where one must exist (to delete from it)."""
+
+
+class BadQuery(ReaderError):  # noqa: N818
+    """A search query that cannot be understood."""
+
+
+class IndexFailure(ReaderError):  # noqa: N818
+    """The index cannot be opened or updated (the text says why)."""
 
 
 class DamagedMailbox(ReaderError):  # noqa: N818

@@ -1,0 +1,186 @@
+"""What a reader changes in the store: read state and deletion, in each format's own way.
+
+- Maildir: read state is the `S` flag of the file's name (`maildir_flags`: a rename, as
+  mutt and Dovecot do it); deleting is unlinking the file (and syncing its directory).
+- mbox: a change is first written to the mailbox's durable log (`mbox_changes`) and into
+  the index, so that every reader shows it at once; it reaches the file itself at the next
+  compaction (`mbox_compact`: `Status: RO` for a read message, deleted messages left out),
+  which `wait` runs before returning and which otherwise runs in the background within
+  seconds (`compactor`), paying for one rewrite of a large mbox for many changes.
+
+Each change is announced to the reader's subscribers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import fileio
+from ..compactor import BackgroundCompactor
+from ..maildir_flags import MessageNotFoundError, find_message, mark_seen, mark_unseen, parse_name
+from ..mbox_changes import record_changes
+from ..mbox_compact import CompactResult, compact
+from .changes import grouped
+from .errors import NoSuchMailbox
+from .lookup import Located, locate_address
+from .rows import delete as delete_rows
+
+if TYPE_CHECKING:
+    from .reader import Reader
+
+
+class Editor:
+    """Marks and deletes messages for one reader."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self._compactor: BackgroundCompactor | None = None
+        self._lock = threading.Lock()
+
+    # -- read state ------------------------------------------------------------------------
+
+    def mark(self, ids: list[str], *, read: bool, wait: bool) -> list[str]:
+        found = [self.reader.locate(id_) for id_ in dict.fromkeys(ids)]
+        todo = [item for item in found if item.summary.read != read]
+        mboxes: dict[str, list[Located]] = {}
+        for item in todo:
+            if item.in_mbox:
+                mboxes.setdefault(item.entry, []).append(item)
+            else:
+                self._mark_maildir(item, read)
+        for entry, items in mboxes.items():
+            record_changes(
+                self.reader.root, entry, seen={item.id: read for item in items},
+                fsync=self.reader.fsync,
+            )  # fmt: skip
+            with self.reader.db.writing() as conn:
+                conn.executemany(
+                    "UPDATE messages SET seen = ? WHERE id = ?", [(int(read), i.id) for i in items]
+                )
+            self._written_back(entry, wait)
+        self.reader.publish(grouped("changed", ((i.summary.mailbox, i.id) for i in todo)))
+        return [item.id for item in todo]
+
+    def _mark_maildir(self, item: Located, read: bool) -> None:
+        maildir = self.reader.root / item.entry
+        change = mark_seen if read else mark_unseen
+        try:
+            path = change(maildir, item.location, fsync=self.reader.fsync)
+        except MessageNotFoundError:
+            return  # deleted meanwhile: the next look drops it
+        location = f"{path.parent.name}/{path.name}"
+        seen = path.parent.name == "cur" and parse_name(path.name).seen
+        with self.reader.db.writing() as conn:
+            conn.execute(
+                "UPDATE messages SET location = ?, seen = ? WHERE id = ?",
+                (location, int(seen), item.id),
+            )
+
+    # -- deletion --------------------------------------------------------------------------
+
+    def delete(self, ids: list[str], *, wait: bool) -> list[str]:
+        found = [self.reader.locate(id_) for id_ in dict.fromkeys(ids)]
+        return self._delete(found, wait=wait)
+
+    def _delete(self, found: list[Located], *, wait: bool) -> list[str]:
+        mboxes: dict[str, list[Located]] = {}
+        removed: list[Located] = []
+        for item in found:
+            if item.in_mbox:
+                mboxes.setdefault(item.entry, []).append(item)
+            elif self._unlink(item):
+                removed.append(item)
+        for entry, items in mboxes.items():
+            record_changes(
+                self.reader.root, entry, delete=[item.id for item in items],
+                fsync=self.reader.fsync,
+            )  # fmt: skip
+            with self.reader.db.writing() as conn:
+                conn.executemany(
+                    "UPDATE messages SET hidden = 1 WHERE id = ?", [(item.id,) for item in items]
+                )
+            removed += items
+        self.reader.publish(grouped("deleted", ((i.summary.mailbox, i.id) for i in removed)))
+        for entry in mboxes:
+            self._written_back(entry, wait)
+        return [item.id for item in removed]
+
+    def _unlink(self, item: Located) -> bool:
+        maildir = self.reader.root / item.entry
+        path: Path | None = maildir / item.location
+        for _ in range(2):
+            assert path is not None
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                # Renamed by a mail client since the index saw it: found by its unique name.
+                path = find_message(maildir, parse_name(os.path.basename(item.location)).unique)
+                if path is None:
+                    break
+                continue
+            if self.reader.fsync:
+                fileio.fsync_dir(path.parent)
+            break
+        with self.reader.db.writing() as conn:
+            rows = conn.execute("SELECT rowid FROM messages WHERE id = ?", (item.id,)).fetchall()
+            delete_rows(conn, [rowid for (rowid,) in rows])
+        return True
+
+    def delete_mailbox(self, address: str, *, wait: bool) -> int:
+        wanted = locate_address(address)
+        self.reader.sync()
+        with self.reader.db.reading() as conn:
+            known = conn.execute(
+                "SELECT 1 FROM mailboxes WHERE address = ? LIMIT 1", (wanted,)
+            ).fetchone()
+            ids = [row[0] for row in conn.execute(
+                "SELECT id FROM messages WHERE mailbox = ? AND hidden = 0", (wanted,)
+            )]  # fmt: skip
+        if known is None:
+            raise NoSuchMailbox(f"no mailbox for {wanted} in the store")
+        return len(self.delete(ids, wait=wait))
+
+    def delete_all(self, *, wait: bool) -> int:
+        self.reader.sync()
+        with self.reader.db.reading() as conn:
+            ids = [row[0] for row in conn.execute("SELECT id FROM messages WHERE hidden = 0")]
+        return len(self.delete(ids, wait=wait))
+
+    # -- writing mbox changes back ---------------------------------------------------------
+
+    def _written_back(self, entry: str, wait: bool) -> None:
+        if wait:
+            result = compact(
+                self.reader.root, entry, fsync=self.reader.fsync,
+                lock_timeout=self.reader.store.lock_timeout,
+            )  # fmt: skip
+            self._compacted(entry, result)
+        else:
+            self.compactor().request(entry)
+
+    def _compacted(self, entry: str, result: CompactResult) -> None:
+        """After a compaction the file is another: the index reads where its messages are now."""
+        self.reader.sync([entry])
+
+    def compactor(self) -> BackgroundCompactor:
+        """The background compactor, started on first need."""
+        with self._lock:
+            if self._compactor is None:
+                self._compactor = BackgroundCompactor(
+                    self.reader.root, fsync=self.reader.fsync, on_done=self._compacted
+                )
+            return self._compactor
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every background compaction asked for is done."""
+        if self._compactor is not None:
+            self._compactor.flush(timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            compactor, self._compactor = self._compactor, None
+        if compactor is not None:
+            compactor.close()

@@ -1,0 +1,89 @@
+"""Keeps a server's index up to date with what it delivers, off the path to the 250.
+
+The store thread tells the indexer which mailboxes a batch wrote to once the batch's
+clients have their answer; the indexer's own thread waits a moment for more (a busy
+server indexes many batches at once), then syncs those mailboxes. A delivery therefore
+never waits for the index and never fails because of it: an error here is logged, and
+the next look (of this indexer or of any reader) catches up from the files.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Final
+
+from ..naming import StoreFormat, mailbox_file_name
+from .reader import Reader
+
+log = logging.getLogger("postier.store")
+
+DEFAULT_DELAY: Final = 0.05
+"""Seconds the indexer waits after a batch for the next ones, to index them together."""
+
+
+class Indexer:
+    """A thread that syncs the mailboxes deliveries wrote to, soon after they did."""
+
+    def __init__(self, reader: Reader, fmt: StoreFormat, *, delay: float = DEFAULT_DELAY) -> None:
+        self.reader = reader
+        self._format: StoreFormat = fmt
+        self._delay = delay
+        self._touched: set[str] = set()
+        self._everything = True
+        """Sync every mailbox at the next round (the first: catch up with the files)."""
+        self._lock = threading.Lock()
+        self._wakeup = threading.Event()
+        self._idle = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="postier-index", daemon=True)
+        self._wakeup.set()
+        self._thread.start()
+
+    def delivered(self, recipients: Iterable[str]) -> None:
+        """Called by the store thread after a batch: cheap, never raises."""
+        entries = []
+        for address in recipients:
+            try:
+                entries.append(mailbox_file_name(address, self._format))
+            except ValueError:
+                continue
+        with self._lock:
+            self._touched.update(entries)
+            self._idle.clear()
+        self._wakeup.set()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until everything delivered so far is indexed (for tests and shutdown)."""
+        return self._idle.wait(timeout)
+
+    def close(self) -> None:
+        """Index what is left, then stop."""
+        self._closing = True
+        self._wakeup.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self._wakeup.wait()
+            if not self._closing:
+                # More batches come while we wait: they are indexed in the same round.
+                threading.Event().wait(self._delay)
+            self._wakeup.clear()
+            with self._lock:
+                touched, self._touched = self._touched, set()
+                everything, self._everything = self._everything, False
+            if touched or everything:
+                self._sync(None if everything else touched)
+            with self._lock:
+                if not self._touched:
+                    self._idle.set()
+            if self._closing:
+                return
+
+    def _sync(self, entries: set[str] | None) -> None:
+        try:
+            self.reader.sync(entries)
+        except Exception as error:
+            log.warning("the index could not be updated (%s); it catches up later", error)

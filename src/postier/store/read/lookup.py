@@ -1,0 +1,67 @@
+"""Finding one message in the index: where its copy is, with its summary."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from dataclasses import dataclass
+
+from postier.protocol.smtp import AddressError, validate_mailbox
+
+from .errors import NotAnAddress
+from .results import SUMMARY_COLUMNS, MessageSummary, summary_from_row
+
+_PLACE_COLUMNS = "m.entry, m.rank, m.position, m.location, m.length"
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A message of the index and where its copy is."""
+
+    summary: MessageSummary
+    entry: str
+    rank: int
+    """0: in an mbox, at `position` (its `From ` line), `length` quoted bytes after that
+    line; 1: in a Maildir, the file `location` (`new/NAME` or `cur/NAME:2,FLAGS`)."""
+    position: int
+    location: str
+    length: int
+
+    @property
+    def id(self) -> str:
+        return self.summary.id
+
+    @property
+    def in_mbox(self) -> bool:
+        return self.rank == 0
+
+    def numbered(self, number: int) -> Located:
+        return dataclasses.replace(self, summary=dataclasses.replace(self.summary, number=number))
+
+
+def located(
+    conn: sqlite3.Connection, condition: str, params: tuple[object, ...], *, number: int = 0
+) -> Located | None:
+    """The first message of `SELECT ... FROM messages m WHERE {condition}`."""
+    columns = ", ".join(f"m.{name.strip()}" for name in SUMMARY_COLUMNS.split(","))
+    row = conn.execute(
+        f"SELECT {columns}, {_PLACE_COLUMNS} FROM messages m WHERE {condition}", params
+    ).fetchone()
+    if row is None:
+        return None
+    *summary, entry, rank, position, location, length = row
+    return Located(
+        summary_from_row(tuple(summary), number), entry, rank, position, location, length
+    )
+
+
+def locate_address(address: str) -> str:
+    """An address given by a person as the index keeps it: source route dropped, lower
+    case. Text that is no address is taken as a mailbox's name as it is (lower case)."""
+    text = address.strip()
+    try:
+        return validate_mailbox(text, allow_postmaster=True).lower()
+    except AddressError:
+        if not text:
+            raise NotAnAddress(f"not an address: {address!r}") from None
+        return text.lower()

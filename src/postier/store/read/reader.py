@@ -1,0 +1,395 @@
+"""The store's read side: every reader (the CLI, the web page and its API, POP3) lists,
+searches, opens, marks and deletes messages through a `Reader`.
+
+The files stay the truth (mbox and Maildir, as mutt, Dovecot and Python's `mailbox` read
+them); the index under `<store>/.postier/` is derived from them (`sync`) and is brought up
+to date at each look, at most once every `freshness` seconds. What a reader changes, and
+what it finds changed, is announced to its subscribers (`changes`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Final
+
+from ..index.database import IndexDatabase, IndexUnavailableError
+from ..index.search_sql import where
+from ..query import QueryError, parse_query
+from .changes import Change, Listener, Subscribers
+from .edits import Editor
+from .errors import BadQuery, IndexFailure, MailboxBusy, NoSuchMailbox, NoSuchMessage, ReaderError
+from .lookup import Located, locate_address, located
+from .mailboxes import Store
+from .message import MessageView, view
+from .raw import open_maildir_message, open_mbox_message
+from .results import (
+    SUMMARY_COLUMNS,
+    MailboxSummary,
+    MessageSummary,
+    Page,
+    from_micros,
+    summary_from_row,
+)
+from .scan import StoredMessage
+from .snapshot import DEFAULT_LOCK_TIMEOUT
+from .sync import IndexSync, stale_entries
+
+DEFAULT_FRESHNESS: Final = 0.0
+"""Seconds a look may trust the last one: 0, every look compares the files' stamps."""
+DEFAULT_LIMIT: Final = 50
+_MAILBOX_ORDER: Final = "m.rank DESC, m.position DESC, m.location DESC"
+_ALL_ORDER: Final = "m.received DESC, m.position DESC, m.location DESC"
+
+Progress = Callable[[int, int, int], None]
+"""Told (messages read, mailboxes done, mailboxes in all) as a reindex goes."""
+
+
+class Reader:
+    """A store, read (and changed, where a reader changes it) through its index."""
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        fsync: bool = True,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        freshness: float = DEFAULT_FRESHNESS,
+        memory: bool = False,
+    ) -> None:
+        self.root = Path(root)
+        self.store = Store(self.root, lock_timeout=lock_timeout)
+        self.fsync = fsync
+        self.freshness = freshness
+        self.db = IndexDatabase(self.root, memory=memory)
+        self._sync = IndexSync(self.store)
+        self._subscribers = Subscribers()
+        self._last_look = float("-inf")
+        self.errors: list[str] = []
+        """The mailboxes the last look could not read, one line each (`name: reason`)."""
+        self._sync_lock = threading.Lock()
+        self.editor = Editor(self)
+
+    @property
+    def index_path(self) -> Path:
+        return self.db.path
+
+    # -- keeping up with the files ---------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Hear of every change this reader makes or finds; returns the way to stop."""
+        return self._subscribers.subscribe(listener)
+
+    def publish(self, changes: Iterable[Change]) -> None:
+        self._subscribers.publish(changes)
+
+    def sync(self, only: Iterable[str] | None = None) -> list[Change]:
+        """Bring the index up to date with the files (of the entries `only`, if given) and
+        announce what changed. Cheap when nothing did: a few `stat` calls a mailbox."""
+        with self._sync_lock:
+            changes = self._sync_once(only)
+            self._last_look = time.monotonic()
+        self.publish(changes)
+        return changes
+
+    def _sync_once(self, only: Iterable[str] | None) -> list[Change]:
+        wanted = None if only is None else list(only)
+        for attempt in range(2):
+            if self.db.replaced():
+                self.db.reopen()
+            try:
+                return self._update(wanted)
+            except IndexUnavailableError as error:
+                raise IndexFailure(str(error)) from None
+            except sqlite3.OperationalError:
+                raise
+            except sqlite3.DatabaseError:
+                if attempt:
+                    raise
+                self.db.discard()  # damaged: built again from the files
+        raise AssertionError("unreachable")
+
+    def _update(self, only: list[str] | None) -> list[Change]:
+        with self.db.reading() as conn:
+            stale, gone = stale_entries(self._sync, conn, only)
+        changes: list[Change] = []
+        for entry in gone:
+            with self.db.writing() as conn:
+                changes += self._sync.forget(conn, entry)
+        errors = []
+        for mailbox in stale:
+            try:
+                with self.db.writing() as conn:
+                    changes += self._sync.update(conn, mailbox)
+            except MailboxBusy:
+                continue  # a delivery holds it: the next look reads it
+            except (ReaderError, OSError) as error:
+                # Skipped until it mends; what the index had of it stays listed.
+                errors.append(f"{mailbox.path.name}: {_reason(error)}")
+        self.errors = errors
+        return changes
+
+    def _look(self) -> None:
+        """Sync first, unless the last look is fresher than `freshness`."""
+        if time.monotonic() - self._last_look >= self.freshness or self.db.replaced():
+            self.sync()
+
+    def reindex(self, progress: Progress | None = None) -> int:
+        """Build the index again from the files, in one transaction (readers see the old
+        one until it commits); returns the number of messages indexed."""
+        with self._sync_lock:
+            if self.db.replaced():
+                self.db.reopen()
+            files = self.store.mailbox_files()
+            tally = [0, 0]  # messages read, mailboxes done
+
+            def counted(count: int) -> None:
+                tally[0] += count
+                if progress is not None:
+                    progress(tally[0], tally[1], len(files))
+
+            with self.db.writing() as conn:
+                for table in ("search", "messages", "mailboxes"):
+                    conn.execute(f"DELETE FROM {table}")
+                for mailbox in files:
+                    self._sync.update(conn, mailbox, counted)
+                    tally[1] += 1
+                if progress is not None:
+                    progress(tally[0], len(files), len(files))
+            done = tally[0]
+            self.db.checkpoint()
+            self._last_look = time.monotonic()
+            return done
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def mailboxes(self) -> list[MailboxSummary]:
+        """Every mailbox with its counts, size and newest date, newest first."""
+        self._look()
+        with self.db.reading() as conn:
+            rows = conn.execute(
+                "SELECT b.address, count(m.rowid), coalesce(sum(m.seen = 0), 0), "
+                "coalesce(sum(m.size), 0), max(m.received) FROM mailboxes b "
+                "LEFT JOIN messages m ON m.entry = b.entry AND m.hidden = 0 GROUP BY b.entry"
+            ).fetchall()
+        merged: dict[str, list[int | None]] = {}
+        for address, count, unread, size, newest in rows:
+            line = merged.setdefault(address, [0, 0, 0, None])
+            line[0] = (line[0] or 0) + count
+            line[1] = (line[1] or 0) + unread
+            line[2] = (line[2] or 0) + size
+            if newest is not None and (line[3] is None or newest > line[3]):
+                line[3] = newest
+        result = [
+            MailboxSummary(
+                address,
+                int(c or 0),
+                int(u or 0),
+                int(s or 0),
+                None if n is None else from_micros(n),
+            )
+            for address, (c, u, s, n) in merged.items()
+        ]
+        result.sort(key=lambda box: box.address)
+        result.sort(
+            key=lambda box: box.newest.timestamp() if box.newest else float("-inf"), reverse=True
+        )
+        return result
+
+    def messages(
+        self,
+        mailbox: str | None = None,
+        *,
+        query: str = "",
+        offset: int = 0,
+        limit: int | None = DEFAULT_LIMIT,
+    ) -> Page:
+        """A page of a list, newest first: one mailbox's or every mailbox's messages,
+        those that match `query` (the search syntax of `store.query`) when given."""
+        try:
+            condition = where(parse_query(query))
+        except QueryError as error:
+            raise BadQuery(f"bad search: {error}") from None
+        self._look()
+        clauses, params = ["m.hidden = 0"], []
+        if mailbox is not None:
+            clauses.append("m.mailbox = ?")
+            params.append(locate_address(mailbox))
+        if condition.sql != "1":
+            clauses.append(f"({condition.sql})")
+            params.extend(condition.params)
+        sql_where = " AND ".join(clauses)
+        order = _MAILBOX_ORDER if mailbox is not None else _ALL_ORDER
+        with self.db.reading() as conn:
+            total, unread = conn.execute(
+                f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m WHERE {sql_where}",
+                params,
+            ).fetchone()
+            rows = conn.execute(
+                f"SELECT {_aliased(SUMMARY_COLUMNS)} FROM messages m WHERE {sql_where} "
+                f"ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, -1 if limit is None else limit, offset],
+            ).fetchall()
+        numbered = mailbox is not None and condition.sql == "1"
+        messages = [
+            summary_from_row(row, total - offset - index if numbered else 0)
+            for index, row in enumerate(rows)
+        ]
+        return Page(int(total), int(unread), messages)
+
+    def all_ids(self) -> set[str]:
+        """The IDs of every message the index shows (for a reader that follows the store)."""
+        with self.db.reading() as conn:
+            return {row[0] for row in conn.execute("SELECT id FROM messages WHERE hidden = 0")}
+
+    def last_seq(self) -> int:
+        """The highest row number of the index: what was indexed after it is new."""
+        with self.db.reading() as conn:
+            return int(conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()[0])
+
+    def indexed_since(self, seq: int) -> list[tuple[int, MessageSummary]]:
+        """The messages indexed after row `seq`, in the order they were received."""
+        with self.db.reading() as conn:
+            rows = conn.execute(
+                f"SELECT m.seq, {_aliased(SUMMARY_COLUMNS)} FROM messages m "
+                f"WHERE m.seq > ? AND m.hidden = 0 ORDER BY m.received, m.position, m.location",
+                (seq,),
+            ).fetchall()
+        return [(row[0], summary_from_row(row[1:])) for row in rows]
+
+    # -- one message -----------------------------------------------------------------------
+
+    def locate(self, ref: str) -> Located:
+        """Where the message with ID `ref` is; NoSuchMessage when the store has none."""
+        self._look()
+        with self.db.reading() as conn:
+            found = located(conn, "m.id = ? AND m.hidden = 0", (ref,))
+        if found is None:
+            raise NoSuchMessage(f"no message with ID {ref} in the store")
+        return found
+
+    def numbered(self, address: str, number: int | None) -> Located:
+        """Message `number` (from 1, oldest first) of `address`'s mailbox, or its last."""
+        self._look()
+        wanted = locate_address(address)
+        with self.db.reading() as conn:
+            count = conn.execute(
+                "SELECT count(*) FROM messages WHERE mailbox = ? AND hidden = 0", (wanted,)
+            ).fetchone()[0]
+            if count == 0 and not _has_mailbox(conn, wanted):
+                raise NoSuchMailbox(f"no mailbox for {wanted} in the store")
+            if count == 0:
+                what = "message" if number is None else f"message {number}"
+                raise NoSuchMessage(f"no {what} in {wanted}: it is empty")
+            if number is not None and number > count:
+                plural = "" if count == 1 else "s"
+                raise NoSuchMessage(
+                    f"no message {number} in {wanted}: it holds {count} message{plural}"
+                )
+            index = count if number is None else number
+            found = located(
+                conn,
+                "m.mailbox = ? AND m.hidden = 0 ORDER BY m.rank, m.position, m.location "
+                "LIMIT 1 OFFSET ?",
+                (wanted, index - 1),
+                number=index,
+            )
+        if found is None:  # pragma: no cover - counted in the same transaction
+            raise NoSuchMessage(f"no message {index} in {wanted}")
+        return found
+
+    def message(self, ref: str) -> Located:
+        """The message with ID `ref`, with its number in its mailbox."""
+        found = self.locate(ref)
+        with self.db.reading() as conn:
+            before = conn.execute(
+                "SELECT count(*) FROM messages WHERE mailbox = ? AND hidden = 0 AND "
+                "(rank, position, location) < (?, ?, ?)",
+                (found.summary.mailbox, found.rank, found.position, found.location),
+            ).fetchone()[0]
+        return found.numbered(before + 1)
+
+    @contextlib.contextmanager
+    def open_raw(self, ref: str | Located) -> Iterator[io.BufferedReader]:
+        """The message's bytes (trace headers and message, mbox quoting undone), streamed."""
+        found = self.locate(ref) if isinstance(ref, str) else ref
+        stream = self._open(found)
+        try:
+            yield stream
+        finally:
+            stream.close()
+
+    def _open(self, found: Located) -> io.BufferedReader:
+        for attempt in range(2):
+            path = os.path.join(self.root, found.entry)
+            try:
+                if found.rank == 0:
+                    return open_mbox_message(path, found.position, found.length)
+                return open_maildir_message(os.path.join(path, found.location))
+            except (FileNotFoundError, NoSuchMessage):
+                if attempt:
+                    raise NoSuchMessage(f"message {found.id} is no longer in the store") from None
+            self.sync([found.entry])  # moved by a compaction or a mail client: look again
+            found = self.locate(found.id)
+        raise AssertionError("unreachable")
+
+    def read_bytes(self, ref: str | Located) -> bytes:
+        """The whole message (for its parsed view, which needs all of it anyway)."""
+        with self.open_raw(ref) as stream:
+            return stream.read()
+
+    def view(self, ref: str | Located) -> MessageView:
+        """The parsed view of a message: text, HTML, headers, attachments."""
+        found = self.message(ref) if isinstance(ref, str) else ref
+        raw = self.read_bytes(found)
+        stored = StoredMessage(data=raw, quoted=False, filed=found.summary.received)
+        return view(found.summary.number, stored)
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def mark(self, ids: Iterable[str], *, read: bool, wait: bool = True) -> list[str]:
+        """Mark messages read or unread; returns the IDs whose state changed."""
+        return self.editor.mark(list(ids), read=read, wait=wait)
+
+    def delete(self, ids: Iterable[str], *, wait: bool = True) -> list[str]:
+        """Delete messages; with `wait`, return once no file holds them any more."""
+        return self.editor.delete(list(ids), wait=wait)
+
+    def delete_mailbox(self, address: str, *, wait: bool = True) -> int:
+        """Delete every message of `address`'s mailbox; NoSuchMailbox when it has none."""
+        return self.editor.delete_mailbox(address, wait=wait)
+
+    def delete_all(self, *, wait: bool = True) -> int:
+        """Delete every message of the store."""
+        return self.editor.delete_all(wait=wait)
+
+    def close(self) -> None:
+        self.editor.close()
+        self.db.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _has_mailbox(conn: sqlite3.Connection, address: str) -> bool:
+    row = conn.execute("SELECT 1 FROM mailboxes WHERE address = ? LIMIT 1", (address,))
+    return row.fetchone() is not None
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error)
+
+
+def _aliased(columns: str) -> str:
+    return ", ".join(f"m.{name.strip()}" for name in columns.split(","))
