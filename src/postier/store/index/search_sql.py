@@ -1,0 +1,175 @@
+"""The search language compiled to SQL over the index: `where(query)` holds for exactly the
+rows whose record `Query.matches`, and `search_columns`/`message_columns` are the values the
+index must store for that to be so.
+
+A text term becomes a test on the `search` table: an FTS5 `MATCH` that narrows the
+candidates to the rows holding every trigram of the needle, and `instr` on the stored,
+folded columns, which decides (the same substring test as `Query.matches`). What SQLite's
+FTS5 does with this table (`detail=none`, trigram tokens, checked in the tests):
+
+- a string of more than one trigram is a phrase, and phrases are refused
+  ("phrase queries are not supported (detail!=full)"), so the needle's trigrams are
+  ANDed, each a string of three characters;
+- column filters (`{subject} : ...`) are refused too, so `MATCH` looks at the whole row and
+  `instr` alone says in which column;
+- a needle of fewer than three characters has no trigram and would match nothing, so it
+  is found by `instr` alone (a scan of `search`);
+- the tokenizer stops reading a value at its first NUL, so the stored columns hold a
+  newline instead (no needle holds either, so a substring test cannot tell them apart).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+
+from postier.store.query import (
+    DateTerm,
+    Field,
+    FieldTerm,
+    Flag,
+    FlagTerm,
+    Not,
+    Query,
+    SearchRecord,
+    SizeTerm,
+    Term,
+    TextTerm,
+    fold,
+)
+
+from .schema import ADDRESS_SEPARATOR, SEARCH_COLUMNS
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+_DAY_US: Final = 86_400_000_000
+_TRIGRAM: Final = 3
+_ALIAS: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_TEXT_COLUMNS: Final = ("subject", "sender", "recipients", "cc", "text")
+"""Where a bare word or phrase is looked for: each a separate part, as in `Query.matches`."""
+
+_FIELD_COLUMNS: Final = {
+    Field.FROM: ("sender",),
+    Field.TO: ("recipients",),
+    Field.CC: ("cc",),
+    Field.SUBJECT: ("subject",),
+    Field.MESSAGE_ID: ("message_id",),
+    Field.MAILBOX: ("mailbox",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A SQL boolean expression and the values of its `?` placeholders, in order."""
+
+    sql: str
+    params: tuple[object, ...]
+
+
+def _stored(text: str) -> str:
+    # FTS5's trigram tokenizer ends a value at NUL; a newline keeps what follows indexed.
+    return fold(text).replace("\x00", ADDRESS_SEPARATOR)
+
+
+def search_columns(record: SearchRecord) -> dict[str, str]:
+    """The folded values of the `search` table's columns for `record`, keyed in
+    `SEARCH_COLUMNS` order. To and Cc addresses are folded one by one and joined by
+    `ADDRESS_SEPARATOR`, so no needle spans two of them."""
+    values = {
+        "subject": _stored(record.subject),
+        "sender": _stored(record.sender),
+        "recipients": ADDRESS_SEPARATOR.join(map(_stored, record.to)),
+        "cc": ADDRESS_SEPARATOR.join(map(_stored, record.cc)),
+        "text": _stored(record.text),
+        "message_id": _stored(record.message_id),
+        "mailbox": _stored(record.mailbox),
+    }
+    return {column: values[column] for column in SEARCH_COLUMNS}
+
+
+def microseconds(moment: datetime) -> int:
+    """An aware `moment` as `messages` stores times: microseconds since the epoch, UTC."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def message_columns(record: SearchRecord) -> dict[str, int]:
+    """The `messages` columns a query compares, as stored: `received` (microseconds since
+    the epoch, UTC), `size`, `attachments` and `seen` (0 or 1)."""
+    return {
+        "received": microseconds(record.received),
+        "size": record.size,
+        "attachments": record.attachments,
+        "seen": int(record.read),
+    }
+
+
+def where(query: Query, *, alias: str = "m") -> Condition:
+    """A SQL boolean expression over `messages AS {alias}`, true for exactly the rows whose
+    record `query.matches`; `"1"` for the empty query. Every value is a parameter."""
+    if not _ALIAS.fullmatch(alias):
+        raise ValueError(f"not a plain SQL identifier: {alias!r}")
+    parts = [_term(term, alias) for term in query.terms]
+    if not parts:
+        return Condition("1", ())
+    sql = " AND ".join(f"({part.sql})" for part in parts)
+    return Condition(sql, tuple(param for part in parts for param in part.params))
+
+
+def _term(term: Term, alias: str) -> Condition:
+    match term:
+        case Not(inner):
+            negated = _term(inner, alias)
+            return Condition(f"NOT ({negated.sql})", negated.params)
+        case TextTerm(words):
+            return _text(alias, _TEXT_COLUMNS, " ".join(words))
+        case FieldTerm(field, words):
+            return _text(alias, _FIELD_COLUMNS[field], " ".join(words))
+        case FlagTerm(Flag.READ):
+            return Condition(f"{alias}.seen != 0", ())
+        case FlagTerm(Flag.UNREAD):
+            return Condition(f"{alias}.seen = 0", ())
+        case FlagTerm(_):
+            return Condition(f"{alias}.attachments > 0", ())
+        case DateTerm(field, day):
+            operator = ">=" if field is Field.AFTER else "<"
+            return Condition(f"{alias}.received {operator} ?", (_day_start(day),))
+        case SizeTerm(field, size):
+            operator = ">" if field is Field.LARGER else "<"
+            return Condition(f"{alias}.size {operator} ?", (size,))
+    raise TypeError(f"not a query term: {term!r}")
+
+
+def _day_start(day: date) -> int:
+    return (day - _EPOCH.date()).days * _DAY_US
+
+
+def _text(alias: str, columns: tuple[str, ...], needle: str) -> Condition:
+    """`needle` a substring of one of `columns` of the row's `search` entry."""
+    found = " OR ".join(f"instr(search.{column}, ?) > 0" for column in columns)
+    params: tuple[object, ...] = (needle,) * len(columns)
+    match = fts_match(needle)
+    if match is None:
+        tests = found
+    else:
+        tests = f"search MATCH ? AND ({found})"
+        params = (match, *params)
+    return Condition(f"{alias}.rowid IN (SELECT rowid FROM search WHERE {tests})", params)
+
+
+def fts_match(needle: str) -> str | None:
+    """An FTS5 query true for every row holding `needle` (and maybe others): its distinct
+    trigrams ANDed, each quoted as an FTS5 string. None when the needle is too short to
+    have a trigram."""
+    trigrams = dict.fromkeys(_trigrams(needle))
+    if not trigrams:
+        return None
+    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
+
+
+def _trigrams(needle: str) -> Iterator[str]:
+    for start in range(len(needle) - _TRIGRAM + 1):
+        yield needle[start : start + _TRIGRAM]
