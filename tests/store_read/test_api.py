@@ -7,25 +7,29 @@ import postier.store.read
 
 def test_exported_names() -> None:
     assert sorted(postier.store.read.__all__) == [
-        "Arrival",
         "Attachment",
+        "BadQuery",
+        "Change",
+        "ChangeKind",
         "DEFAULT_INTERVAL",
         "DamagedMailbox",
-        "Inbox",
-        "Mailbox",
+        "IndexFailure",
+        "Indexer",
+        "Located",
         "MailboxBusy",
-        "MailboxInfo",
+        "MailboxSummary",
+        "MessageSummary",
         "MessageView",
+        "NoSuchMailbox",
         "NoSuchMessage",
         "NotAnAddress",
+        "Page",
+        "Reader",
         "ReaderError",
-        "Store",
         "StoredMessage",
-        "Summary",
         "Watcher",
         "follow",
-        "summarize",
-        "view",
+        "locate_address",
     ]
     for name in postier.store.read.__all__:
         assert getattr(postier.store.read, name) is not None

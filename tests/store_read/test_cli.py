@@ -50,22 +50,22 @@ def test_inbox_lists_each_mailbox(cli: CliRun, filled: Path) -> None:
     result = cli("inbox", "--store", filled)
     assert result.status == 0, result.err
     lines = result.out.splitlines()
-    assert lines[0].split() == ["Mailbox", "Messages", "Size", "Newest"]
+    assert lines[0].split() == ["Mailbox", "Messages", "Unread", "Size", "Newest"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
-    assert rows["alice@example.org"][1] == "3"
-    assert rows["bob@example.org"][1] == "1"
-    assert rows["alice@example.org"][3] == "2026-11-27"
+    assert rows["alice@example.org"][1:3] == ["3", "3"]
+    assert rows["bob@example.org"][1:3] == ["1", "1"]
+    assert rows["alice@example.org"][4] == "2026-11-27"
 
 
 def test_inbox_json(cli: CliRun, filled: Path, fmt: StoreFormat) -> None:
     result = cli("inbox", "--store", filled, "--json")
     document = sorted(json.loads(result.out), key=lambda row: row["mailbox"])
-    alice = mailbox_path(filled, "alice@example.org", fmt)
-    files = [alice] if fmt == "mbox" else list(alice.glob("*/*"))
     assert document[0] == {
         "mailbox": "alice@example.org",
         "count": 3,
-        "size": sum(path.stat().st_size for path in files),
+        "unread": 3,
+        # The messages' sizes, as `read` gives them (trace headers in, mbox quoting out).
+        "size": sum(len(raw) for raw in _stored(filled, fmt, "alice@example.org")),
         "newest": document[0]["newest"],
     }
     assert (document[1]["mailbox"], document[1]["count"]) == ("bob@example.org", 1)
@@ -126,9 +126,11 @@ def test_the_table(cli: CliRun, filled: Path) -> None:
     result = cli("read", "ALICE@example.ORG", "--store", filled)
     assert result.status == 0, result.err
     heading, columns, *rows = result.out.splitlines()
-    assert heading == "alice@example.org: 3 messages"
-    assert columns.split() == ["#", "Date", "From", "Subject", "Size", "Att"]
-    assert [row.split()[:3] for row in rows] == [[str(n), "2026-11-27", "02:23"] for n in (1, 2, 3)]
+    assert heading == "alice@example.org: 3 messages, 3 unread"
+    assert columns.split() == ["#", "ID", "N", "Date", "From", "Subject", "Size", "Att"]
+    assert [row.split()[:1] + row.split()[2:5] for row in rows] == [
+        [str(n), "N", "2026-11-27", "02:23"] for n in (1, 2, 3)
+    ]
     assert "First" in rows[0] and rows[0].rstrip().endswith(" 0")
     assert "Invoice" in rows[1] and rows[1].rstrip().endswith(" 2")
     assert "Newsletter" in rows[2]
@@ -145,11 +147,7 @@ def test_the_table_as_json(cli: CliRun, filled: Path, fmt: StoreFormat) -> None:
     ]
     assert document[2]["text"] == "News\n\nRead the news (https://example.com/news)."
     # raw_base64 is the stored message, as an independent reader finds it.
-    if fmt == "mbox":
-        stored = [m.replace(b">From", b"From") for m in mbox_messages(filled, "alice@example.org")]
-        stored = [m.removesuffix(b"\n") if m.endswith(b"\n\n") else m for m in stored]
-    else:
-        stored = maildir_messages(filled, "alice@example.org")
+    stored = _stored(filled, fmt, "alice@example.org")
     assert [base64.b64decode(item["raw_base64"]) for item in document] == stored
 
 
@@ -180,7 +178,7 @@ def test_one_message(cli: CliRun, filled: Path) -> None:
     result = cli("read", "alice@example.org", "2", "--store", filled)
     assert result.status == 0, result.err
     assert result.out.splitlines()[:7] == [
-        "Message 2 in alice@example.org",
+        f"Message 2 in alice@example.org (ID {_id(cli, filled, 2)})",
         "From:     Sender <sender@example.com>",
         "To:       alice@example.org",
         "Date:     Fri, 27 Nov 2026 03:23:09 +0100",
@@ -267,20 +265,24 @@ def test_parts_are_saved(cli: CliRun, filled: Path, tmp_path: Path) -> None:
         ),
         (
             ["nobody@example.org", "1"],
-            "postier: no message 1 in nobody@example.org: it is empty\n",
+            "postier: no mailbox for nobody@example.org in the store\n",
             1,
         ),
         (
             ["nobody@example.org", "--last"],
-            "postier: no message in nobody@example.org: it is empty\n",
+            "postier: no mailbox for nobody@example.org in the store\n",
             1,
         ),
         (["not an address"], "postier: not an address: 'not an address'\n", 1),
         (["", "1"], "postier: not an address: ''\n", 1),
-        (["alice@example.org", "--raw"], "postier: --raw needs a message: give N or --last\n", 2),
+        (
+            ["alice@example.org", "--raw"],
+            "postier: --raw needs a message: give N, --last or an ID\n",
+            2,
+        ),
         (
             ["alice@example.org", "--part", "text", "--output", "x"],
-            "postier: --part needs a message: give N or --last\n",
+            "postier: --part needs a message: give N, --last or an ID\n",
             2,
         ),
         (
@@ -369,7 +371,7 @@ def test_a_reader_that_stops_early_is_no_error(store: Path) -> None:
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     ) as child:
         assert child.stdout is not None and child.stderr is not None
-        assert child.stdout.readline() == b"alice@example.org: 3000 messages\n"
+        assert child.stdout.readline() == b"alice@example.org: 3000 messages, 3000 unread\n"
         child.stdout.close()
         err = child.stderr.read()
     assert (child.returncode, err) == (0, b"")
@@ -385,3 +387,16 @@ def test_a_maildir_being_made_is_empty_and_a_stray_directory_is_not_one(
     result = cli("read", "odd@example.org", "--store", store)
     expected = "postier: odd@example.org is not a Maildir (no tmp/, new/ or cur/)\n"
     assert (result.status, result.err) == (1, expected)
+
+
+def _stored(store: Path, fmt: StoreFormat, address: str) -> list[bytes]:
+    """The messages of a mailbox as an independent reader finds them, quoting undone."""
+    if fmt == "mbox":
+        stored = [m.replace(b">From", b"From") for m in mbox_messages(store, address)]
+        return [m.removesuffix(b"\n") if m.endswith(b"\n\n") else m for m in stored]
+    return maildir_messages(store, address)
+
+
+def _id(cli: CliRun, store: Path, number: int) -> str:
+    rows = json.loads(cli("read", "alice@example.org", "--json", "--store", store).out)
+    return str(rows[number - 1]["id"])

@@ -87,7 +87,7 @@ def test_unicode_addresses_and_subjects(cli: CliRun, live_server: ServerProcess)
     assert (document["from"], document["to"]) == ("jérôme@exemple.fr", [recipient])
     assert document["text"] == "こんにちは\n"
     table = cli("read", lower, "--store", live_server.store).out
-    assert table.startswith(f"{lower}: 1 message\n") and "日本語の件名" in table
+    assert table.startswith(f"{lower}: 1 message, 1 unread\n") and "日本語の件名" in table
     inbox = json.loads(cli("inbox", "--json", "--store", live_server.store).out)
     assert lower in [row["mailbox"] for row in inbox]
 

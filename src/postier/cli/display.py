@@ -124,7 +124,7 @@ def inbox_table(rows: list[MailboxSummary]) -> Iterable[str]:
 
 
 def message_table(heading: str, rows: list[MessageSummary], *, numbered: bool) -> Iterable[str]:
-    """The lines of `read`: a heading, then one line per message, newest first: its number
+    """The lines of `read`: a heading, then one line per message, as given: its number
     in its mailbox (or, across mailboxes, the mailbox), its ID, `N` when it is unread,
     date, sender, subject, size and attachment count."""
     yield clean_line(heading)

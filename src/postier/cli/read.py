@@ -24,7 +24,7 @@ from postier.cli.shapes import message_json
 from postier.store.read import Located, MessageView, Reader, ReaderError, locate_address
 
 DESCRIPTION = """\
-Without N, list the messages of ADDRESS's mailbox, newest first: number, ID, N for an
+Without N, list the messages of ADDRESS's mailbox, oldest first: number, ID, N for an
 unread message, date, sender, subject, size and attachment count; --all lists every
 mailbox's, and --search QUERY only those that match (in ADDRESS's mailbox, or in every
 mailbox without ADDRESS). With N (or --last), or with an ID alone, show that message:
@@ -70,7 +70,10 @@ def register(subparsers: Any) -> None:
         "--all", action="store_true", help="list the messages of every mailbox, newest first"
     )
     parser.add_argument(
-        "--search", metavar="QUERY", help="list only the messages that match QUERY (see above)"
+        "--search",
+        metavar="QUERY",
+        help="list only the messages that match QUERY (see above); a query that starts "
+        "with - is written --search=-TERM",
     )
     parser.add_argument(
         "--peek", action="store_true", help="show a message without marking it read"
@@ -165,13 +168,13 @@ def _find(reader: Reader, args: argparse.Namespace) -> Located:
 def _list(reader: Reader, args: argparse.Namespace) -> int:
     mailbox = args.address
     page = reader.messages(mailbox, query=args.search or "", limit=None)
+    # Oldest first, as mail readers list a mailbox: the newest ends next to the prompt.
+    rows = list(reversed(page.messages))
     if args.json:
-        print_json_array(
-            message_json(row, reader.view(reader.message(row.id))) for row in page.messages
-        )
+        print_json_array(message_json(row, reader.view(reader.message(row.id))) for row in rows)
         return 0
     where = f"{locate_address(mailbox)}" if mailbox is not None else "every mailbox"
-    if not page.messages:
+    if not rows:
         if args.search is not None:
             print_lines([f"No message matches in {where}."])
         elif mailbox is not None:
@@ -184,7 +187,7 @@ def _list(reader: Reader, args: argparse.Namespace) -> int:
     matching = " matching" if args.search is not None else ""
     heading = f"{where}: {count}{matching}{unread}"
     numbered = mailbox is not None and args.search is None
-    print_lines(message_table(heading, page.messages, numbered=numbered))
+    print_lines(message_table(heading, rows, numbered=numbered))
     return 0
 
 

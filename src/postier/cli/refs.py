@@ -8,7 +8,7 @@ shift under a command that names several.
 
 from __future__ import annotations
 
-from postier.store.identity import is_message_id
+from postier.store import is_message_id
 from postier.store.read import Located, Reader, ReaderError
 
 

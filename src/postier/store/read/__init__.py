@@ -14,12 +14,10 @@ from .errors import (
 )
 from .indexer import Indexer
 from .lookup import Located, locate_address
-from .mailboxes import Inbox, Mailbox, MailboxInfo, Store
-from .message import Attachment, MessageView, view
+from .message import Attachment, MessageView
 from .reader import Reader
 from .results import MailboxSummary, MessageSummary, Page
 from .scan import StoredMessage
-from .summary import Summary, summarize
 from .watch import DEFAULT_INTERVAL, Watcher, follow
 
 __all__ = [
@@ -29,13 +27,10 @@ __all__ = [
     "Change",
     "ChangeKind",
     "DamagedMailbox",
-    "Inbox",
     "IndexFailure",
     "Indexer",
     "Located",
-    "Mailbox",
     "MailboxBusy",
-    "MailboxInfo",
     "MailboxSummary",
     "MessageSummary",
     "MessageView",
@@ -45,12 +40,8 @@ __all__ = [
     "Page",
     "Reader",
     "ReaderError",
-    "Store",
     "StoredMessage",
-    "Summary",
     "Watcher",
     "follow",
     "locate_address",
-    "summarize",
-    "view",
 ]

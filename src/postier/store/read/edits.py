@@ -3,10 +3,13 @@
 - Maildir: read state is the `S` flag of the file's name (`maildir_flags`: a rename, as
   mutt and Dovecot do it); deleting is unlinking the file (and syncing its directory).
 - mbox: a change is first written to the mailbox's durable log (`mbox_changes`) and into
-  the index, so that every reader shows it at once; it reaches the file itself at the next
-  compaction (`mbox_compact`: `Status: RO` for a read message, deleted messages left out),
-  which `wait` runs before returning and which otherwise runs in the background within
-  seconds (`compactor`), paying for one rewrite of a large mbox for many changes.
+  the index, so that every reader shows it at once. A deletion reaches the file at the
+  next compaction (`mbox_compact`: the message left out), which `wait` runs before
+  returning and which otherwise runs in the background within seconds (`compactor`),
+  paying for one rewrite of a large mbox for many deletions. Read state alone never
+  rewrites an mbox (reading one message of 100,000 must not copy them all): it stays in
+  the log, which every postier reader applies, until a compaction writes it into the
+  messages' `Status:` headers (`RO`), where mutt and Thunderbird read it.
 
 Each change is announced to the reader's subscribers.
 """
@@ -15,34 +18,49 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .. import fileio
 from ..compactor import BackgroundCompactor
+from ..index.database import IndexDatabase
 from ..maildir_flags import MessageNotFoundError, find_message, mark_seen, mark_unseen, parse_name
 from ..mbox_changes import record_changes
 from ..mbox_compact import CompactResult, compact
-from .changes import grouped
+from .changes import Change, grouped
 from .errors import NoSuchMailbox
 from .lookup import Located, locate_address
+from .mailboxes import Store
 from .rows import delete as delete_rows
 
-if TYPE_CHECKING:
-    from .reader import Reader
+
+class Edited(Protocol):
+    """What the editor needs of its reader."""
+
+    root: Path
+    fsync: bool
+    db: IndexDatabase
+    store: Store
+
+    def locate(self, ref: str) -> Located: ...
+
+    def publish(self, changes: Iterable[Change]) -> None: ...
+
+    def sync(self, only: Iterable[str] | None = None) -> list[Change]: ...
 
 
 class Editor:
     """Marks and deletes messages for one reader."""
 
-    def __init__(self, reader: Reader) -> None:
+    def __init__(self, reader: Edited) -> None:
         self.reader = reader
         self._compactor: BackgroundCompactor | None = None
         self._lock = threading.Lock()
 
     # -- read state ------------------------------------------------------------------------
 
-    def mark(self, ids: list[str], *, read: bool, wait: bool) -> list[str]:
+    def mark(self, ids: list[str], *, read: bool) -> list[str]:
         found = [self.reader.locate(id_) for id_ in dict.fromkeys(ids)]
         todo = [item for item in found if item.summary.read != read]
         mboxes: dict[str, list[Located]] = {}
@@ -60,7 +78,6 @@ class Editor:
                 conn.executemany(
                     "UPDATE messages SET seen = ? WHERE id = ?", [(int(read), i.id) for i in items]
                 )
-            self._written_back(entry, wait)
         self.reader.publish(grouped("changed", ((i.summary.mailbox, i.id) for i in todo)))
         return [item.id for item in todo]
 

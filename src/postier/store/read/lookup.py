@@ -58,10 +58,16 @@ def located(
 def locate_address(address: str) -> str:
     """An address given by a person as the index keeps it: source route dropped, lower
     case. Text that is no address is taken as a mailbox's name as it is (lower case)."""
+    return address_key(address)[0]
+
+
+def address_key(address: str) -> tuple[str, bool]:
+    """`locate_address`, and whether the text was an address at all (text that is not
+    may still name a mailbox, one whose messages gave it that name)."""
     text = address.strip()
     try:
-        return validate_mailbox(text, allow_postmaster=True).lower()
+        return validate_mailbox(text, allow_postmaster=True).lower(), True
     except AddressError:
         if not text:
             raise NotAnAddress(f"not an address: {address!r}") from None
-        return text.lower()
+        return text.lower(), False

@@ -76,4 +76,4 @@ def open_mbox_message(path: str, offset: int, length: int) -> io.BufferedReader:
 
 def open_maildir_message(path: str) -> io.BufferedReader:
     """A Maildir message's file (FileNotFoundError when it moved or went)."""
-    return open(path, "rb", buffering=CHUNK)
+    return io.BufferedReader(io.FileIO(path, "r"), CHUNK)

@@ -21,22 +21,26 @@ from typing import Final
 
 from ..index.database import IndexDatabase, IndexUnavailableError
 from ..index.search_sql import where
+from ..naming import mailbox_file_name
 from ..query import QueryError, parse_query
 from .changes import Change, Listener, Subscribers
 from .edits import Editor
-from .errors import BadQuery, IndexFailure, MailboxBusy, NoSuchMailbox, NoSuchMessage, ReaderError
-from .lookup import Located, locate_address, located
+from .errors import (
+    BadQuery,
+    DamagedMailbox,
+    IndexFailure,
+    MailboxBusy,
+    NoSuchMailbox,
+    NoSuchMessage,
+    NotAnAddress,
+    ReaderError,
+)
+from .lookup import Located, address_key, located
 from .mailboxes import Store
 from .message import MessageView, view
+from .queries import aliased, check_maildir, has_mailbox, merge_mailboxes, page
 from .raw import open_maildir_message, open_mbox_message
-from .results import (
-    SUMMARY_COLUMNS,
-    MailboxSummary,
-    MessageSummary,
-    Page,
-    from_micros,
-    summary_from_row,
-)
+from .results import SUMMARY_COLUMNS, MailboxSummary, MessageSummary, Page, summary_from_row
 from .scan import StoredMessage
 from .snapshot import DEFAULT_LOCK_TIMEOUT
 from .sync import IndexSync, stale_entries
@@ -71,8 +75,8 @@ class Reader:
         self._sync = IndexSync(self.store)
         self._subscribers = Subscribers()
         self._last_look = float("-inf")
-        self.errors: list[str] = []
-        """The mailboxes the last look could not read, one line each (`name: reason`)."""
+        self._problems: dict[str, str] = {}
+        """The mailboxes the last look could not read: entry name, one line (`name: reason`)."""
         self._sync_lock = threading.Lock()
         self.editor = Editor(self)
 
@@ -122,7 +126,7 @@ class Reader:
         for entry in gone:
             with self.db.writing() as conn:
                 changes += self._sync.forget(conn, entry)
-        errors = []
+        problems: dict[str, str] = {}
         for mailbox in stale:
             try:
                 with self.db.writing() as conn:
@@ -131,9 +135,36 @@ class Reader:
                 continue  # a delivery holds it: the next look reads it
             except (ReaderError, OSError) as error:
                 # Skipped until it mends; what the index had of it stays listed.
-                errors.append(f"{mailbox.path.name}: {_reason(error)}")
-        self.errors = errors
+                problems[mailbox.path.name] = f"{mailbox.path.name}: {_reason(error)}"
+        if only is None:
+            self._problems = problems
+        else:
+            for entry in only:
+                self._problems.pop(entry, None)
+            self._problems.update(problems)
         return changes
+
+    @property
+    def errors(self) -> list[str]:
+        """The mailboxes the last look could not read, one line each (`name: reason`)."""
+        return list(self._problems.values())
+
+    def _mailbox(self, conn: sqlite3.Connection, address: str) -> str:
+        """The index's key of `address`'s mailbox. Raises NotAnAddress for text that is no
+        address and names no mailbox, DamagedMailbox when its file could not be read."""
+        wanted, valid = address_key(address)
+        for fmt in ("mbox", "maildir"):
+            try:
+                entry = mailbox_file_name(wanted, fmt)
+            except ValueError:
+                continue
+            if entry in self._problems:
+                raise DamagedMailbox(self._problems[entry])
+            if fmt == "maildir":
+                check_maildir(self.root / entry)
+        if not valid and not has_mailbox(conn, wanted):
+            raise NotAnAddress(f"not an address: {address!r}")
+        return wanted
 
     def _look(self) -> None:
         """Sync first, unless the last look is fresher than `freshness`."""
@@ -178,29 +209,7 @@ class Reader:
                 "coalesce(sum(m.size), 0), max(m.received) FROM mailboxes b "
                 "LEFT JOIN messages m ON m.entry = b.entry AND m.hidden = 0 GROUP BY b.entry"
             ).fetchall()
-        merged: dict[str, list[int | None]] = {}
-        for address, count, unread, size, newest in rows:
-            line = merged.setdefault(address, [0, 0, 0, None])
-            line[0] = (line[0] or 0) + count
-            line[1] = (line[1] or 0) + unread
-            line[2] = (line[2] or 0) + size
-            if newest is not None and (line[3] is None or newest > line[3]):
-                line[3] = newest
-        result = [
-            MailboxSummary(
-                address,
-                int(c or 0),
-                int(u or 0),
-                int(s or 0),
-                None if n is None else from_micros(n),
-            )
-            for address, (c, u, s, n) in merged.items()
-        ]
-        result.sort(key=lambda box: box.address)
-        result.sort(
-            key=lambda box: box.newest.timestamp() if box.newest else float("-inf"), reverse=True
-        )
-        return result
+        return merge_mailboxes(rows)
 
     def messages(
         self,
@@ -217,31 +226,21 @@ class Reader:
         except QueryError as error:
             raise BadQuery(f"bad search: {error}") from None
         self._look()
-        clauses, params = ["m.hidden = 0"], []
+        clauses: list[str] = ["m.hidden = 0"]
+        params: list[object] = []
         if mailbox is not None:
+            with self.db.reading() as conn:
+                params.append(self._mailbox(conn, mailbox))
             clauses.append("m.mailbox = ?")
-            params.append(locate_address(mailbox))
         if condition.sql != "1":
             clauses.append(f"({condition.sql})")
             params.extend(condition.params)
-        sql_where = " AND ".join(clauses)
         order = _MAILBOX_ORDER if mailbox is not None else _ALL_ORDER
         with self.db.reading() as conn:
-            total, unread = conn.execute(
-                f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m WHERE {sql_where}",
-                params,
-            ).fetchone()
-            rows = conn.execute(
-                f"SELECT {_aliased(SUMMARY_COLUMNS)} FROM messages m WHERE {sql_where} "
-                f"ORDER BY {order} LIMIT ? OFFSET ?",
-                [*params, -1 if limit is None else limit, offset],
-            ).fetchall()
-        numbered = mailbox is not None and condition.sql == "1"
-        messages = [
-            summary_from_row(row, total - offset - index if numbered else 0)
-            for index, row in enumerate(rows)
-        ]
-        return Page(int(total), int(unread), messages)
+            return page(
+                conn, " AND ".join(clauses), params, order=order, offset=offset, limit=limit,
+                numbered=mailbox is not None and condition.sql == "1",
+            )  # fmt: skip
 
     def all_ids(self) -> set[str]:
         """The IDs of every message the index shows (for a reader that follows the store)."""
@@ -257,7 +256,7 @@ class Reader:
         """The messages indexed after row `seq`, in the order they were received."""
         with self.db.reading() as conn:
             rows = conn.execute(
-                f"SELECT m.seq, {_aliased(SUMMARY_COLUMNS)} FROM messages m "
+                f"SELECT m.seq, {aliased(SUMMARY_COLUMNS)} FROM messages m "
                 f"WHERE m.seq > ? AND m.hidden = 0 ORDER BY m.received, m.position, m.location",
                 (seq,),
             ).fetchall()
@@ -277,12 +276,12 @@ class Reader:
     def numbered(self, address: str, number: int | None) -> Located:
         """Message `number` (from 1, oldest first) of `address`'s mailbox, or its last."""
         self._look()
-        wanted = locate_address(address)
         with self.db.reading() as conn:
+            wanted = self._mailbox(conn, address)
             count = conn.execute(
                 "SELECT count(*) FROM messages WHERE mailbox = ? AND hidden = 0", (wanted,)
             ).fetchone()[0]
-            if count == 0 and not _has_mailbox(conn, wanted):
+            if count == 0 and not has_mailbox(conn, wanted):
                 raise NoSuchMailbox(f"no mailbox for {wanted} in the store")
             if count == 0:
                 what = "message" if number is None else f"message {number}"
@@ -353,9 +352,9 @@ class Reader:
 
     # -- changes ---------------------------------------------------------------------------
 
-    def mark(self, ids: Iterable[str], *, read: bool, wait: bool = True) -> list[str]:
+    def mark(self, ids: Iterable[str], *, read: bool) -> list[str]:
         """Mark messages read or unread; returns the IDs whose state changed."""
-        return self.editor.mark(list(ids), read=read, wait=wait)
+        return self.editor.mark(list(ids), read=read)
 
     def delete(self, ids: Iterable[str], *, wait: bool = True) -> list[str]:
         """Delete messages; with `wait`, return once no file holds them any more."""
@@ -380,16 +379,7 @@ class Reader:
         self.close()
 
 
-def _has_mailbox(conn: sqlite3.Connection, address: str) -> bool:
-    row = conn.execute("SELECT 1 FROM mailboxes WHERE address = ? LIMIT 1", (address,))
-    return row.fetchone() is not None
-
-
 def _reason(error: Exception) -> str:
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     return str(error)
-
-
-def _aliased(columns: str) -> str:
-    return ", ".join(f"m.{name.strip()}" for name in columns.split(","))

@@ -9,23 +9,28 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
+
+from ..index.search_sql import microseconds
 
 SNIPPET_LENGTH: Final = 250
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def from_micros(value: int) -> datetime:
-    """An index time (microseconds since the epoch) as an aware UTC datetime."""
+    """An index time (microseconds since the epoch) as an aware UTC datetime, exactly."""
     try:
-        return datetime.fromtimestamp(value / 1_000_000, UTC)
-    except (OverflowError, OSError, ValueError):
-        return datetime.fromtimestamp(0, UTC)
+        return _EPOCH + timedelta(microseconds=value)
+    except OverflowError:
+        return _EPOCH
 
 
 def to_micros(moment: datetime) -> int:
-    """An aware datetime as an index time."""
-    return int(moment.timestamp() * 1_000_000)
+    """An aware datetime as an index time, exactly (as the search compares it)."""
+    return microseconds(moment)
 
 
 @dataclass(frozen=True, slots=True)

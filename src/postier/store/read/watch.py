@@ -35,7 +35,8 @@ class Watcher:
         self.errors = list(self.reader.errors)
 
     def poll(self) -> list[MessageSummary]:
-        """The messages filed since the previous poll, in the order they were received."""
+        """The messages filed since the previous poll, in the order they were received, each
+        with its number in its mailbox."""
         self._sync()
         arrivals = []
         for seq, summary in self.reader.indexed_since(self._last):
@@ -44,7 +45,8 @@ class Watcher:
                 continue  # the index was rebuilt, or re-read a mailbox: not new
             self._reported.add(summary.id)
             arrivals.append(summary)
-        return arrivals
+        # Numbered as `read` counts, once the index holds them all.
+        return [self.reader.message(summary.id).summary for summary in arrivals]
 
 
 def follow(
@@ -74,7 +76,7 @@ def follow(
     seen = 0
     while True:
         for arrival in watcher.poll():
-            on_arrival(reader.message(arrival.id).summary if arrival.number == 0 else arrival)
+            on_arrival(arrival)
             seen += 1
             if count is not None and seen >= count:
                 return seen

@@ -1,0 +1,84 @@
+"""The index's queries that make the read side's answers: a mailbox's line, a page."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import DamagedMailbox
+from .results import SUMMARY_COLUMNS, MailboxSummary, Page, from_micros, summary_from_row
+
+
+def merge_mailboxes(rows: Sequence[tuple[str, int, int, int, int | None]]) -> list[MailboxSummary]:
+    """One line per address from the index's per-file rows (an address may have an mbox
+    and a Maildir), newest first, then by address."""
+    merged: dict[str, list[int | None]] = {}
+    for address, count, unread, size, newest in rows:
+        line = merged.setdefault(address, [0, 0, 0, None])
+        line[0] = (line[0] or 0) + count
+        line[1] = (line[1] or 0) + unread
+        line[2] = (line[2] or 0) + size
+        if newest is not None and (line[3] is None or newest > line[3]):
+            line[3] = newest
+    result = [
+        MailboxSummary(
+            address, int(c or 0), int(u or 0), int(s or 0), None if n is None else from_micros(n)
+        )
+        for address, (c, u, s, n) in merged.items()
+    ]
+    result.sort(key=lambda box: box.address)
+    result.sort(
+        key=lambda box: box.newest.timestamp() if box.newest else float("-inf"), reverse=True
+    )
+    return result
+
+
+def page(
+    conn: sqlite3.Connection,
+    condition: str,
+    params: Sequence[object],
+    *,
+    order: str,
+    offset: int,
+    limit: int | None,
+    numbered: bool,
+) -> Page:
+    """The rows of `messages m WHERE {condition}` in `order`, from `offset`, and their
+    counts. `numbered`: the list is one whole mailbox, newest first, so each row's number
+    in it follows from its place."""
+    total, unread = conn.execute(
+        f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m WHERE {condition}",
+        params,
+    ).fetchone()
+    rows = conn.execute(
+        f"SELECT {aliased(SUMMARY_COLUMNS)} FROM messages m WHERE {condition} "
+        f"ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, -1 if limit is None else limit, offset],
+    ).fetchall()
+    messages = [
+        summary_from_row(row, total - offset - index if numbered else 0)
+        for index, row in enumerate(rows)
+    ]
+    return Page(int(total), int(unread), messages)
+
+
+def check_maildir(path: Path) -> None:
+    """A directory named as a Maildir is one, or one being made (empty: the server makes
+    it, then tmp/, new/ and cur/ in it); anything else there is a damaged mailbox."""
+    try:
+        entries = os.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if entries and not any((path / part).is_dir() for part in ("tmp", "new", "cur")):
+        raise DamagedMailbox(f"{path.name} is not a Maildir (no tmp/, new/ or cur/)")
+
+
+def has_mailbox(conn: sqlite3.Connection, address: str) -> bool:
+    row = conn.execute("SELECT 1 FROM mailboxes WHERE address = ? LIMIT 1", (address,))
+    return row.fetchone() is not None
+
+
+def aliased(columns: str) -> str:
+    return ", ".join(f"m.{name.strip()}" for name in columns.split(","))

@@ -1,0 +1,102 @@
+"""What every mailbox's update shares: the stamps the cheap look compares, the mailbox's
+row, its address, and dropping a mailbox that went away."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..mbox_changes import log_path
+from ..naming import address_from_name
+from .changes import Change, grouped
+from .extract import extract
+from .mailboxes import MailboxFile
+from .rows import delete
+
+Progress = Callable[[int], None]
+"""Told the number of messages read so far, now and then (for a progress line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the index holds of a mailbox."""
+
+    format: str
+    address: str
+    stamp: str
+    indexed_end: int
+
+
+def mbox_stamp(path: Path, store_dir: Path, entry: str) -> str | None:
+    """The stamp an mbox has now, from `stat` alone (None when it is gone)."""
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    return mbox_stamp_of(
+        (info.st_dev, info.st_ino), info.st_size, info.st_mtime_ns, store_dir, entry
+    )
+
+
+def mbox_stamp_of(
+    identity: tuple[int, int], size: int, mtime_ns: int, store_dir: Path, entry: str
+) -> str:
+    return f"mbox:{identity[0]}:{identity[1]}:{size}:{mtime_ns}:{_log_stamp(store_dir, entry)}"
+
+
+def _log_stamp(store_dir: Path, entry: str) -> str:
+    """The stamp of an mbox's log of changes not yet written into it (marks, deletions
+    another process made): part of the mbox's stamp, so that they are found too."""
+    try:
+        info = os.stat(log_path(store_dir, entry))
+    except FileNotFoundError:
+        return "-"
+    return f"{info.st_ino}.{info.st_size}.{info.st_mtime_ns}"
+
+
+def maildir_stamp(path: Path) -> str | None:
+    """The stamp of a Maildir: the mtimes of its `new/` and `cur/` (None when neither is)."""
+    parts = []
+    for sub in ("new", "cur"):
+        try:
+            info = os.stat(path / sub)
+        except (FileNotFoundError, NotADirectoryError):
+            parts.append("-")
+            continue
+        parts.append(f"{info.st_ino}.{info.st_mtime_ns}")
+    return None if parts == ["-", "-"] else "maildir:" + ":".join(parts)
+
+
+def save_mailbox(
+    conn: sqlite3.Connection, mailbox: MailboxFile, address: str, stamp: str, end: int
+) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO mailboxes (entry, format, address, stamp, indexed_end) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (mailbox.path.name, mailbox.format, address, stamp, end),
+    )
+
+
+def forget(conn: sqlite3.Connection, entry: str) -> list[Change]:
+    """Drop a mailbox that is gone from the index."""
+    rows = conn.execute(
+        "SELECT rowid, mailbox, id, hidden FROM messages WHERE entry = ?", (entry,)
+    ).fetchall()
+    delete(conn, [rowid for rowid, _, _, _ in rows])
+    conn.execute("DELETE FROM mailboxes WHERE entry = ?", (entry,))
+    return grouped("deleted", ((box, id_) for _, box, id_, hidden in rows if not hidden))
+
+
+def mailbox_address(mailbox: MailboxFile, first: bytes | None) -> str:
+    """The mailbox's address: from its name, else its first message's `Delivered-To:`."""
+    address = address_from_name(mailbox.name)
+    if address is not None:
+        return address
+    if first is not None:
+        delivered_to = extract(first).delivered_to
+        if delivered_to:
+            return delivered_to.lower()
+    return mailbox.name.lower()

@@ -1,0 +1,116 @@
+"""One Maildir's listing compared with the index, by unique name: new files are read,
+renamed ones (a flag changed) updated, missing ones dropped."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from ..identity import maildir_message_id
+from ..maildir_flags import parse_name
+from .changes import Change, grouped
+from .extract import extract
+from .mailboxes import MailboxFile
+from .rows import Placed, delete, insert
+from .scan import MaildirFile, StoredMessage, list_maildir
+from .sync_base import Known, Progress, mailbox_address, maildir_stamp, save_mailbox
+
+
+class MaildirUpdate:
+    """One Maildir's listing compared with the index."""
+
+    def __init__(
+        self,
+        root: Path,
+        lock_timeout: float,
+        conn: sqlite3.Connection,
+        mailbox: MailboxFile,
+        *,
+        known: Known | None,
+        progress: Progress | None,
+    ) -> None:
+        self.root = root
+        self.lock_timeout = lock_timeout
+        self.conn = conn
+        self.mailbox = mailbox
+        self.entry = mailbox.path.name
+        self.known = known
+        self.progress = progress
+
+    def run(self) -> list[Change]:
+        stamp = maildir_stamp(self.mailbox.path) or "maildir:-:-"
+        # Stamped before the listing: what changes during it is found at the next look.
+        files = list_maildir(self.mailbox.path)
+        rows = self.conn.execute(
+            "SELECT key, rowid, id, location, seen FROM messages WHERE entry = ?", (self.entry,)
+        ).fetchall()
+        existing = {key: (rowid, id_, location, seen) for key, rowid, id_, location, seen in rows}
+        address = self.known.address if self.known is not None else None
+        new: list[tuple[str, str]] = []
+        changed: list[tuple[str, str]] = []
+        present: set[str] = set()
+        count = 0
+        for item in files:
+            sub = os.path.basename(os.path.dirname(item.path))
+            name = os.path.basename(item.path)
+            parsed = parse_name(name)
+            present.add(parsed.unique)
+            location = f"{sub}/{name}"
+            seen = sub == "cur" and parsed.seen
+            row = existing.get(parsed.unique)
+            if row is not None:
+                rowid, id_, old_location, old_seen = row
+                if old_location != location:
+                    self.conn.execute(
+                        "UPDATE messages SET location = ?, seen = ? WHERE rowid = ?",
+                        (location, int(seen), rowid),
+                    )
+                    if bool(old_seen) != seen and address is not None:
+                        changed.append((address, id_))
+                continue
+            stored = item.read()
+            if stored is None:
+                present.discard(parsed.unique)
+                continue  # removed since the listing
+            if address is None:
+                address = mailbox_address(self.mailbox, stored.data)
+            self._insert(
+                item, stored=stored, unique=parsed.unique, location=location, seen=seen,
+                address=address,
+            )  # fmt: skip
+            new.append((address, maildir_message_id(self.mailbox.name, name)))
+            count += 1
+            if self.progress is not None and count % 1000 == 0:
+                self.progress(1000)
+        if self.progress is not None:
+            self.progress(count % 1000)
+        if address is None:
+            address = mailbox_address(self.mailbox, None)
+        gone = [row for key, row in existing.items() if key not in present]
+        delete(self.conn, [rowid for rowid, _, _, _ in gone])
+        save_mailbox(self.conn, self.mailbox, address, stamp, 0)
+        return (
+            grouped("new", new)
+            + grouped("changed", changed)
+            + grouped("deleted", ((address, id_) for _, id_, _, _ in gone))
+        )
+
+    def _insert(
+        self,
+        item: MaildirFile,
+        *,
+        stored: StoredMessage,
+        unique: str,
+        location: str,
+        seen: bool,
+        address: str,
+    ) -> None:
+        seconds, micros, _ = item.order
+        placed = Placed(
+            id=maildir_message_id(self.mailbox.name, unique), entry=self.entry, mailbox=address,
+            position=seconds * 1_000_000 + micros, location=location, length=len(stored.data),
+            received=item.delivered, size=len(stored.data), seen=seen, hidden=False,
+            key=unique, rank=1,
+        )  # fmt: skip
+        insert(self.conn, placed, extract(stored.data))

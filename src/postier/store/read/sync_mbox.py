@@ -1,0 +1,223 @@
+"""One mbox read into the index: from where the index stopped when the file only grew at
+its end (what a delivery does), else again from the start, the IDs telling which
+messages the index has already (only the new ones are parsed)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from ..identity import IdAssigner, MboxKey, mbox_key
+from ..mbox_changes import pending_changes
+from ..mbox_compact import status_seen
+from .changes import Change, grouped
+from .extract import extract
+from .mailboxes import MailboxFile
+from .rows import Placed, delete, insert
+from .scan import StoredMessage, iter_mbox
+from .snapshot import file_identity, open_mbox
+from .summary import header_end
+from .sync_base import Known, Progress, forget, mailbox_address, mbox_stamp_of, save_mailbox
+
+_EPOCH: Final = datetime.fromtimestamp(0, UTC)
+
+
+def _key_text(key: MboxKey) -> str:
+    """An mbox key as the index keeps it: its kind and its bytes in hex (any bytes)."""
+    return f"{key.kind}:{key.value.hex()}"
+
+
+def _key_of(text: str) -> MboxKey:
+    kind, _, value = text.partition(":")
+    return MboxKey("q" if kind == "q" else "c", bytes.fromhex(value))
+
+
+class MboxUpdate:
+    """One mbox read into the index: from where it stopped, or again from the start."""
+
+    def __init__(
+        self,
+        root: Path,
+        lock_timeout: float,
+        conn: sqlite3.Connection,
+        mailbox: MailboxFile,
+        *,
+        known: Known | None,
+        progress: Progress | None,
+    ) -> None:
+        self.root = root
+        self.lock_timeout = lock_timeout
+        self.conn = conn
+        self.mailbox = mailbox
+        self.entry = mailbox.path.name
+        self.known = known
+        self.progress = progress
+        self.new: list[tuple[str, str]] = []
+        self.changed: list[tuple[str, str]] = []
+        self.deleted: list[tuple[str, str]] = []
+
+    def run(self) -> list[Change]:
+        try:
+            snapshot_cm = open_mbox(self.mailbox.path, timeout=self.lock_timeout)
+            with snapshot_cm as snapshot:
+                info = os.fstat(snapshot.fd)
+                stamp = mbox_stamp_of(
+                    file_identity(snapshot.fd), snapshot.size, info.st_mtime_ns,
+                    self.root, self.entry,
+                )  # fmt: skip
+                self._read(snapshot.fd, snapshot.size, stamp)
+        except FileNotFoundError:
+            return forget(self.conn, self.entry)
+        return (
+            grouped("new", self.new)
+            + grouped("changed", self.changed)
+            + grouped("deleted", self.deleted)
+        )
+
+    def _read(self, fd: int, size: int, stamp: str) -> None:
+        changes = pending_changes(self.root, self.entry)
+        known = self.known
+        start = 0
+        if (
+            known is not None
+            and _same_file(known.stamp, stamp)
+            and known.indexed_end <= size
+            and _message_starts(fd, known.indexed_end, size)
+        ):
+            start = known.indexed_end
+        existing: dict[str, tuple[int, int, int, int, int]] = {}
+        seen_keys: list[MboxKey] = []
+        rows = self.conn.execute(
+            "SELECT id, rowid, position, length, seen, hidden, key FROM messages "
+            "WHERE entry = ? ORDER BY position",
+            (self.entry,),
+        ).fetchall()
+        for id_, rowid, position, length, seen, hidden, key in rows:
+            existing[id_] = (rowid, position, length, seen, hidden)
+            if start:
+                seen_keys.append(_key_of(key))
+        address = known.address if known is not None else None
+        assigner = IdAssigner(self.mailbox.name, seen_keys)
+        present: set[str] = set()
+        count = 0
+        for stored in iter_mbox(fd, start, size):
+            if address is None:
+                address = mailbox_address(self.mailbox, stored.raw)
+            self._one(
+                stored, assigner=assigner, existing=existing, present=present, address=address,
+                marks=changes.seen, deletions=changes.delete,
+            )  # fmt: skip
+            count += 1
+            if self.progress is not None and count % 1000 == 0:
+                self.progress(1000)
+        if self.progress is not None:
+            self.progress(count % 1000)
+        if address is None:
+            address = mailbox_address(self.mailbox, None)
+        if start:
+            self._apply_log(existing, changes.seen, changes.delete, address)
+        else:
+            gone = [(id_, row) for id_, row in existing.items() if id_ not in present]
+            delete(self.conn, [row[0] for _, row in gone])
+            self.deleted += [(address, id_) for id_, row in gone if not row[4]]
+        save_mailbox(self.conn, self.mailbox, address, stamp, size)
+
+    def _one(
+        self,
+        stored: StoredMessage,
+        *,
+        assigner: IdAssigner,
+        existing: dict[str, tuple[int, int, int, int, int]],
+        present: set[str],
+        address: str,
+        marks: Mapping[str, bool],
+        deletions: frozenset[str],
+    ) -> None:
+        raw = stored.raw
+        key = mbox_key(raw)
+        id_ = assigner.assign_key(key)
+        present.add(id_)
+        seen = _seen(id_, raw, marks)
+        hidden = id_ in deletions
+        length = len(stored.data)
+        row = existing.get(id_)
+        if row is not None:
+            rowid, position, old_length, old_seen, old_hidden = row
+            if (position, old_length, old_seen, old_hidden) != (
+                stored.offset,
+                length,
+                seen,
+                hidden,
+            ):
+                self.conn.execute(
+                    "UPDATE messages SET position = ?, length = ?, seen = ?, hidden = ?, "
+                    "size = ? WHERE rowid = ?",
+                    (stored.offset, length, int(seen), int(hidden), stored.size, rowid),
+                )
+                if bool(old_hidden) != hidden:
+                    (self.deleted if hidden else self.new).append((address, id_))
+                elif bool(old_seen) != seen and not hidden:
+                    self.changed.append((address, id_))
+            return
+        received = stored.delivered or _EPOCH
+        placed = Placed(
+            id=id_, entry=self.entry, mailbox=address, position=stored.offset, location="",
+            length=length, received=received, size=len(raw), seen=seen, hidden=hidden,
+            key=_key_text(key), rank=0,
+        )  # fmt: skip
+        insert(self.conn, placed, extract(raw))
+        if not hidden:
+            self.new.append((address, id_))
+
+    def _apply_log(
+        self,
+        existing: dict[str, tuple[int, int, int, int, int]],
+        marks: Mapping[str, bool],
+        deletions: frozenset[str],
+        address: str,
+    ) -> None:
+        """The file did not change where the index had read it: only the log may have
+        (a mark or deletion made by another process), so its entries are applied."""
+        marked = dict(marks)
+        for id_ in set(marked) | deletions:
+            row = existing.get(id_)
+            if row is None:
+                continue
+            rowid, _, _, old_seen, old_hidden = row
+            seen = marked.get(id_, bool(old_seen))
+            hidden = id_ in deletions or bool(old_hidden)
+            if (seen, hidden) == (bool(old_seen), bool(old_hidden)):
+                continue
+            self.conn.execute(
+                "UPDATE messages SET seen = ?, hidden = ? WHERE rowid = ?",
+                (int(seen), int(hidden), rowid),
+            )
+            if hidden and not old_hidden:
+                self.deleted.append((address, id_))
+            elif not hidden:
+                self.changed.append((address, id_))
+
+
+def _seen(id_: str, raw: bytes, marks: Mapping[str, bool]) -> bool:
+    if id_ in marks:
+        return marks[id_]
+    return bool(status_seen(raw[: header_end(raw)]))
+
+
+def _same_file(old_stamp: str, new_stamp: str) -> bool:
+    """Whether two mbox stamps name the same file (device and inode)."""
+    return old_stamp.split(":")[1:3] == new_stamp.split(":")[1:3]
+
+
+def _message_starts(fd: int, offset: int, size: int) -> bool:
+    """Whether the index's end is still a message boundary: the end of the file, or a
+    `From ` line after the empty line that ends the message before it."""
+    if offset == size:
+        return True
+    if offset < 2:
+        return offset == 0
+    return os.pread(fd, 7, offset - 2) == b"\n\nFrom "
