@@ -12,6 +12,12 @@ from tests.support.tls import TlsFiles, make_tls_files
 
 
 @pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    """A store directory that does not exist yet."""
+    return tmp_path / "store"
+
+
+@pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A `postier serve` on 127.0.0.1 (mbox, fsync) with its store in tmp_path/mail."""
     process = ServerProcess(tmp_path / "mail").start()

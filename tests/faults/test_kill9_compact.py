@@ -16,7 +16,7 @@ import pytest
 
 from postier.store import recover
 from postier.store.identity import IdAssigner
-from postier.store.mbox_compact import compact, temp_path
+from postier.store.read.mbox_compact import compact, temp_path
 from postier.store.read.scan import iter_mbox
 from tests.faults.numbered import check_stored
 from tests.store.helpers import mbox_messages
@@ -34,8 +34,8 @@ ENVELOPE = b"From s@y Thu Nov 27 02:23:09 2026\n"
 COMPACTOR = """
 import sys
 from pathlib import Path
-from postier.store.mbox_changes import record_changes
-from postier.store.mbox_compact import compact
+from postier.store.read.mbox_changes import record_changes
+from postier.store.read.mbox_compact import compact
 store, first = Path(sys.argv[1]), int(sys.argv[2])
 ids = sys.stdin.read().split()
 batch = int(sys.argv[3])

@@ -49,6 +49,21 @@ def imported(path: Path, name: str, known: dict[str, Path]) -> Iterator[str]:
                 target = target.rpartition(".")[0]
             if target and target != name:
                 yield target
+                yield from packages_run_first(target, name, known)
+
+
+def packages_run_first(target: str, name: str, known: dict[str, Path]) -> Iterator[str]:
+    """The packages whose `__init__` Python runs before `target`, when `name` imports it.
+
+    Importing `a.b.c` runs `a/__init__` and `a/b/__init__` first, unless they are already
+    running: those that hold `name` itself are.
+    """
+    own = name.split(".")
+    parts = target.split(".")
+    for depth in range(1, len(parts)):
+        package = ".".join(parts[:depth])
+        if package in known and own[:depth] != parts[:depth]:
+            yield package
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -95,6 +110,13 @@ def test_the_circle_finder_finds_a_circle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert circles(graph) == [["a", "b", "c"]]
     assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_an_import_runs_the_packages_above_the_module_first() -> None:
+    known = {name: Path() for name in ("p", "p.q", "p.q.r", "p.s")}
+    assert list(packages_run_first("p.q.r", "p.s", known)) == ["p.q"]
+    assert list(packages_run_first("p.q.r", "p.q", known)) == []
+    assert list(packages_run_first("p.s", "p.q.r", known)) == []
 
 
 def test_no_import_circle_between_the_modules_of_src() -> None:

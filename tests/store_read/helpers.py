@@ -120,8 +120,13 @@ def deliver(
         for number, message in enumerate(messages):
             data = message if isinstance(message, bytes) else wire_bytes(message)
             spool = Spool()
-            spool.write(data)
-            backend.deliver(envelope(recipients, sender, when + timedelta(seconds=number)), spool)
+            try:
+                spool.write(data)
+                backend.deliver(
+                    envelope(recipients, sender, when + timedelta(seconds=number)), spool
+                )
+            finally:
+                spool.close()
     finally:
         backend.close()
 

@@ -13,13 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postier.store.read.errors import DamagedMailbox
-from postier.store.read.scan import (
-    count_mbox,
-    envelope_time,
-    iter_mbox,
-    list_maildir,
-    read_first,
-)
+from postier.store.read.scan import count_mbox, envelope_time, iter_mbox
+from postier.store.read.scan_maildir import list_maildir
 from tests.store_read.helpers import WHEN, mbox_bytes, write_maildir_file
 
 ONE = b"Subject: one\n\nfirst body\n"
@@ -70,6 +65,30 @@ def test_quoting_round_trips_for_any_lines_and_chunks(
     assert found == messages
 
 
+@settings(max_examples=150, deadline=None)
+@given(messages=bodies, chunk=st.integers(1, 40), keep=st.integers(0, 60))
+def test_a_message_longer_than_keep_comes_with_its_start_only(
+    tmp_path_factory: pytest.TempPathFactory, messages: list[bytes], chunk: int, keep: int
+) -> None:
+    path = tmp_path_factory.mktemp("keep") / "k.mbox"
+    data = mbox_bytes(messages)
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        whole = list(iter_mbox(fd, 0, len(data), chunk=chunk))
+        kept = list(iter_mbox(fd, 0, len(data), chunk=chunk, keep=keep))
+    finally:
+        os.close(fd)
+    assert [(m.offset, m.envelope) for m in kept] == [(m.offset, m.envelope) for m in whole]
+    assert [m.length for m in kept] == [len(m.data) for m in whole]
+    for short, full in zip(kept, whole, strict=True):
+        if short.complete:
+            assert short.data == full.data
+        else:
+            assert len(full.data) > keep and full.data.startswith(short.data)
+            assert len(short.data) >= keep
+
+
 def test_size_is_the_unquoted_size(tmp_path: Path) -> None:
     data = mbox_bytes([QUOTED, b">From first line\n\nbody\n"])
     path = tmp_path / "q.mbox"
@@ -92,12 +111,10 @@ def test_reading_from_an_offset_gives_the_later_messages(tmp_path: Path) -> None
     try:
         later = [m.raw for m in iter_mbox(fd, len(first), len(data))]
         count = count_mbox(fd, len(data))
-        head = read_first(fd, len(data))
     finally:
         os.close(fd)
     assert later == [QUOTED]
     assert count.count == 2
-    assert head is not None and head.raw == ONE
     assert count.last_line is not None and envelope_time(count.last_line) == WHEN.replace(second=10)
 
 

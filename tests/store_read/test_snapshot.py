@@ -11,13 +11,10 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from postier.store import MboxStore, Spool
 from postier.store.journal import JOURNAL_DIR
 from postier.store.journal_record import JournalEntries
-from postier.store.read.errors import MailboxBusy
-from postier.store.read.mailboxes import Store
+from postier.store.read import Reader
 from postier.store.read.snapshot import lock_key, open_mbox
 from tests.store_read.helpers import envelope, mbox_bytes
 
@@ -63,8 +60,9 @@ def finish(child: subprocess.Popen[str], *, kill: bool = False) -> None:
 
 
 def subjects(store: Path, address: str = "alice@example.org", timeout: float = 10) -> list[str]:
-    with Store(store, lock_timeout=timeout).open(address) as mailbox:
-        return [row.subject for _, _, row in mailbox.rows()]
+    """The subjects of `address`'s messages, oldest first, as a new reader finds them."""
+    with Reader(store, lock_timeout=timeout, fsync=False) as reader:
+        return [row.subject for row in reversed(reader.messages(address).messages)]
 
 
 def test_a_reader_waits_for_the_writer_and_sees_whole_messages(store: Path) -> None:
@@ -81,16 +79,25 @@ def test_a_reader_waits_for_the_writer_and_sees_whole_messages(store: Path) -> N
         finish(child)
 
 
-def test_a_mailbox_locked_too_long_is_an_error(store: Path) -> None:
+def test_a_mailbox_locked_too_long_is_reported_and_shown_as_last_read(store: Path) -> None:
     store.mkdir()
     path = store / "alice@example.org.mbox"
     path.write_bytes(mbox_bytes([FIRST]))
-    child = hold_lock(path, 2)
-    try:
-        with pytest.raises(MailboxBusy, match=re.escape("alice@example.org.mbox")):
-            subjects(store, timeout=0.2)
-    finally:
-        finish(child, kill=True)
+    with Reader(store, lock_timeout=0.2, fsync=False) as reader:
+        reader.sync()
+        child = hold_lock(path, 2, before=mbox_bytes([SECOND]))
+        try:
+            reader.sync()
+            [error] = reader.errors
+            assert re.match(r"alice@example\.org\.mbox: .*locked", error)
+            assert [row.subject for row in reader.messages("alice@example.org").messages] == [
+                "first"
+            ]
+        finally:
+            finish(child, kill=True)
+        reader.sync()
+        assert reader.errors == []
+        assert len(reader.messages("alice@example.org").messages) == 2
 
 
 def test_what_a_dead_delivery_left_is_not_shown(store: Path) -> None:
@@ -106,8 +113,9 @@ def test_what_a_dead_delivery_left_is_not_shown(store: Path) -> None:
     entries = JournalEntries(mbox_sizes={"alice@example.org.mbox": len(complete)})
     (journal / "123-dead.journal").write_bytes(entries.encode())
     assert subjects(store) == ["first"]
-    [row] = Store(store).inbox().mailboxes
-    assert (row.count, row.size) == (1, len(complete))
+    with Reader(store, fsync=False) as reader:
+        [row] = reader.mailboxes()
+        assert (row.count, row.size) == (1, len(FIRST))
 
 
 def test_what_a_dead_delivery_finished_is_shown(store: Path) -> None:
@@ -161,17 +169,23 @@ def test_reading_while_threads_of_this_process_deliver(store: Path) -> None:
     for thread in writers:
         thread.start()
     seen = 0
+    reader = Reader(store, fsync=False)
     try:
+        deadline = time.monotonic() + 60
         while any(thread.is_alive() for thread in writers) or seen < 2 * total:
-            with Store(store).open("alice@example.org") as mailbox:
-                raws = [message.raw for message in mailbox.messages()]
+            assert time.monotonic() < deadline
+            reader.sync()
+            rows = reader.messages("alice@example.org", limit=None).messages
+            raws = [reader.read_bytes(row.id) for row in rows]
             assert len(raws) >= seen
             assert all(raw.endswith(b"\nFrom the middle\n") for raw in raws)
+            assert all(row.size == len(raw) for row, raw in zip(rows, raws, strict=True))
             seen = len(raws)
     finally:
         for thread in writers:
             thread.join()
         box.close()
+        reader.close()
     assert seen == 2 * total
 
 

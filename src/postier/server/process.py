@@ -7,6 +7,7 @@ from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
 
+from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
 from postier.server.listener import SmtpListener, announce_workers
 from postier.server.resources import Shared
@@ -27,6 +28,7 @@ async def serve(
 
     `announce`: log the `listening on` line (a worker leaves it to its parent).
     """
+    return_large_buffers()
     allowed = connections_within_file_limit(settings.max_connections)
     if allowed != settings.max_connections:
         settings = replace(settings, max_connections=allowed)

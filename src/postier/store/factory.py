@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .errors import StoreError
 from .interface import MailStore
-from .maildir import SUBDIRS, MaildirStore
+from .maildir import MaildirStore
+from .maildir_layout import SUBDIRS
 from .mbox import MboxStore
 from .naming import MBOX_SUFFIX, StoreFormat
 from .recovery import DEFAULT_LOCK_TIMEOUT, recover

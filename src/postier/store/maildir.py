@@ -38,11 +38,11 @@ from .errors import DeliveryError
 from .flush import ParallelFlusher
 from .journal import Transaction
 from .journal_record import JournalEntries
+from .maildir_layout import NEW, SUBDIRS, TMP
 from .naming import StoreFormat
 
 log = logging.getLogger(__name__)
 
-SUBDIRS: Final = ("tmp", "new", "cur")
 FLUSH_GROUP: Final = 64
 """Copies written before they are flushed together; bounds the files open at once."""
 _CREATE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -150,7 +150,7 @@ class MaildirStore(BatchedStore[_Staged]):
             position += len(item.fds)
             if failures:
                 log.error("%s: delivery failed: %s", item.delivery.envelope.queue_id, failures[0])
-                _remove([self._path(entry, "tmp", unique) for entry, unique in item.files])
+                _remove([self._path(entry, TMP, unique) for entry, unique in item.files])
             flushed.append(not failures)
         return flushed, errors[len(fds) :]
 
@@ -173,14 +173,14 @@ class MaildirStore(BatchedStore[_Staged]):
             for fd in fds:
                 os.close(fd)
             self._ready.difference_update(copy.entry for copy in delivery.copies)
-            _remove([self._path(entry, "tmp", unique) for entry, unique in files])
+            _remove([self._path(entry, TMP, unique) for entry, unique in files])
             raise delivery.failure() from None
         return _Staged(delivery, files, tuple(fds))
 
     def _write_tmp(self, delivery: Delivery, copy: Copy, unique: str) -> int:
         """Write one copy in `tmp/`; its descriptor, open."""
         self._ensure_maildir(copy.entry)
-        path = self._path(copy.entry, "tmp", unique)
+        path = self._path(copy.entry, TMP, unique)
         fd = os.open(path, _CREATE_FLAGS, fileio.FILE_MODE)
         try:
             pieces = render_copy(delivery.envelope, copy.recipient, delivery.message, self.format)
@@ -216,7 +216,7 @@ class MaildirStore(BatchedStore[_Staged]):
             for staged in requests:
                 for fd in staged.fds:
                     os.close(fd)
-                _remove([self._path(entry, "tmp", unique) for entry, unique in staged.files])
+                _remove([self._path(entry, TMP, unique) for entry, unique in staged.files])
             return [staged.delivery.failure() for staged in requests]
         errors: list[Exception | None] = [None] * len(requests)
         if self._fsync:
@@ -224,7 +224,7 @@ class MaildirStore(BatchedStore[_Staged]):
             if journal_error is not None:
                 log.error("cannot write the journal: %s", journal_error)
                 for staged in requests:
-                    _remove([self._path(entry, "tmp", unique) for entry, unique in staged.files])
+                    _remove([self._path(entry, TMP, unique) for entry, unique in staged.files])
                 self._abort([], transaction)
                 return [staged.delivery.failure() for staged in requests]
             for index, ok in enumerate(flushed):
@@ -243,7 +243,7 @@ class MaildirStore(BatchedStore[_Staged]):
                 # after a crash would make recovery undo the whole batch.
                 failed = [staged for staged, error in zip(requests, errors, strict=True) if error]
                 tmp_dirs = {
-                    self.path / entry / "tmp" for staged in failed for entry, _ in staged.files
+                    self.path / entry / TMP for staged in failed for entry, _ in staged.files
                 }
                 for directory in sorted({path.parent for path in moved} | tmp_dirs):
                     fileio.fsync_dir(directory)
@@ -267,12 +267,12 @@ class MaildirStore(BatchedStore[_Staged]):
         moved: list[Path] = []
         try:
             for entry, unique in staged.files:
-                target = self._path(entry, "new", unique)
-                os.rename(self._path(entry, "tmp", unique), target)
+                target = self._path(entry, NEW, unique)
+                os.rename(self._path(entry, TMP, unique), target)
                 moved.append(target)
         except OSError as error:
             log.error("%s: delivery failed: %s", staged.delivery.envelope.queue_id, error)
-            _remove(moved + [self._path(entry, "tmp", unique) for entry, unique in staged.files])
+            _remove(moved + [self._path(entry, TMP, unique) for entry, unique in staged.files])
             return None
         return moved
 

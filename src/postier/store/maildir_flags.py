@@ -39,6 +39,7 @@ from typing import Final
 
 from . import fileio
 from .errors import StoreError
+from .maildir_layout import CUR, MESSAGE_DIRS, NEW
 
 SEEN: Final = "S"
 STANDARD_FLAGS: Final = "DFPRST"
@@ -49,8 +50,6 @@ FLAGS_PREFIX: Final = "2,"
 """Info of the form `2,FLAGS`; `1,...` is the convention's "experimental" form."""
 MAX_ATTEMPTS: Final = 8
 """Renames tried while other readers keep moving the file, before giving up."""
-SUBDIRS: Final = ("new", "cur")
-"""Where the messages of a Maildir are (`tmp/` holds files being written)."""
 
 # A colon starts the info part wherever it is: the convention keeps it out of unique names
 # (postier writes a host's colon as `\072`). `;` and `!` do appear in unique names written by
@@ -185,9 +184,9 @@ def change_flags(
         current = parse_name(where.name)
         # The flags it has are kept as they are, even characters no tool should have written.
         flags = "".join(sorted((set(current.flags) | set(adding)) - set(removing)))
-        if flags == current.flags and where.parent.name == "new" and SEEN not in flags:
+        if flags == current.flags and where.parent.name == NEW and SEEN not in flags:
             return where  # unseen and unchanged: `new/` is where it belongs
-        target = maildir / "cur" / _compose(unique, current.separator, flags)
+        target = maildir / CUR / _compose(unique, current.separator, flags)
         if where == target:
             return target
         try:
@@ -205,7 +204,7 @@ def change_flags(
 
 def find_message(maildir: Path, unique: str) -> Path | None:
     """The file of `new/` or `cur/` whose unique name is `unique`, or None."""
-    for sub in reversed(SUBDIRS):  # most messages of an old Maildir are in cur/
+    for sub in reversed(MESSAGE_DIRS):  # most messages of an old Maildir are in cur/
         try:
             entries = os.scandir(maildir / sub)
         except FileNotFoundError:
@@ -222,7 +221,8 @@ def _first_look(maildir: Path, given: PurePath) -> Path | None:
     same name. Only a path that exists is returned; None sends the caller to `find_message`.
     """
     hint = given.parent.name
-    subs = ([hint] if hint in SUBDIRS else []) + [sub for sub in SUBDIRS if sub != hint]
+    subs = [hint] if hint in MESSAGE_DIRS else []
+    subs += [sub for sub in MESSAGE_DIRS if sub != hint]
     for sub in subs:
         path = maildir / sub / given.name
         if os.path.lexists(path):

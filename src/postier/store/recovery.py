@@ -27,6 +27,7 @@ from .errors import LockTimeoutError
 from .journal import JOURNAL_DIR, SUFFIX, read_fd
 from .journal_record import JournalEntries, holds_transaction
 from .locking import locked
+from .maildir_layout import NEW, TMP
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def is_complete(store_dir: Path, entries: JournalEntries, mbox_sizes: Mapping[st
             return False
     for item in entries.maildir_files:
         mailbox, _, unique = item.partition("/")
-        if os.path.lexists(store_dir / mailbox / "tmp" / unique):
+        if os.path.lexists(store_dir / mailbox / TMP / unique):
             return False
     return True
 
@@ -159,7 +160,7 @@ def _roll_back(
     touched: set[Path] = set()
     for item in entries.maildir_files:
         mailbox, _, unique = item.partition("/")
-        for sub in ("tmp", "new"):
+        for sub in (TMP, NEW):
             directory = store_dir / mailbox / sub
             try:
                 os.unlink(directory / unique)
@@ -178,7 +179,7 @@ def _clear_stale_tmp(store_dir: Path) -> None:
         for entry in entries:
             if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
                 continue
-            tmp = Path(entry.path) / "tmp"
+            tmp = Path(entry.path) / TMP
             if not tmp.is_dir() or tmp.is_symlink():
                 continue
             with os.scandir(tmp) as files:

@@ -23,15 +23,16 @@ from pathlib import Path
 from typing import Protocol
 
 from .. import fileio
-from ..compactor import BackgroundCompactor
 from ..index.database import IndexDatabase
 from ..maildir_flags import MessageNotFoundError, find_message, mark_seen, mark_unseen, parse_name
-from ..mbox_changes import record_changes
-from ..mbox_compact import CompactResult, compact
+from ..maildir_layout import CUR
 from .changes import Change, grouped
+from .compactor import BackgroundCompactor
 from .errors import NoSuchMailbox
 from .lookup import Located, locate_address
 from .mailboxes import Store
+from .mbox_changes import record_changes
+from .mbox_compact import CompactResult, compact
 from .rows import delete as delete_rows
 
 
@@ -89,7 +90,7 @@ class Editor:
         except MessageNotFoundError:
             return  # deleted meanwhile: the next look drops it
         location = f"{path.parent.name}/{path.name}"
-        seen = path.parent.name == "cur" and parse_name(path.name).seen
+        seen = path.parent.name == CUR and parse_name(path.name).seen
         with self.reader.db.writing() as conn:
             conn.execute(
                 "UPDATE messages SET location = ?, seen = ? WHERE id = ?",

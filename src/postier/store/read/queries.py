@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..maildir_layout import may_be_maildir
 from .errors import DamagedMailbox
 from .results import SUMMARY_COLUMNS, MailboxSummary, Page, from_micros, summary_from_row
 
@@ -67,11 +67,7 @@ def page(
 def check_maildir(path: Path) -> None:
     """A directory named as a Maildir is one, or one being made (empty: the server makes
     it, then tmp/, new/ and cur/ in it); anything else there is a damaged mailbox."""
-    try:
-        entries = os.listdir(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    if entries and not any((path / part).is_dir() for part in ("tmp", "new", "cur")):
+    if not may_be_maildir(path):
         raise DamagedMailbox(f"{path.name} is not a Maildir (no tmp/, new/ or cur/)")
 
 

@@ -76,6 +76,7 @@ class Reader:
         self._subscribers = Subscribers()
         self._last_look = float("-inf")
         self._problems: dict[str, str] = {}
+        self._busy: dict[str, str] = {}
         """The mailboxes the last look could not read: entry name, one line (`name: reason`)."""
         self._sync_lock = threading.Lock()
         self.editor = Editor(self)
@@ -127,27 +128,33 @@ class Reader:
             with self.db.writing() as conn:
                 changes += self._sync.forget(conn, entry)
         problems: dict[str, str] = {}
+        busy: dict[str, str] = {}
         for mailbox in stale:
+            name = mailbox.path.name
             try:
                 with self.db.writing() as conn:
                     changes += self._sync.update(conn, mailbox)
-            except MailboxBusy:
-                continue  # a delivery holds it: the next look reads it
+            except MailboxBusy as error:
+                # A writer held it past the lock timeout: what the index had is shown.
+                busy[name] = f"{name}: {error} (showing it as it was last read)"
             except (ReaderError, OSError) as error:
                 # Skipped until it mends; what the index had of it stays listed.
-                problems[mailbox.path.name] = f"{mailbox.path.name}: {_reason(error)}"
+                problems[name] = f"{name}: {_reason(error)}"
         if only is None:
-            self._problems = problems
+            self._problems, self._busy = problems, busy
         else:
             for entry in only:
                 self._problems.pop(entry, None)
+                self._busy.pop(entry, None)
             self._problems.update(problems)
+            self._busy.update(busy)
         return changes
 
     @property
     def errors(self) -> list[str]:
-        """The mailboxes the last look could not read, one line each (`name: reason`)."""
-        return list(self._problems.values())
+        """The mailboxes the last look could not read, one line each (`name: reason`):
+        damaged ones, and busy ones (a writer kept them locked too long)."""
+        return [*self._problems.values(), *self._busy.values()]
 
     def _mailbox(self, conn: sqlite3.Connection, address: str) -> str:
         """The index's key of `address`'s mailbox. Raises NotAnAddress for text that is no

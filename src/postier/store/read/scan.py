@@ -1,11 +1,9 @@
-"""Finds the messages of an mbox or a Maildir without parsing them: where each one is, its
-envelope line or file name, its bytes.
+"""Finds the messages of an mbox without parsing them: where each one is, its envelope
+line, its bytes (`scan_maildir` lists a Maildir's).
 
 An mbox is read in large chunks and cut at each `\\nFrom ` (mboxrd quoting guarantees that
 every other line starting with `From ` got a `>`); a message's bytes are what lies between
 its `From ` line and the empty line that ends it, quoting undone only when asked for.
-A Maildir is listed from `new/` and `cur/`, in the order received (the time in each file name,
-which postier's store takes from the envelope, as an mbox's `From ` line does).
 """
 
 from __future__ import annotations
@@ -15,12 +13,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 from typing import Final
 
 from ..mboxrd import unquote_mboxrd
 from .errors import DamagedMailbox
-from .snapshot import pending
 
 CHUNK: Final = 8 << 20
 """Bytes read from an mbox at a time: large enough that a read costs little per message."""
@@ -43,9 +39,6 @@ _MONTHS: Final = {
     )
 }
 """English month abbreviations, as both mbox `From ` lines and `Date:` fields write them."""
-_MAILDIR_TIME: Final = re.compile(r"(\d+)\.(?:[^.]*?M(\d{1,6})(?!\d))?")
-MAILDIR_SUBDIRS: Final = ("new", "cur")
-_EPOCH: Final = datetime.fromtimestamp(0, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +55,19 @@ class StoredMessage:
     """When a Maildir message was received (the time in its name)."""
     offset: int = 0
     """Where its `From ` line starts in the mbox (0 in a Maildir)."""
+    whole_length: int = -1
+    """How many bytes it has in the mailbox when `data` holds only the first of them
+    (read with `keep`), else -1: `data` is all of it."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether `data` holds the whole message."""
+        return self.whole_length < 0
+
+    @property
+    def length(self) -> int:
+        """How many bytes it has in the mailbox (quoted, in an mbox)."""
+        return len(self.data) if self.whole_length < 0 else self.whole_length
 
     @property
     def delivered(self) -> datetime | None:
@@ -118,12 +124,16 @@ class _Chunks:
         return keep
 
 
-def iter_mbox(fd: int, start: int, end: int, *, chunk: int = CHUNK) -> Iterator[StoredMessage]:
+def iter_mbox(
+    fd: int, start: int, end: int, *, chunk: int = CHUNK, keep: int | None = None
+) -> Iterator[StoredMessage]:
     """Each message of the mbox open at `fd` between offsets `start` and `end`.
 
     `start` is the beginning of a `From ` line (0, or the end of what was read before)
     and `end` the end of a complete message. Raises DamagedMailbox when the data there
-    does not start with a `From ` line.
+    does not start with a `From ` line. With `keep`, a message longer than that comes
+    with its first `keep` bytes only (`StoredMessage.complete`), and no more than `keep`
+    and two chunks are held at a time.
     """
     window = _Chunks(fd, start, end, chunk)
     pos = 0  # where the current message's `From ` line starts in window.buf
@@ -139,12 +149,37 @@ def iter_mbox(fd: int, start: int, end: int, *, chunk: int = CHUNK) -> Iterator[
             raise DamagedMailbox(f"no `From ` line where a message should start (byte {offset})")
         separator = window.buf.find(_SEPARATOR, line_end)
         while separator < 0 and not window.exhausted:
+            if keep is not None and len(window.buf) - line_end > keep + 1:
+                break
             # Search again only the bytes that may hold a separator cut by the chunk's end.
             search = max(line_end, len(window.buf) - len(_SEPARATOR) + 1)
             shift = window.more(pos)
             pos, line_end = pos - shift, line_end - shift
             separator = window.buf.find(_SEPARATOR, search - shift)
         buf = window.buf
+        if separator < 0 and not window.exhausted:
+            # Too long to keep: its start, then find its end without holding the rest.
+            head, envelope = buf[line_end + 1 : line_end + 1 + (keep or 0)], buf[pos:line_end]
+            offset, data_start = window.base + pos, window.base + line_end + 1
+            search = window.base + max(line_end, len(buf) - len(_SEPARATOR) + 1)
+            del buf
+            window.buf = b""
+            found = _find_separator(fd, search, end, chunk)
+            next_offset = end if found < 0 else found + 1
+            whole = next_offset - data_start
+            if os.pread(fd, 2, next_offset - 2) == b"\n\n":
+                whole -= 1
+            if whole <= len(head):  # its end lay just past what was searched
+                yield StoredMessage(
+                    data=head[:whole], quoted=True, envelope=envelope, offset=offset
+                )
+            else:
+                yield StoredMessage(
+                    data=head, quoted=True, envelope=envelope, offset=offset, whole_length=whole
+                )
+            window = _Chunks(fd, next_offset, end, chunk)
+            pos = 0
+            continue
         next_start = len(buf) if separator < 0 else separator + 1
         data = buf[line_end + 1 : next_start]
         # The empty line after each message belongs to the mbox, not to the message.
@@ -154,6 +189,22 @@ def iter_mbox(fd: int, start: int, end: int, *, chunk: int = CHUNK) -> Iterator[
             data=data, quoted=True, envelope=buf[pos:line_end], offset=window.base + pos
         )
         pos = next_start
+
+
+def _find_separator(fd: int, offset: int, end: int, chunk: int) -> int:
+    """Where the next `\nFrom ` lies from `offset` on (before `end`), or -1."""
+    tail = b""
+    while offset < end:
+        data = os.pread(fd, min(chunk, end - offset), offset)
+        if not data:
+            raise DamagedMailbox("the mailbox shrank while it was read; try again")
+        window = tail + data
+        found = window.find(_SEPARATOR)
+        if found >= 0:
+            return offset - len(tail) + found
+        tail = window[-(len(_SEPARATOR) - 1) :]
+        offset += len(data)
+    return -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,114 +276,3 @@ def calendar_date(
         )
     except (KeyError, ValueError, OverflowError):
         return None
-
-
-def read_first(fd: int, end: int) -> StoredMessage | None:
-    """The first message of an mbox, read in small chunks (only its head is wanted)."""
-    return next(iter_mbox(fd, 0, end, chunk=1 << 16), None)
-
-
-# -- Maildir ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MaildirFile:
-    """One message file of a Maildir."""
-
-    path: str
-    size: int
-    order: tuple[int, int, str]
-    """Delivery order: seconds, microseconds, then the unique name."""
-
-    @property
-    def delivered(self) -> datetime:
-        """When it was received: the time in its name (or of its last change)."""
-        seconds, micros, _ = self.order
-        try:
-            return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
-        except (OverflowError, OSError, ValueError):
-            return _EPOCH
-
-    def read(self) -> StoredMessage | None:
-        """The message, or None when it went away (expunged, or moved by a mail client)."""
-        try:
-            data = _read_file(self.path, self.size)
-        except FileNotFoundError:
-            moved = _moved_to_cur(self.path)
-            if moved is None:
-                return None
-            data = _read_file(moved, self.size)
-        return StoredMessage(data=data, quoted=False, filed=self.delivered)
-
-
-def _read_file(path: str, size: int) -> bytes:
-    """A whole file, with plain system calls: a hundred thousand of them add up."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    try:
-        chunks = [os.read(fd, size + 1)]
-        while chunks[-1]:
-            chunks.append(os.read(fd, max(size, 1 << 16)))
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def _moved_to_cur(path: str) -> str | None:
-    """Where a mail client moved a message of `new/`: `cur/<unique>:2,<flags>`."""
-    directory, name = os.path.split(path)
-    if os.path.basename(directory) != "new":
-        return None
-    cur = os.path.join(os.path.dirname(directory), "cur")
-    unique = name.split(":", 1)[0]
-    try:
-        names = os.listdir(cur)
-    except FileNotFoundError:
-        return None
-    for candidate in names:
-        if candidate.split(":", 1)[0] == unique:
-            return os.path.join(cur, candidate)
-    return None
-
-
-def is_maildir(path: Path | str) -> bool:
-    """Whether `path` is a directory with the `new/` and `cur/` of a Maildir."""
-    return all(os.path.isdir(os.path.join(path, sub)) for sub in MAILDIR_SUBDIRS)
-
-
-def list_maildir(maildir: Path) -> list[MaildirFile]:
-    """The messages of a Maildir in delivery order, without the uncommitted ones."""
-    found: list[MaildirFile] = []
-    for sub in MAILDIR_SUBDIRS:
-        try:
-            scan = os.scandir(maildir / sub)
-        except FileNotFoundError:
-            continue  # a Maildir being created, or one a client never used cur/ in
-        with scan as entries:
-            for entry in entries:
-                # Dot files are not messages, by the Maildir convention.
-                if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
-                    continue
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                found.append(_maildir_file(entry.path, entry.name, info))
-    # Listed after the files: a copy seen in new/ had its journal written before it was
-    # renamed there, so a journal still listing it now means "not committed yet".
-    uncommitted = pending(maildir.parent).maildir_files
-    if uncommitted:
-        prefix = maildir.name + "/"
-        found = [item for item in found if prefix + os.path.basename(item.path) not in uncommitted]
-    found.sort(key=lambda item: item.order)
-    return found
-
-
-def _maildir_file(path: str, name: str, info: os.stat_result) -> MaildirFile:
-    unique = name.split(":", 1)[0]
-    match = _MAILDIR_TIME.match(unique)
-    if match is not None:
-        seconds, micros = int(match[1]), int(match[2] or 0)
-    else:
-        # Not named by the convention: the time it was written stands in.
-        seconds, micros = divmod(info.st_mtime_ns // 1000, 1_000_000)
-    return MaildirFile(path, info.st_size, (seconds, micros, unique))

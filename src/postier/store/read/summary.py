@@ -193,6 +193,12 @@ def _count(
             # RFC 2046 §5.1.5: in a digest, a part without a type is a message.
             inner = "message/rfc822" if kind == "multipart/digest" else "text/plain"
             return sum(_count_part(data, s, e, inner, depth + 1) for s, e in spans)
+    return leaf_attachments(values, kind)
+
+
+def leaf_attachments(values: dict[str, str], kind: str) -> int:
+    """1 when the part with header `values`, of type `kind` and not split into parts, is
+    an attachment, else 0 (it is a body)."""
     if kind not in BODY_TYPES:
         return 1
     if "content-disposition" not in values and "name" not in values.get("content-type", "").lower():

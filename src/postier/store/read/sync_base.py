@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..mbox_changes import log_path
+from ..maildir_layout import MESSAGE_DIRS
 from ..naming import address_from_name
 from .changes import Change, grouped
 from .extract import extract
 from .mailboxes import MailboxFile
+from .mbox_changes import log_path
 from .rows import delete
 
 Progress = Callable[[int], None]
@@ -60,7 +61,7 @@ def _log_stamp(store_dir: Path, entry: str) -> str:
 def maildir_stamp(path: Path) -> str | None:
     """The stamp of a Maildir: the mtimes of its `new/` and `cur/` (None when neither is)."""
     parts = []
-    for sub in ("new", "cur"):
+    for sub in MESSAGE_DIRS:
         try:
             info = os.stat(path / sub)
         except (FileNotFoundError, NotADirectoryError):

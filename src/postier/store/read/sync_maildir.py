@@ -9,11 +9,14 @@ from pathlib import Path
 
 from ..identity import maildir_message_id
 from ..maildir_flags import parse_name
+from ..maildir_layout import CUR
 from .changes import Change, grouped
 from .extract import extract
 from .mailboxes import MailboxFile
 from .rows import Placed, delete, insert
-from .scan import MaildirFile, StoredMessage, list_maildir
+from .scan import StoredMessage
+from .scan_maildir import MaildirFile, list_maildir
+from .streamed import HEAD_BYTES, READ_CHUNK, extract_streamed
 from .sync_base import Known, Progress, mailbox_address, maildir_stamp, save_mailbox
 
 
@@ -57,7 +60,7 @@ class MaildirUpdate:
             parsed = parse_name(name)
             present.add(parsed.unique)
             location = f"{sub}/{name}"
-            seen = sub == "cur" and parsed.seen
+            seen = sub == CUR and parsed.seen
             row = existing.get(parsed.unique)
             if row is not None:
                 rowid, id_, old_location, old_seen = row
@@ -69,7 +72,7 @@ class MaildirUpdate:
                     if bool(old_seen) != seen and address is not None:
                         changed.append((address, id_))
                 continue
-            stored = item.read()
+            stored = item.read(keep=HEAD_BYTES)
             if stored is None:
                 present.discard(parsed.unique)
                 continue  # removed since the listing
@@ -107,10 +110,13 @@ class MaildirUpdate:
         address: str,
     ) -> None:
         seconds, micros, _ = item.order
+        if stored.complete:
+            found, size = extract(stored.data), len(stored.data)
+        else:
+            found, size = extract_streamed(stored.data, item.chunks(READ_CHUNK))
         placed = Placed(
             id=maildir_message_id(self.mailbox.name, unique), entry=self.entry, mailbox=address,
-            position=seconds * 1_000_000 + micros, location=location, length=len(stored.data),
-            received=item.delivered, size=len(stored.data), seen=seen, hidden=False,
-            key=unique, rank=1,
+            position=seconds * 1_000_000 + micros, location=location, length=size,
+            received=item.delivered, size=size, seen=seen, hidden=False, key=unique, rank=1,
         )  # fmt: skip
-        insert(self.conn, placed, extract(stored.data))
+        insert(self.conn, placed, found)

@@ -6,24 +6,34 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 from ..identity import IdAssigner, MboxKey, mbox_key
-from ..mbox_changes import pending_changes
-from ..mbox_compact import status_seen
 from .changes import Change, grouped
 from .extract import extract
 from .mailboxes import MailboxFile
+from .mbox_changes import pending_changes
+from .mbox_compact import status_seen
+from .raw import CHUNK as STREAM_CHUNK
+from .raw import MboxMessageStream
 from .rows import Placed, delete, insert
 from .scan import StoredMessage, iter_mbox
 from .snapshot import file_identity, open_mbox
+from .streamed import HEAD_BYTES, READ_CHUNK, extract_streamed
 from .summary import header_end
 from .sync_base import Known, Progress, forget, mailbox_address, mbox_stamp_of, save_mailbox
 
 _EPOCH: Final = datetime.fromtimestamp(0, UTC)
+
+
+def _chunks(fd: int, stored: StoredMessage) -> Iterator[bytes]:
+    """The bytes of a message too long to hold, unquoted, a chunk at a time."""
+    with MboxMessageStream(os.dup(fd), stored.offset, stored.length) as stream:
+        while chunk := stream.read(STREAM_CHUNK):
+            yield chunk
 
 
 def _key_text(key: MboxKey) -> str:
@@ -104,11 +114,11 @@ class MboxUpdate:
         assigner = IdAssigner(self.mailbox.name, seen_keys)
         present: set[str] = set()
         count = 0
-        for stored in iter_mbox(fd, start, size):
+        for stored in iter_mbox(fd, start, size, chunk=READ_CHUNK, keep=HEAD_BYTES):
             if address is None:
                 address = mailbox_address(self.mailbox, stored.raw)
             self._one(
-                stored, assigner=assigner, existing=existing, present=present, address=address,
+                stored, fd, assigner=assigner, existing=existing, present=present, address=address,
                 marks=changes.seen, deletions=changes.delete,
             )  # fmt: skip
             count += 1
@@ -129,6 +139,7 @@ class MboxUpdate:
     def _one(
         self,
         stored: StoredMessage,
+        fd: int,
         *,
         assigner: IdAssigner,
         existing: dict[str, tuple[int, int, int, int, int]],
@@ -137,13 +148,13 @@ class MboxUpdate:
         marks: Mapping[str, bool],
         deletions: frozenset[str],
     ) -> None:
-        raw = stored.raw
-        key = mbox_key(raw)
+        raw = stored.raw  # all of it, or its start when it is too long to hold
+        key = mbox_key(raw if stored.complete else _chunks(fd, stored))
         id_ = assigner.assign_key(key)
         present.add(id_)
         seen = _seen(id_, raw, marks)
         hidden = id_ in deletions
-        length = len(stored.data)
+        length = stored.length
         row = existing.get(id_)
         if row is not None:
             rowid, position, old_length, old_seen, old_hidden = row
@@ -153,10 +164,11 @@ class MboxUpdate:
                 seen,
                 hidden,
             ):
+                size = stored.size if stored.complete else sum(map(len, _chunks(fd, stored)))
                 self.conn.execute(
                     "UPDATE messages SET position = ?, length = ?, seen = ?, hidden = ?, "
                     "size = ? WHERE rowid = ?",
-                    (stored.offset, length, int(seen), int(hidden), stored.size, rowid),
+                    (stored.offset, length, int(seen), int(hidden), size, rowid),
                 )
                 if bool(old_hidden) != hidden:
                     (self.deleted if hidden else self.new).append((address, id_))
@@ -164,12 +176,16 @@ class MboxUpdate:
                     self.changed.append((address, id_))
             return
         received = stored.delivered or _EPOCH
+        if stored.complete:
+            found, size = extract(raw), len(raw)
+        else:
+            found, size = extract_streamed(raw, _chunks(fd, stored))
         placed = Placed(
             id=id_, entry=self.entry, mailbox=address, position=stored.offset, location="",
-            length=length, received=received, size=len(raw), seen=seen, hidden=hidden,
+            length=length, received=received, size=size, seen=seen, hidden=hidden,
             key=_key_text(key), rank=0,
         )  # fmt: skip
-        insert(self.conn, placed, extract(raw))
+        insert(self.conn, placed, found)
         if not hidden:
             self.new.append((address, id_))
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from postier.store import LockTimeoutError, MboxStore
-from postier.store import mbox_compact as compaction
 from postier.store.identity import IdAssigner
 from postier.store.journal import JOURNAL_DIR, Journal
 from postier.store.journal_record import JournalEntries
-from postier.store.mbox_changes import entries_with_changes, pending_changes, record_changes
-from postier.store.mbox_compact import LOCKS_DIR, CompactResult, compact, temp_path
+from postier.store.read import mbox_compact as compaction
+from postier.store.read.mbox_changes import entries_with_changes, pending_changes, record_changes
+from postier.store.read.mbox_compact import LOCKS_DIR, CompactResult, compact, temp_path
 from postier.store.read.scan import iter_mbox
 from tests.store.helpers import MESSAGE, envelope, mbox_messages, spool
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from postier.store.mbox_compact import status_seen
-from postier.store.mbox_status import with_status
+from postier.store.read.mbox_compact import status_seen
+from postier.store.read.mbox_status import with_status
 
 HEAD = b"From: a@b\nSubject: s\n"
 BODY = b"\nStatus: R\n"  # in the body: not a field

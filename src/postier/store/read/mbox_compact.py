@@ -34,18 +34,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from . import fileio
-from .errors import LockTimeoutError, StoreError
-from .identity import IdAssigner
-from .journal import JOURNAL_DIR, SUFFIX, read_fd
-from .journal_record import JournalEntries
-from .locking import thread_lock, wait_fcntl
+from .. import fileio
+from ..errors import LockTimeoutError, StoreError
+from ..identity import IdAssigner
+from ..journal import JOURNAL_DIR, SUFFIX, read_fd
+from ..journal_record import JournalEntries
+from ..locking import thread_lock, wait_fcntl
+from ..naming import MBOX_SUFFIX
+from ..recovery import recover_journals
 from .mbox_changes import FileIdentity, LockedLog, MboxChanges, fold, identity_of, records_after
 from .mbox_status import status_seen, with_status
-from .naming import MBOX_SUFFIX
-from .read.scan import StoredMessage, count_mbox, iter_mbox
-from .read.snapshot import lock_key, open_mbox
-from .recovery import recover_journals
+from .scan import StoredMessage, count_mbox, iter_mbox
+from .snapshot import lock_key, open_mbox
 
 __all__ = ["CompactResult", "UnfinishedDeliveryError", "compact", "status_seen"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from postier.store.mbox_changes import (
+from postier.store.read.mbox_changes import (
     CHANGES_DIR,
     LockedLog,
     MboxChanges,
@@ -123,7 +123,7 @@ def test_keep_only_drops_other_files_records(store_dir: Path, mbox: Path) -> Non
 APPENDER = """
 import sys
 from pathlib import Path
-from postier.store.mbox_changes import record_changes
+from postier.store.read.mbox_changes import record_changes
 store, name, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 for n in range(count):
     record_changes(store, "a@x.mbox", delete=[f"{name}-{n}"], seen={f"{name}-s": n % 2 == 0})

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import LockTimeoutError
+from ..errors import LockTimeoutError
 from .mbox_changes import entries_with_changes
 from .mbox_compact import CompactResult, UnfinishedDeliveryError, compact
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from postier.store.compactor import BackgroundCompactor
 from postier.store.identity import IdAssigner
-from postier.store.mbox_changes import pending_changes, record_changes
-from postier.store.mbox_compact import LOCKS_DIR, CompactResult
+from postier.store.read.compactor import BackgroundCompactor
+from postier.store.read.mbox_changes import pending_changes, record_changes
+from postier.store.read.mbox_compact import LOCKS_DIR, CompactResult
 from postier.store.read.scan import iter_mbox
 
 ENTRY = "a@x.mbox"

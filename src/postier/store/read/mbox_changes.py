@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from . import fileio
+from .. import fileio
 
 CHANGES_DIR: Final = Path(".postier") / "mbox-changes"
 _TEMP_SUFFIX: Final = ".rewrite"
