@@ -118,6 +118,13 @@ SERVERS: Final = {
         Server("postier", "postier, mbox + fsync (default)", "postier", "mbox"),
         Server("postier-no-fsync", "postier --no-fsync", "postier", "mbox", ("--no-fsync",)),
         Server(
+            "postier-no-index",
+            "postier --no-index (mbox + fsync)",
+            "postier",
+            "mbox",
+            ("--no-index",),
+        ),
+        Server(
             "postier-maildir",
             "postier --format maildir",
             "postier",

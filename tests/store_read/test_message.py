@@ -6,6 +6,7 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +138,23 @@ def test_any_bytes_give_a_view_and_json(data: bytes) -> None:
     json.dumps(message.to_json())
     for attachment in message.attachments:
         attachment.content()
+
+
+@pytest.mark.parametrize("charset", ["idna", "punycode", "base64", "rot13", "utf-7", "x-unknown"])
+@pytest.mark.parametrize("kind", ["plain", "html"])
+def test_a_charset_whose_codec_cannot_replace_still_gives_text(charset: str, kind: str) -> None:
+    raw = f"Content-Type: text/{kind}; charset={charset}\n\n".encode() + b"\xff\xfe a..b \\N{\n"
+    found = view(1, StoredMessage(data=raw, quoted=False))
+    assert found.text is not None and "a..b" in found.text
+
+
+def test_text_that_decodes_to_a_lone_surrogate_shows_a_replacement_character() -> None:
+    # UTF-7 can encode half a surrogate pair, which no UTF-8 output takes.
+    raw = (
+        b"From: =?utf-7?q?+2AA-?= <a@example.org>\nSubject: =?utf-7?q?x+2AA-y?=\n"
+        b"Content-Type: text/plain; charset=utf-7\n\nbody +2AA- end\n"
+    )
+    found = view(1, StoredMessage(data=raw, quoted=False))
+    assert (found.subject, found.text) == ("x\ufffdy", "body \ufffd end\n")
+    assert found.sender.startswith("\ufffd")
+    json.dumps(found.to_json(), ensure_ascii=False).encode("utf-8")

@@ -25,6 +25,7 @@ from typing import Final
 from .bodytext import body_text, render
 from .mime import BODY_TYPES, MAX_DEPTH, is_body
 from .summary import (
+    LONE_SURROGATE,
     _boundary,
     _content_type,
     _part_message,
@@ -64,7 +65,6 @@ _KEYS: dict[bytes, str] = {}
 """Field names as written (`From`, `SUBJECT`) and in lower case: a few spellings recur."""
 _MAX_KEYS: Final = 64
 _FOLD: Final = re.compile(r"\r?\n(?=[ \t])")
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _SPECIALS: Final = frozenset('()<>@,:;."[]\\')
 """Characters that make a display name need quotes (RFC 5322 §3.2.3)."""
 
@@ -324,5 +324,5 @@ def _clean(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
+        return LONE_SURROGATE.sub("\ufffd", text)
     return text

@@ -19,10 +19,10 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import Any, Final
 
-from .html2text import html_to_text
+from .bodytext import render
 from .mime import MAX_DEPTH, is_body
 from .scan import StoredMessage
-from .summary import decode_header, fields, header_end, parse_date
+from .summary import LONE_SURROGATE, decode_header, fields, header_end, parse_date
 
 _PARSER: Final = BytesParser(policy=policy.default)
 _AS_WRITTEN: Final = policy.default.clone(max_line_length=None)
@@ -30,12 +30,15 @@ _AS_WRITTEN: Final = policy.default.clone(max_line_length=None)
 
 
 def _fix(text: str) -> str:
-    """Text without the lone surrogates that stand for undecodable bytes in the email
-    package's parsed headers: UTF-8 is decoded, anything else becomes U+FFFD."""
+    """Text without lone surrogates, which no UTF-8 output takes: those that stand for
+    undecodable bytes in the email package's parsed headers are decoded as UTF-8, any
+    other (a UTF-7 encoded word can make one) becomes U+FFFD, as do bytes that are no UTF-8."""
+    if LONE_SURROGATE.search(text) is None:
+        return text
     try:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+        return LONE_SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,7 @@ class MessageView:
         """The text to read: the text part, or the HTML part rendered as text."""
         if self.plain is not None:
             return self.plain
-        return html_to_text(self.html) if self.html is not None else None
+        return render(self.html) if self.html is not None else None
 
     def to_json(self) -> dict[str, Any]:
         """The object `read --json` prints; its keys are fixed for scripts."""
@@ -182,8 +185,8 @@ def _text_of(part: Message) -> str:
     if charset in ("us-ascii", "ascii"):
         charset = "utf-8"
     try:
-        return data.decode(charset, "replace")
-    except LookupError:
+        return _fix(data.decode(charset, "replace"))
+    except (LookupError, ValueError, TypeError):  # unknown, or a codec without "replace"
         return data.decode("utf-8", "replace")
 
 

@@ -66,6 +66,9 @@ class Summary:
     attachments: int
 
 
+LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
 def header_end(data: bytes, start: int = 0, end: int | None = None) -> int:
     """Where the header block of `data[start:end]` ends: just past its last line's LF
     (the empty line before the body is there), or `end` when there is no body."""
@@ -112,7 +115,8 @@ def _decode_word(match: re.Match[str]) -> str:
             data = base64.b64decode(text + "=" * (-len(text) % 4))
         else:
             data = quopri.decodestring(text.encode("ascii"), header=True)
-        return data.decode(charset, "replace")
+        # A lone surrogate (UTF-7 can decode to one) is no text any output can take.
+        return LONE_SURROGATE.sub("\ufffd", data.decode(charset, "replace"))
     except (LookupError, ValueError, binascii.Error):
         return match[0]  # an unknown charset or a broken word shows as written
 
