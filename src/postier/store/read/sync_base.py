@@ -31,6 +31,45 @@ class Known:
     indexed_end: int
 
 
+class MailboxUpdate:
+    """One mailbox read into the index (`MboxUpdate`, `MaildirUpdate`): where it is, what the
+    index holds of it, the transaction to write in."""
+
+    def __init__(
+        self,
+        root: Path,
+        lock_timeout: float,
+        conn: sqlite3.Connection,
+        mailbox: MailboxFile,
+        *,
+        known: Known | None,
+        progress: Progress | None,
+    ) -> None:
+        self.root = root
+        self.lock_timeout = lock_timeout
+        self.conn = conn
+        self.mailbox = mailbox
+        self.entry = mailbox.path.name
+        self.known = known
+        self.progress = progress
+        self.new: list[tuple[str, str]] = []
+        self.changed: list[tuple[str, str]] = []
+        self.deleted: list[tuple[str, str]] = []
+        """(address, ID) of what the update found new, changed and gone."""
+        self._count = 0
+
+    def read_one(self) -> None:
+        """Count a message read, telling `progress` every thousand."""
+        self._count += 1
+        if self.progress is not None and self._count % 1000 == 0:
+            self.progress(1000)
+
+    def read_all(self) -> None:
+        """Tell `progress` the messages read since it was last told."""
+        if self.progress is not None:
+            self.progress(self._count % 1000)
+
+
 def mbox_stamp(path: Path, store_dir: Path, entry: str) -> str | None:
     """The stamp an mbox has now, from `stat` alone (None when it is gone)."""
     try:

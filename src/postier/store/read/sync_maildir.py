@@ -4,42 +4,21 @@ renamed ones (a flag changed) updated, missing ones dropped."""
 from __future__ import annotations
 
 import os
-import sqlite3
-from pathlib import Path
 
 from ..identity import maildir_message_id
 from ..maildir_flags import parse_name
 from ..maildir_layout import CUR
 from .changes import Change, grouped
 from .extract import extract
-from .mailboxes import MailboxFile
 from .rows import Placed, delete, insert
 from .scan import StoredMessage
 from .scan_maildir import MaildirFile, list_maildir
 from .streamed import HEAD_BYTES, READ_CHUNK, extract_streamed
-from .sync_base import Known, Progress, mailbox_address, maildir_stamp, save_mailbox
+from .sync_base import MailboxUpdate, mailbox_address, maildir_stamp, save_mailbox
 
 
-class MaildirUpdate:
+class MaildirUpdate(MailboxUpdate):
     """One Maildir's listing compared with the index."""
-
-    def __init__(
-        self,
-        root: Path,
-        lock_timeout: float,
-        conn: sqlite3.Connection,
-        mailbox: MailboxFile,
-        *,
-        known: Known | None,
-        progress: Progress | None,
-    ) -> None:
-        self.root = root
-        self.lock_timeout = lock_timeout
-        self.conn = conn
-        self.mailbox = mailbox
-        self.entry = mailbox.path.name
-        self.known = known
-        self.progress = progress
 
     def run(self) -> list[Change]:
         stamp = maildir_stamp(self.mailbox.path) or "maildir:-:-"
@@ -53,7 +32,6 @@ class MaildirUpdate:
         new: list[tuple[str, str]] = []
         changed: list[tuple[str, str]] = []
         present: set[str] = set()
-        count = 0
         for item in files:
             sub = os.path.basename(os.path.dirname(item.path))
             name = os.path.basename(item.path)
@@ -83,11 +61,8 @@ class MaildirUpdate:
                 address=address,
             )  # fmt: skip
             new.append((address, maildir_message_id(self.mailbox.name, name)))
-            count += 1
-            if self.progress is not None and count % 1000 == 0:
-                self.progress(1000)
-        if self.progress is not None:
-            self.progress(count % 1000)
+            self.read_one()
+        self.read_all()
         if address is None:
             address = mailbox_address(self.mailbox, None)
         gone = [row for key, row in existing.items() if key not in present]

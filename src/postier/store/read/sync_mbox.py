@@ -5,16 +5,13 @@ messages the index has already (only the new ones are parsed)."""
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Final
 
 from ..identity import IdAssigner, MboxKey, mbox_key
 from .changes import Change, grouped
 from .extract import extract
-from .mailboxes import MailboxFile
 from .mbox_changes import pending_changes
 from .mbox_compact import status_seen
 from .raw import CHUNK as STREAM_CHUNK
@@ -24,7 +21,7 @@ from .scan import StoredMessage, iter_mbox
 from .snapshot import file_identity, open_mbox
 from .streamed import HEAD_BYTES, READ_CHUNK, extract_streamed
 from .summary import header_end
-from .sync_base import Known, Progress, forget, mailbox_address, mbox_stamp_of, save_mailbox
+from .sync_base import MailboxUpdate, forget, mailbox_address, mbox_stamp_of, save_mailbox
 
 _EPOCH: Final = datetime.fromtimestamp(0, UTC)
 
@@ -46,29 +43,8 @@ def _key_of(text: str) -> MboxKey:
     return MboxKey("q" if kind == "q" else "c", bytes.fromhex(value))
 
 
-class MboxUpdate:
+class MboxUpdate(MailboxUpdate):
     """One mbox read into the index: from where it stopped, or again from the start."""
-
-    def __init__(
-        self,
-        root: Path,
-        lock_timeout: float,
-        conn: sqlite3.Connection,
-        mailbox: MailboxFile,
-        *,
-        known: Known | None,
-        progress: Progress | None,
-    ) -> None:
-        self.root = root
-        self.lock_timeout = lock_timeout
-        self.conn = conn
-        self.mailbox = mailbox
-        self.entry = mailbox.path.name
-        self.known = known
-        self.progress = progress
-        self.new: list[tuple[str, str]] = []
-        self.changed: list[tuple[str, str]] = []
-        self.deleted: list[tuple[str, str]] = []
 
     def run(self) -> list[Change]:
         try:
@@ -113,7 +89,6 @@ class MboxUpdate:
         address = known.address if known is not None else None
         assigner = IdAssigner(self.mailbox.name, seen_keys)
         present: set[str] = set()
-        count = 0
         for stored in iter_mbox(fd, start, size, chunk=READ_CHUNK, keep=HEAD_BYTES):
             if address is None:
                 address = mailbox_address(self.mailbox, stored.raw)
@@ -121,11 +96,8 @@ class MboxUpdate:
                 stored, fd, assigner=assigner, existing=existing, present=present, address=address,
                 marks=changes.seen, deletions=changes.delete,
             )  # fmt: skip
-            count += 1
-            if self.progress is not None and count % 1000 == 0:
-                self.progress(1000)
-        if self.progress is not None:
-            self.progress(count % 1000)
+            self.read_one()
+        self.read_all()
         if address is None:
             address = mailbox_address(self.mailbox, None)
         if start:
