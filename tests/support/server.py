@@ -64,6 +64,7 @@ class ServerProcess:
                 self.host, self.port = match[1].strip("[]"), int(match[2])
                 return self
             if self.process.poll() is not None:
+                self._close_log()
                 raise RuntimeError(
                     f"server exited with {self.process.returncode}:\n{self.log_text()}"
                 )
