@@ -18,7 +18,7 @@ from postier.store.read import (
     NoSuchMessage,
     Reader,
 )
-from tests.store_read.helpers import WHEN, deliver, plain, with_attachments
+from tests.store_read.helpers import WHEN, deliver, mbox_bytes, plain, with_attachments
 
 ALICE = "alice@example.org"
 BOB = "bob@example.org"
@@ -248,3 +248,27 @@ def _subjects_on_disk(store: Path, fmt: StoreFormat, address: str) -> list[str]:
         return [str(message["Subject"]) for message in box]
     finally:
         box.close()
+
+
+def test_twins_appended_after_a_look_get_the_ids_a_reindex_gives(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Identical messages another tool appends are told apart by their order: an update
+    that reads only what was appended counts the twins the index already holds."""
+    twin = b"Subject: twin\n\nsame\n"
+    path = mailbox_path(store, ALICE, "mbox")
+    store.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(mbox_bytes([twin, b"Subject: other\n\nx\n"]))
+    with Reader(store, fsync=False) as reader:
+        assert len(reader.messages(ALICE).messages) == 2
+        before = reader.last_seq()
+        with path.open("ab") as file:
+            file.write(mbox_bytes([twin, twin]))
+        with monkeypatch.context() as patch:  # an ID given twice would throw the index away
+            patch.setattr(reader.db, "discard", lambda: pytest.fail("the index was discarded"))
+            appended = {row.id for row in reader.messages(ALICE).messages}
+        assert len(reader.indexed_since(before)) == 2  # only what was appended was read
+        reader.reindex()
+        rebuilt = {row.id for row in reader.messages(ALICE).messages}
+    assert len(appended) == 4
+    assert appended == rebuilt

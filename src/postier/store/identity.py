@@ -62,7 +62,7 @@ import base64
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -340,12 +340,20 @@ class IdAssigner:
 
     It remembers the key of each message fed, to give the next with the same key the next
     ordinal. To go on after messages read before (an index that re-reads only what was
-    appended), pass their keys as `seen`, in order.
+    appended), pass their keys as `seen`, in order, or `count_before`, which tells how many
+    messages before have a key (asked once for each key met).
     """
 
-    def __init__(self, mailbox: str, seen: Iterable[MboxKey] = ()) -> None:
+    def __init__(
+        self,
+        mailbox: str,
+        seen: Iterable[MboxKey] = (),
+        *,
+        count_before: Callable[[MboxKey], int] | None = None,
+    ) -> None:
         self.mailbox = mailbox
         self._counts: dict[MboxKey, int] = {}
+        self._count_before = count_before
         for key in seen:
             self._counts[key] = self._counts.get(key, 0) + 1
 
@@ -355,6 +363,8 @@ class IdAssigner:
 
     def assign_key(self, key: MboxKey) -> str:
         """The ID of the next message, whose key is `key`."""
-        ordinal = self._counts.get(key, 0)
+        ordinal = self._counts.get(key)
+        if ordinal is None:
+            ordinal = 0 if self._count_before is None else self._count_before(key)
         self._counts[key] = ordinal + 1
         return mbox_message_id(self.mailbox, key, ordinal)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """Bumped whenever a table changes: an index of another version is rebuilt."""
 
 ADDRESS_SEPARATOR: Final = "\n"
@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS messages(
 CREATE INDEX IF NOT EXISTS messages_by_received ON messages(received, position);
 CREATE INDEX IF NOT EXISTS messages_by_mailbox ON messages(mailbox, rank, position, location);
 CREATE INDEX IF NOT EXISTS messages_by_entry ON messages(entry, position);
+CREATE INDEX IF NOT EXISTS messages_by_key ON messages(entry, key);
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
     {", ".join(SEARCH_COLUMNS)},
     tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0

@@ -4,6 +4,7 @@ the format of each found by looking, as the server names them (`store.naming`)."
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,34 @@ class Store:
             raise ReaderError(f"the store {self.root} is not a directory") from None
         with scan as entries:
             for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if entry.name.endswith(MBOX_SUFFIX) and entry.is_file(follow_symlinks=False):
-                    name = entry.name.removesuffix(MBOX_SUFFIX)
-                    found.append(MailboxFile(Path(entry.path), "mbox", name))
-                elif entry.is_dir(follow_symlinks=False) and is_maildir(entry.path):
-                    found.append(MailboxFile(Path(entry.path), "maildir", entry.name))
+                if not entry.name.startswith("."):
+                    mailbox = _mailbox_file(entry.path, entry.name, entry)
+                    if mailbox is not None:
+                        found.append(mailbox)
         return found
+
+    def mailbox_file(self, entry: str) -> MailboxFile | None:
+        """The mailbox of that entry name, or None when there is none (without listing
+        the store: a server's index looks at the few mailboxes a delivery wrote)."""
+        if entry.startswith(".") or "/" in entry:
+            return None
+        path = os.path.join(self.root, entry)
+        try:
+            info = os.stat(path, follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return _mailbox_file(path, entry, info)
+
+
+def _mailbox_file(
+    path: str, entry: str, info: os.DirEntry[str] | os.stat_result
+) -> MailboxFile | None:
+    if isinstance(info, os.DirEntry):
+        is_file, is_dir = info.is_file(follow_symlinks=False), info.is_dir(follow_symlinks=False)
+    else:
+        is_file, is_dir = stat.S_ISREG(info.st_mode), stat.S_ISDIR(info.st_mode)
+    if entry.endswith(MBOX_SUFFIX) and is_file:
+        return MailboxFile(Path(path), "mbox", entry.removesuffix(MBOX_SUFFIX))
+    if is_dir and is_maildir(path):
+        return MailboxFile(Path(path), "maildir", entry)
+    return None

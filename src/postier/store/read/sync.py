@@ -92,15 +92,14 @@ def stale_entries(
     sync: IndexSync, conn: sqlite3.Connection, only: Iterable[str] | None
 ) -> tuple[list[MailboxFile], list[str]]:
     """What a look must update: every mailbox out of date, or those of `only` (entry names)."""
-    files = sync.store.mailbox_files()
     if only is not None:
         wanted = set(only)
-        files = [mailbox for mailbox in files if mailbox.path.name in wanted]
+        files = [found for entry in wanted if (found := sync.store.mailbox_file(entry))]
         changed, _ = sync.stale(conn, files)
         present = {mailbox.path.name for mailbox in files}
         gone = [entry for entry in wanted if entry not in present and _indexed(conn, entry)]
         return changed, gone
-    return sync.stale(conn, files)
+    return sync.stale(conn, sync.store.mailbox_files())
 
 
 def _indexed(conn: sqlite3.Connection, entry: str) -> bool:

@@ -24,6 +24,8 @@ from .summary import header_end
 from .sync_base import MailboxUpdate, forget, mailbox_address, mbox_stamp_of, save_mailbox
 
 _EPOCH: Final = datetime.fromtimestamp(0, UTC)
+_MAX_LISTED: Final = 500
+"""IDs named in one query; a log naming more has all the mailbox's rows read."""
 
 
 def _chunks(fd: int, stored: StoredMessage) -> Iterator[bytes]:
@@ -36,11 +38,6 @@ def _chunks(fd: int, stored: StoredMessage) -> Iterator[bytes]:
 def _key_text(key: MboxKey) -> str:
     """An mbox key as the index keeps it: its kind and its bytes in hex (any bytes)."""
     return f"{key.kind}:{key.value.hex()}"
-
-
-def _key_of(text: str) -> MboxKey:
-    kind, _, value = text.partition(":")
-    return MboxKey("q" if kind == "q" else "c", bytes.fromhex(value))
 
 
 class MboxUpdate(MailboxUpdate):
@@ -75,19 +72,15 @@ class MboxUpdate(MailboxUpdate):
             and _message_starts(fd, known.indexed_end, size)
         ):
             start = known.indexed_end
-        existing: dict[str, tuple[int, int, int, int, int]] = {}
-        seen_keys: list[MboxKey] = []
-        rows = self.conn.execute(
-            "SELECT id, rowid, position, length, seen, hidden, key FROM messages "
-            "WHERE entry = ? ORDER BY position",
-            (self.entry,),
-        ).fetchall()
-        for id_, rowid, position, length, seen, hidden, key in rows:
-            existing[id_] = (rowid, position, length, seen, hidden)
-            if start:
-                seen_keys.append(_key_of(key))
+        if start:
+            # Only appended: the rows the log names are the only old ones that may change,
+            # and an appended twin of an old message is given its ordinal by a count.
+            existing = self._rows(set(changes.seen) | changes.delete)
+            assigner = IdAssigner(self.mailbox.name, count_before=self._count_before)
+        else:
+            existing = self._rows(None)
+            assigner = IdAssigner(self.mailbox.name)
         address = known.address if known is not None else None
-        assigner = IdAssigner(self.mailbox.name, seen_keys)
         present: set[str] = set()
         for stored in iter_mbox(fd, start, size, chunk=READ_CHUNK, keep=HEAD_BYTES):
             if address is None:
@@ -107,6 +100,27 @@ class MboxUpdate(MailboxUpdate):
             delete(self.conn, [row[0] for _, row in gone])
             self.deleted += [(address, id_) for id_, row in gone if not row[4]]
         save_mailbox(self.conn, self.mailbox, address, stamp, size)
+
+    def _rows(self, ids: set[str] | None) -> dict[str, tuple[int, int, int, int, int]]:
+        """What the index holds of this mbox's messages (those of `ids`, or all):
+        rowid, position, length, seen, hidden by ID."""
+        query = "SELECT id, rowid, position, length, seen, hidden FROM messages WHERE entry = ?"
+        params: list[str] = [self.entry]
+        if ids is not None:
+            if not ids:
+                return {}
+            if len(ids) <= _MAX_LISTED:
+                query += f" AND id IN ({', '.join('?' * len(ids))})"
+                params += sorted(ids)
+        rows = self.conn.execute(query, params)
+        return {id_: (rowid, *rest) for id_, rowid, *rest in rows}
+
+    def _count_before(self, key: MboxKey) -> int:
+        row = self.conn.execute(
+            "SELECT count(*) FROM messages WHERE entry = ? AND key = ?",
+            (self.entry, _key_text(key)),
+        ).fetchone()
+        return int(row[0])
 
     def _one(
         self,
