@@ -3,6 +3,7 @@ and change events, in both formats, checked against the files and Python's `mail
 
 from __future__ import annotations
 
+import fcntl
 import mailbox
 from collections.abc import Iterator
 from datetime import timedelta
@@ -272,3 +273,25 @@ def test_twins_appended_after_a_look_get_the_ids_a_reindex_gives(
         rebuilt = {row.id for row in reader.messages(ALICE).messages}
     assert len(appended) == 4
     assert appended == rebuilt
+
+
+def test_a_maildir_copy_held_back_uncommitted_is_listed_once_committed(store: Path) -> None:
+    """A look between a copy's rename into new/ and its delivery's commit leaves it out;
+    the commit itself changes nothing in new/, yet the next look must find it."""
+    from postier.store.journal import JOURNAL_DIR
+    from postier.store.journal_record import JournalEntries
+
+    maildir = mailbox_path(store, ALICE, "maildir")
+    name = "1764210190.M1P1Q2.host"
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    (maildir / "new" / name).write_bytes(b"Subject: in flight\n\nbody\n")
+    journal = store / JOURNAL_DIR / "1-x.journal"
+    journal.parent.mkdir(parents=True)
+    journal.write_bytes(JournalEntries(maildir_files=(f"{maildir.name}/{name}",)).encode())
+    with Reader(store, fsync=False, freshness=0) as reader:
+        with journal.open("rb") as owner:
+            fcntl.flock(owner, fcntl.LOCK_EX)  # its server lives: not committed yet
+            assert reader.messages(ALICE).messages == []
+        journal.unlink()  # committed
+        assert [row.subject for row in reader.messages(ALICE).messages] == ["in flight"]

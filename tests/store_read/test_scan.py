@@ -187,7 +187,7 @@ def test_maildir_lists_new_and_cur_in_delivery_order(tmp_path: Path) -> None:
     write_maildir_file(maildir, "1764210190.M40P1Q3.host", b"Subject: third\n\n")
     write_maildir_file(maildir, ".hidden", b"not a message")
     (maildir / "tmp" / "1764210100.M1P1Q1.host").write_bytes(b"being written")
-    files = list_maildir(maildir)
+    files = list_maildir(maildir).files
     subjects = [item.read().raw for item in files]  # type: ignore[union-attr]
     assert subjects == [b"Subject: first\n\n", b"Subject: second\n\n", b"Subject: third\n\n"]
     assert files[0].delivered == datetime(2025, 11, 27, 2, 23, 9, 999999, tzinfo=UTC)
@@ -196,7 +196,7 @@ def test_maildir_lists_new_and_cur_in_delivery_order(tmp_path: Path) -> None:
 def test_a_message_moved_to_cur_is_still_read(tmp_path: Path) -> None:
     maildir = tmp_path / "bob@example.org"
     path = write_maildir_file(maildir, "1764210190.M5P1Q1.host", b"Subject: moved\n\n")
-    [item] = list_maildir(maildir)
+    [item] = list_maildir(maildir).files
     os.rename(path, maildir / "cur" / "1764210190.M5P1Q1.host:2,S")
     stored = item.read()
     assert stored is not None and stored.raw == b"Subject: moved\n\n"
@@ -217,8 +217,10 @@ def test_uncommitted_maildir_copies_are_left_out(tmp_path: Path) -> None:
     (journal / "1-x.journal").write_bytes(entries.encode())
     with (journal / "1-x.journal").open("rb") as owner:
         fcntl.flock(owner, fcntl.LOCK_EX)  # its server lives: the batch may still be undone
-        assert [item.read().raw for item in list_maildir(maildir)] == [b"Subject: committed\n\n"]  # type: ignore[union-attr]
+        listing = list_maildir(maildir)
+        assert [item.read().raw for item in listing.files] == [b"Subject: committed\n\n"]  # type: ignore[union-attr]
+        assert listing.held_back == 1
     # Its server died with every copy renamed out of tmp/: recovery keeps them, and so do we.
-    assert len(list_maildir(maildir)) == 2
+    assert len(list_maildir(maildir).files) == 2
     write_maildir_file(maildir, "1764210190.M1P1Q2.host", b"Subject: in fli", sub="tmp")
-    assert len(list_maildir(maildir)) == 1  # not whole: recovery rolls it back
+    assert len(list_maildir(maildir).files) == 1  # not whole: recovery rolls it back

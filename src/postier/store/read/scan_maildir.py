@@ -102,7 +102,16 @@ def _moved_to_cur(path: str) -> str | None:
     return None
 
 
-def list_maildir(maildir: Path) -> list[MaildirFile]:
+@dataclass(frozen=True, slots=True)
+class MaildirListing:
+    """A Maildir's committed messages, and how many copies were held back as uncommitted
+    (renamed into `new/`, their delivery's journal record not complete yet)."""
+
+    files: list[MaildirFile]
+    held_back: int
+
+
+def list_maildir(maildir: Path) -> MaildirListing:
     """The messages of a Maildir in delivery order, without the uncommitted ones."""
     found: list[MaildirFile] = []
     for sub in MESSAGE_DIRS:
@@ -123,11 +132,12 @@ def list_maildir(maildir: Path) -> list[MaildirFile]:
     # Listed after the files: a copy seen in new/ had its journal written before it was
     # renamed there, so a journal still listing it now means "not committed yet".
     uncommitted = pending(maildir.parent).maildir_files
+    listed = len(found)
     if uncommitted:
         prefix = maildir.name + "/"
         found = [item for item in found if prefix + os.path.basename(item.path) not in uncommitted]
     found.sort(key=lambda item: item.order)
-    return found
+    return MaildirListing(found, listed - len(found))
 
 
 def _maildir_file(path: str, name: str, info: os.stat_result) -> MaildirFile:

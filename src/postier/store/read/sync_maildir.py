@@ -4,6 +4,7 @@ renamed ones (a flag changed) updated, missing ones dropped."""
 from __future__ import annotations
 
 import os
+from typing import Final
 
 from ..identity import maildir_message_id
 from ..maildir_flags import parse_name
@@ -16,6 +17,10 @@ from .scan_maildir import MaildirFile, list_maildir
 from .streamed import HEAD_BYTES, READ_CHUNK, extract_streamed
 from .sync_base import MailboxUpdate, mailbox_address, maildir_stamp, save_mailbox
 
+HELD_BACK: Final = "maildir:held-back"
+"""The stamp of a Maildir listed while a delivery into it was not committed: no Maildir
+has it, so the next look lists the Maildir again."""
+
 
 class MaildirUpdate(MailboxUpdate):
     """One Maildir's listing compared with the index."""
@@ -23,7 +28,12 @@ class MaildirUpdate(MailboxUpdate):
     def run(self) -> list[Change]:
         stamp = maildir_stamp(self.mailbox.path) or "maildir:-:-"
         # Stamped before the listing: what changes during it is found at the next look.
-        files = list_maildir(self.mailbox.path)
+        listing = list_maildir(self.mailbox.path)
+        files = listing.files
+        if listing.held_back:
+            # The stamp may already count a copy held back: saved, it would hide that copy
+            # from every later look once its delivery commits. This one makes them list.
+            stamp = HELD_BACK
         rows = self.conn.execute(
             "SELECT key, rowid, id, location, seen FROM messages WHERE entry = ?", (self.entry,)
         ).fetchall()
