@@ -16,6 +16,7 @@ from postier.store.index.search_sql import (
     fts_match,
     message_columns,
     search_columns,
+    tokens,
     where,
 )
 from postier.store.query import (
@@ -60,6 +61,9 @@ def insert(connection: sqlite3.Connection, rowid: int, record: SearchRecord) -> 
         f"INSERT INTO search(rowid, {', '.join(columns)})"
         f" VALUES (?, {', '.join('?' * len(columns))})",
         (rowid, *columns.values()),
+    )
+    connection.executemany(
+        "INSERT OR IGNORE INTO words(word) VALUES (?)", ((t,) for t in tokens(columns))
     )
 
 
