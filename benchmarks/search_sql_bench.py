@@ -1,5 +1,8 @@
 """The index's search SQL on a synthetic index: the time of a page of results and of the count
-for a few kinds of query (prints figures; nothing is asserted).
+for a few kinds of query, then of whole pages as the reader asks for them (50 newest and
+the total and unread counts, `read.queries.page`) for many one-word and `from:` searches,
+with their 95th percentile, and the index's bytes per row (prints figures; nothing is
+asserted).
 
     python benchmarks/search_sql_bench.py [--rows 100000] [--file PATH]
 
@@ -20,12 +23,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from postier.store.index import schema
-from postier.store.index.search_sql import message_columns, search_columns, where
+from postier.store.index.search_sql import message_columns, search_columns, tokens, where
 from postier.store.query import SearchRecord, parse_query
+from postier.store.read.queries import page
 
 VOCABULARY = 5_000
 WORDS_PER_TEXT = 100
 REPEATS = 3
+SAMPLES = 20
+"""Words of each kind (common, middling, rare) and senders whose whole page is timed."""
 
 
 def _vocabulary(rng: random.Random) -> list[str]:
@@ -80,6 +86,9 @@ def _fill(connection: sqlite3.Connection, records: list[SearchRecord]) -> None:
                 f"INSERT INTO search(rowid, {', '.join(s)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (rowid, *s.values()),
             )
+            connection.executemany(
+                "INSERT OR IGNORE INTO words(word) VALUES (?)", ((t,) for t in tokens(s))
+            )
 
 
 def _best(run: Callable[[], object]) -> tuple[float, object]:
@@ -106,6 +115,45 @@ def _measure(connection: sqlite3.Connection, label: str, text: str) -> None:
     )
 
 
+def _page_ms(connection: sqlite3.Connection, text: str) -> float:
+    """One whole page as `Reader.messages` asks for it, every mailbox, newest first."""
+    condition = where(parse_query(text))
+    began = time.perf_counter()
+    page(
+        connection,
+        f"m.hidden = 0 AND ({condition.sql})",
+        condition.params,
+        order="m.received DESC, m.position DESC, m.location DESC",
+        offset=0,
+        limit=50,
+        numbered=False,
+        ordered_by="messages_by_received",
+    )
+    return (time.perf_counter() - began) * 1e3
+
+
+def _percentiles(label: str, connection: sqlite3.Connection, texts: list[str]) -> None:
+    times = sorted(_page_ms(connection, text) for text in texts for _ in range(REPEATS))
+    p50, p95 = times[len(times) // 2], times[min(len(times) - 1, len(times) * 95 // 100)]
+    print(
+        f"{label:<26} {len(texts):3} queries  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms"
+        f"  max {times[-1]:7.1f} ms"
+    )
+
+
+def _sizes(connection: sqlite3.Connection, rows: int) -> None:
+    (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+    (pages,) = connection.execute("PRAGMA page_count").fetchone()
+    print(f"index: {page_size * pages / rows:.0f} bytes per row in all")
+    try:
+        tables = connection.execute(
+            "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
+        ).fetchall()
+    except sqlite3.OperationalError:  # SQLite built without dbstat
+        return
+    print("   " + ", ".join(f"{name} {size / rows:.0f}" for name, size in tables))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -120,9 +168,10 @@ def main() -> None:
         _fill(connection, records)
         print(f"{arguments.rows} rows indexed in {time.perf_counter() - began:.1f} s")
         counts = Counter(w for r in records for w in set(r.text.split()))
-        common = counts.most_common(1)[0][0]
-        rare = next(w for w, n in reversed(counts.most_common()) if n >= 3)
-        two = next(w[:2] for w in counts if len(w) >= 2)
+        ranked = sorted(counts, key=lambda w: (-counts[w], w))
+        common = ranked[0]
+        rare = next(w for w in reversed(ranked) if counts[w] >= 3)
+        two = min(w[:2] for w in counts if len(w) >= 2)
         for label, text in [
             ("rare word", rare),
             ("common word", common),
@@ -134,6 +183,14 @@ def main() -> None:
             ("phrase", f'"{" ".join(records[0].text.split()[3:5])}"'),
         ]:
             _measure(connection, label, text)
+        pick = random.Random(1).sample
+        middle = ranked[len(ranked) // 10 : len(ranked) // 2]
+        _percentiles("page: the commonest words", connection, ranked[:SAMPLES])
+        _percentiles("page: middling words", connection, pick(middle, SAMPLES))
+        _percentiles("page: rare words", connection, ranked[-SAMPLES:])
+        senders = ["alice", *(f"user{n}" for n in range(SAMPLES - 1))]
+        _percentiles("page: from:", connection, [f"from:{name}" for name in senders])
+        _sizes(connection, arguments.rows)
     connection.close()
 
 

@@ -16,6 +16,7 @@ from postier.store.index.search_sql import (
     fts_match,
     message_columns,
     search_columns,
+    tokens,
     where,
 )
 from postier.store.query import (
@@ -60,6 +61,9 @@ def insert(connection: sqlite3.Connection, rowid: int, record: SearchRecord) -> 
         f"INSERT INTO search(rowid, {', '.join(columns)})"
         f" VALUES (?, {', '.join('?' * len(columns))})",
         (rowid, *columns.values()),
+    )
+    connection.executemany(
+        "INSERT OR IGNORE INTO words(word) VALUES (?)", ((t,) for t in tokens(columns))
     )
 
 
@@ -311,3 +315,15 @@ def test_fts_match_ands_the_trigrams_quoted() -> None:
     assert fts_match("abc") == '"abc"'
     assert fts_match('a"b c') == '"a""b" AND """b " AND "b c"'
     assert fts_match("aaaaa") == '"aaa"'
+
+
+@pytest.mark.parametrize("text", ["invoice", "from:alice", "-subject:été", "to:bob@example.org"])
+def test_a_word_is_decided_by_the_index_terms_not_the_stored_text(text: str) -> None:
+    # The tokens holding the word, ORed into one MATCH: no row's text is read.
+    condition = where(parse_query(text))
+    assert "instr(search." not in condition.sql and "search MATCH" in condition.sql
+
+
+def test_a_phrase_and_a_character_are_decided_on_the_stored_text() -> None:
+    assert "instr(search." in where(parse_query('"two words"')).sql
+    assert "search MATCH" not in where(parse_query("x")).sql

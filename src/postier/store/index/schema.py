@@ -12,9 +12,15 @@ writer (a server's indexer, or a reader catching up) commits the next.
                 with what a list shows (sender, subject, sizes, flags, snippet) and
                 where the copy is (an mbox offset and length, or a Maildir file name)
     search      FTS5 over the folded text a search looks at (`query.fold`), one row per
-                message with the same rowid; trigram tokens without positions, so that
-                it is small: it narrows the candidates, and `instr` on the stored column
-                decides (substring semantics, as `Query.matches`)
+                message with the same rowid; its tokens are the words of each column as
+                stored (cut at whitespace and control characters only, so never folded
+                or split further) and it knows the columns of each, not the positions
+    words       every token `search` holds, once (kept when its messages go; a reindex
+                starts it afresh), and `words_trigrams`, FTS5 trigrams over them: a word
+                of a query is in a column exactly when it is in one of the column's
+                tokens, so the tokens holding it, looked up here, are the `search` terms
+                that decide (substring semantics, as `Query.matches`) without reading
+                the stored text; a phrase reads it (`instr`) after those terms narrow
 
 Times are integers, microseconds since the epoch (UTC). `recipients` and `cc` are JSON
 arrays of the decoded addresses as written; in `search`, each address is folded and
@@ -34,6 +40,18 @@ ADDRESS_SEPARATOR: Final = "\n"
 
 SEARCH_COLUMNS: Final = ("subject", "sender", "recipients", "cc", "text", "message_id", "mailbox")
 """The columns of `search`, in order: all hold folded text."""
+
+TOKEN_CHARACTERS: Final = "".join(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum())
+"""The ASCII punctuation that FTS5's `ascii` tokenizer is told is part of a token: then only
+ASCII whitespace and control characters (which no query word holds) end a token, and every
+character from U+0080 on is part of one, as that tokenizer always has it."""
+
+
+def _option(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_TOKENIZER: Final = _option(f"ascii tokenchars {_option(TOKEN_CHARACTERS)}")
 
 TABLES: Final = f"""
 CREATE TABLE IF NOT EXISTS meta(
@@ -77,8 +95,18 @@ CREATE INDEX IF NOT EXISTS messages_by_entry ON messages(entry, position);
 CREATE INDEX IF NOT EXISTS messages_by_key ON messages(entry, key);
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
     {", ".join(SEARCH_COLUMNS)},
-    tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0
+    tokenize = {_TOKENIZER}, detail = column, columnsize = 0
 );
+CREATE TABLE IF NOT EXISTS words(
+    id INTEGER PRIMARY KEY,
+    word TEXT NOT NULL UNIQUE
+) STRICT;
+CREATE VIRTUAL TABLE IF NOT EXISTS words_trigrams USING fts5(
+    word, tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0
+);
+CREATE TRIGGER IF NOT EXISTS words_added AFTER INSERT ON words BEGIN
+    INSERT INTO words_trigrams(rowid, word) VALUES (new.id, new.word);
+END;
 """
 """`messages` columns:
 

@@ -1,21 +1,23 @@
 """The search language compiled to SQL over the index: `where(query)` holds for exactly the
-rows whose record `Query.matches`, and `search_columns`/`message_columns` are the values the
-index must store for that to be so.
+rows whose record `Query.matches`, and `search_columns`/`message_columns`/`tokens` are the
+values the index must store for that to be so.
 
-A text term becomes a test on the `search` table: an FTS5 `MATCH` that narrows the
-candidates to the rows holding every trigram of the needle, and `instr` on the stored,
-folded columns, which decides (the same substring test as `Query.matches`). What SQLite's
-FTS5 does with this table (`detail=none`, trigram tokens, checked in the tests):
+A query word holds no whitespace and no control character, and the `search` table's tokens
+are its columns cut at exactly those (`tokens`), so a word is in a column if and only if it
+is in one of that column's tokens. So a word becomes: the tokens of `words` that hold it
+(`instr`, after `words_trigrams` narrows them when the word has a trigram), ORed into one
+FTS5 `MATCH` on `search` restricted to the term's columns (`{sender} : (...)`). That is
+exact, and reads neither the stored text nor any row the word is not in. A phrase (words
+with a space) is narrowed so, each word, and `instr` on the stored, folded columns
+decides. What SQLite's FTS5 does with these tables (checked in the tests):
 
-- a string of more than one trigram is a phrase, and phrases are refused
-  ("phrase queries are not supported (detail!=full)"), so the needle's trigrams are
-  ANDed, each a string of three characters;
-- column filters (`{subject} : ...`) are refused too, so `MATCH` looks at the whole row and
-  `instr` alone says in which column;
-- a needle of fewer than three characters has no trigram and would match nothing, so it
-  is found by `instr` alone (a scan of `search`);
-- the tokenizer stops reading a value at its first NUL, so the stored columns hold a
-  newline instead (no needle holds either, so a substring test cannot tell them apart).
+- the `ascii` tokenizer keeps every character from U+0080 on in a token and lowercases
+  ASCII letters, which folded text no longer holds (`fold` of any code point has none);
+- `detail=column` allows the column filter, not phrases, which are not needed;
+- the trigram tokenizer reads U+FFFE and U+FFFF as U+FFFD, and stops at NUL (no token
+  holds one), so `instr` on the word decides after its trigrams;
+- the stored columns hold a newline where the text had NUL (no needle holds either, so
+  a substring test cannot tell them apart).
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 _DAY_US: Final = 86_400_000_000
 _TRIGRAM: Final = 3
 _ALIAS: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SEPARATORS: Final = re.compile(r"[\x00-\x20\x7f]+")
+"""What ends a token of `search` (the `ascii` tokenizer's separators, `schema.TOKENIZER`)."""
+_NOTHING: Final = '""'
+"""An FTS5 query that matches no row (an empty string)."""
 
 _TEXT_COLUMNS: Final = ("subject", "sender", "recipients", "cc", "text")
 """Where a bare word or phrase is looked for: each a separate part, as in `Query.matches`."""
@@ -89,6 +95,12 @@ def search_columns(record: SearchRecord) -> dict[str, str]:
         "mailbox": _stored(record.mailbox),
     }
     return {column: values[column] for column in SEARCH_COLUMNS}
+
+
+def tokens(columns: dict[str, str]) -> set[str]:
+    """The distinct tokens of the stored `columns` (`search_columns`): the words of
+    `words`, the terms of `search`."""
+    return {token for value in columns.values() for token in _SEPARATORS.split(value) if token}
 
 
 def microseconds(moment: datetime) -> int:
@@ -149,21 +161,52 @@ def _day_start(day: date) -> int:
 
 def _text(alias: str, columns: tuple[str, ...], needle: str) -> Condition:
     """`needle` a substring of one of `columns` of the row's `search` entry."""
+    words = needle.split(" ")
+    if len(words) == 1 and len(needle) < _TRIGRAM - 1:
+        # A character: most tokens hold it; a scan of the stored text is quicker.
+        return _confirmed(alias, columns, needle, "")
+    parts = [_holding(word) for word in dict.fromkeys(words)]
+    # Every string is a parameter, even these constants: the SQL holds no literal.
+    match = "? || " + " || ? || ".join(part.sql for part in parts) + " || ?"
+    params: list[object] = ["{" + " ".join(columns) + "} : ("]
+    for part in parts:
+        params.extend((*part.params, " AND "))
+    params[-1] = ")"
+    if len(words) == 1:
+        sql = f"{alias}.rowid IN (SELECT rowid FROM search WHERE search MATCH {match})"
+        return Condition(sql, tuple(params))
+    return _confirmed(alias, columns, needle, f"search MATCH {match} AND ", tuple(params))
+
+
+def _confirmed(
+    alias: str, columns: tuple[str, ...], needle: str, narrow: str, params: tuple[object, ...] = ()
+) -> Condition:
     found = " OR ".join(f"instr(search.{column}, ?) > 0" for column in columns)
-    params: tuple[object, ...] = (needle,) * len(columns)
-    match = fts_match(needle)
+    sql = f"{alias}.rowid IN (SELECT rowid FROM search WHERE {narrow}({found}))"
+    return Condition(sql, (*params, *(needle,) * len(columns)))
+
+
+def _holding(word: str) -> Condition:
+    """A scalar subquery: the FTS5 query, the tokens of `words` that hold `word` ORed
+    (`_NOTHING` when none does)."""
+    match = fts_match(word)
+    params: tuple[str, ...] = (word,)
     if match is None:
-        tests = found
+        source = "words WHERE instr(word, ?) > 0"
     else:
-        tests = f"search MATCH ? AND ({found})"
-        params = (match, *params)
-    return Condition(f"{alias}.rowid IN (SELECT rowid FROM search WHERE {tests})", params)
+        source = "words_trigrams WHERE words_trigrams MATCH ? AND instr(word, ?) > 0"
+        params = (match, word)
+    sql = (
+        "(SELECT coalesce(? || group_concat(? || replace(word, ?, ?) || ?, ?) || ?, ?) "
+        f"FROM {source})"
+    )
+    return Condition(sql, ("(", '"', '"', '""', '"', " OR ", ")", _NOTHING, *params))
 
 
 def fts_match(needle: str) -> str | None:
-    """An FTS5 query true for every row holding `needle` (and maybe others): its distinct
-    trigrams ANDed, each quoted as an FTS5 string. None when the needle is too short to
-    have a trigram."""
+    """An FTS5 query on `words_trigrams` true for every word holding `needle` (and maybe
+    others): its distinct trigrams ANDed, each quoted as an FTS5 string. None when the
+    needle is too short to have a trigram."""
     trigrams = dict.fromkeys(_trigrams(needle))
     if not trigrams:
         return None

@@ -193,7 +193,7 @@ class Reader:
                     progress(tally[0], tally[1], len(files))
 
             with self.db.writing() as conn:
-                for table in ("search", "messages", "mailboxes"):
+                for table in ("search", "words", "words_trigrams", "messages", "mailboxes"):
                     conn.execute(f"DELETE FROM {table}")
                 for mailbox in files:
                     self._sync.update(conn, mailbox, counted)
@@ -243,10 +243,11 @@ class Reader:
             clauses.append(f"({condition.sql})")
             params.extend(condition.params)
         order = _MAILBOX_ORDER if mailbox is not None else _ALL_ORDER
+        index = None if mailbox is not None else "messages_by_received"
         with self.db.reading() as conn:
             return page(
                 conn, " AND ".join(clauses), params, order=order, offset=offset, limit=limit,
-                numbered=mailbox is not None and condition.sql == "1",
+                numbered=mailbox is not None and condition.sql == "1", ordered_by=index,
             )  # fmt: skip
 
     def all_ids(self) -> set[str]:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Final
 
 from ..index.schema import SEARCH_COLUMNS
-from ..index.search_sql import search_columns
+from ..index.search_sql import search_columns, tokens
 from ..query import SearchRecord
 from .extract import Extracted
 from .results import to_micros
@@ -29,6 +29,7 @@ _INSERT_SEARCH: Final = (
     f"INSERT INTO search (rowid, {', '.join(SEARCH_COLUMNS)}) "
     f"VALUES (?, {', '.join('?' for _ in SEARCH_COLUMNS)})"
 )
+_INSERT_WORD: Final = "INSERT OR IGNORE INTO words(word) VALUES (?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +94,12 @@ def insert(conn: sqlite3.Connection, placed: Placed, found: Extracted) -> None:
     )
     columns = search_columns(record)
     conn.execute(_INSERT_SEARCH, (cursor.lastrowid, *(columns[name] for name in SEARCH_COLUMNS)))
+    conn.executemany(_INSERT_WORD, ((token,) for token in tokens(columns)))
 
 
 def delete(conn: sqlite3.Connection, rowids: list[int]) -> None:
-    """Remove messages from the index by rowid."""
+    """Remove messages from the index by rowid (their words stay: a word no message
+    holds only widens a search's `MATCH`, never its answer)."""
     for start in range(0, len(rowids), 500):
         chunk = rowids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
