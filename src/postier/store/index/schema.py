@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """Bumped whenever a table changes: an index of another version is rebuilt."""
 
 ADDRESS_SEPARATOR: Final = "\n"
@@ -90,7 +90,9 @@ CREATE TABLE IF NOT EXISTS messages(
     rank INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX IF NOT EXISTS messages_by_received ON messages(received, position);
-CREATE INDEX IF NOT EXISTS messages_by_mailbox ON messages(mailbox, rank, position, location);
+CREATE INDEX IF NOT EXISTS messages_by_mailbox
+    ON messages(mailbox, hidden, rank, position, location, seen);
+CREATE INDEX IF NOT EXISTS messages_by_state ON messages(hidden, seen);
 CREATE INDEX IF NOT EXISTS messages_by_entry ON messages(entry, position);
 CREATE INDEX IF NOT EXISTS messages_by_key ON messages(entry, key);
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(

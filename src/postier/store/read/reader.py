@@ -233,7 +233,9 @@ class Reader:
         except QueryError as error:
             raise BadQuery(f"bad search: {error}") from None
         self._look()
-        clauses: list[str] = ["m.hidden = 0"]
+        # With a search, its matches drive the query: `+` keeps SQLite from walking the
+        # index of read state over every message to test each against them.
+        clauses: list[str] = ["m.hidden = 0" if condition.sql == "1" else "+m.hidden = 0"]
         params: list[object] = []
         if mailbox is not None:
             with self.db.reading() as conn:
