@@ -135,19 +135,26 @@ class FileLock:
 
 
 @contextmanager
-def locked(path: Path, *, timeout: float) -> Iterator[int]:
+def locked(
+    path: Path,
+    *,
+    timeout: float,
+    key: str | None = None,
+    flags: int = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+) -> Iterator[int]:
     """Open the existing file at `path` for writing and hold its lock; yields the fd.
 
-    Raises FileNotFoundError when there is no such file and LockTimeoutError when it
-    stays locked longer than `timeout` seconds.
+    `key`: the path the thread lock is known by and the file is opened at (the absolute
+    path unless given); `flags`: how it is opened. Raises FileNotFoundError when there is
+    no such file and LockTimeoutError when it stays locked longer than `timeout` seconds.
     """
-    key = os.path.abspath(path)
+    key = os.path.abspath(path) if key is None else key
     deadline = time.monotonic() + timeout
     lock = thread_lock(key)
     # The thread lock comes first: our descriptor may only be closed under it.
     _take(lock, key, deadline)
     try:
-        fd = os.open(key, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(key, flags)
         try:
             wait_fcntl(fd, key, deadline)
             yield fd

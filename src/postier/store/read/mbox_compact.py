@@ -39,7 +39,7 @@ from ..errors import LockTimeoutError, StoreError
 from ..identity import IdAssigner
 from ..journal import JOURNAL_DIR, SUFFIX, read_fd
 from ..journal_record import JournalEntries
-from ..locking import thread_lock, wait_fcntl
+from ..locking import locked
 from ..naming import MBOX_SUFFIX
 from ..recovery import recover_journals
 from .mbox_changes import FileIdentity, LockedLog, MboxChanges, fold, identity_of, records_after
@@ -298,27 +298,10 @@ class _Compaction:
         return CompactResult(removed, changed, rewriter.kept, size)
 
 
-@contextmanager
-def _locked(path: Path, timeout: float) -> Iterator[int]:
-    """Hold the mbox's locks as a delivery does, through a descriptor we can also read.
-
-    As `locking.locked`: the thread lock first, since closing any descriptor of the file
-    drops the POSIX locks of every thread of ours on it.
-    """
-    key = lock_key(path)
-    deadline = time.monotonic() + timeout
-    lock = thread_lock(key)
-    if not lock.acquire(timeout=timeout):
-        raise LockTimeoutError(f"{path.name} is locked by another thread")
-    try:
-        fd = os.open(key, _OPEN_FLAGS)
-        try:
-            wait_fcntl(fd, key, deadline)
-            yield fd
-        finally:
-            os.close(fd)  # drops both fcntl locks
-    finally:
-        lock.release()
+def _locked(path: Path, timeout: float) -> contextlib.AbstractContextManager[int]:
+    """Hold the mbox's locks as a delivery does (`locking.locked`), through a descriptor
+    we can also read, known by the key the store's own mailboxes use."""
+    return locked(path, timeout=timeout, key=lock_key(path), flags=_OPEN_FLAGS)
 
 
 def _current(path: Path) -> FileIdentity | None:
