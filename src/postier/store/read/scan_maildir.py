@@ -56,18 +56,21 @@ class MaildirFile:
         return StoredMessage(data=data, quoted=False, filed=self.delivered)
 
     def chunks(self, size: int) -> Iterator[bytes]:
-        """The file's bytes, `size` at a time (nothing when it went away)."""
-        for path in (self.path, _moved_to_cur(self.path)):
-            if path is None:
+        """The file's bytes, `size` at a time (nothing when it went away); as `read`,
+        `cur/` is looked in only when the file left `new/`."""
+        try:
+            file = open(self.path, "rb", buffering=0)  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            moved = _moved_to_cur(self.path)
+            if moved is None:
                 return
             try:
-                file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below)
+                file = open(moved, "rb", buffering=0)  # noqa: SIM115 (closed below)
             except FileNotFoundError:
-                continue
-            with file:
-                while chunk := file.read(size):
-                    yield chunk
-            return
+                return
+        with file:
+            while chunk := file.read(size):
+                yield chunk
 
 
 def _read_file(path: str, size: int, limit: int | None = None) -> bytes:
