@@ -295,3 +295,18 @@ def test_a_maildir_copy_held_back_uncommitted_is_listed_once_committed(store: Pa
             assert reader.messages(ALICE).messages == []
         journal.unlink()  # committed
         assert [row.subject for row in reader.messages(ALICE).messages] == ["in flight"]
+
+
+def test_a_word_is_found_after_another_reader_rebuilt_the_index(store: Path) -> None:
+    # The first reader knows "zebrafish" is in the index's words; the second's reindex,
+    # after the only message holding it went, drops it: the first must insert it again.
+    deliver(store, "maildir", [plain("first", "a zebrafish swims\n")], [ALICE])
+    with Reader(store, fsync=False) as first:
+        assert first.messages(None, query="zebrafi").total == 1
+        for path in (store / ALICE).glob("*/*"):
+            path.unlink()
+        with Reader(store, fsync=False) as second:
+            assert second.reindex() == 0
+        deliver(store, "maildir", [plain("second", "another zebrafish\n")], [ALICE])
+        first.sync()
+        assert [m.subject for m in first.messages(None, query="zebrafi").messages] == ["second"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Final
 
 from .schema import SCHEMA_VERSION, TABLES
+from .words import EPOCH_KEY, KnownWords
 
 log = logging.getLogger("postier.store")
 
@@ -61,6 +63,8 @@ class IndexDatabase:
         """The one connection of an index in memory (it exists only in that connection)."""
         self._identity: tuple[int, int] | None = None
         self._guard = threading.Lock()
+        self.known_words = KnownWords()
+        """The words `words` holds, as far as this process knows (for the writers)."""
 
     @property
     def in_memory(self) -> bool:
@@ -150,11 +154,13 @@ class IndexDatabase:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
+                self.known_words.rolled_back()
                 raise
-            conn.execute("COMMIT")
+            self.known_words.committed()
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -220,6 +226,9 @@ def _open(name: str, *, check_same_thread: bool = True) -> sqlite3.Connection:
             # Every statement is idempotent: two processes making the file at once agree.
             conn.executescript(TABLES)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
+            conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES (?, ?)", (EPOCH_KEY, secrets.token_hex(8))
+            )
         elif version != str(SCHEMA_VERSION):
             raise sqlite3.DatabaseError(f"schema version {version}, not {SCHEMA_VERSION}")
     except BaseException:

@@ -21,6 +21,7 @@ from typing import Final
 
 from ..index.database import IndexDatabase, IndexUnavailableError
 from ..index.search_sql import where
+from ..index.words import clear as clear_words
 from ..naming import mailbox_file_name
 from ..query import QueryError, parse_query
 from .changes import Change, Listener, Subscribers
@@ -72,7 +73,7 @@ class Reader:
         self.fsync = fsync
         self.freshness = freshness
         self.db = IndexDatabase(self.root, memory=memory)
-        self._sync = IndexSync(self.store)
+        self._sync = IndexSync(self.store, self.db.known_words)
         self._subscribers = Subscribers()
         self._last_look = float("-inf")
         self._problems: dict[str, str] = {}
@@ -193,8 +194,9 @@ class Reader:
                     progress(tally[0], tally[1], len(files))
 
             with self.db.writing() as conn:
-                for table in ("search", "words", "words_trigrams", "messages", "mailboxes"):
+                for table in ("search", "messages", "mailboxes"):
                     conn.execute(f"DELETE FROM {table}")
+                clear_words(conn)
                 for mailbox in files:
                     self._sync.update(conn, mailbox, counted)
                     tally[1] += 1

@@ -11,6 +11,7 @@ from typing import Final
 
 from ..index.schema import SEARCH_COLUMNS
 from ..index.search_sql import search_columns, tokens
+from ..index.words import KnownWords
 from ..query import SearchRecord
 from .extract import Extracted
 from .results import to_micros
@@ -29,7 +30,6 @@ _INSERT_SEARCH: Final = (
     f"INSERT INTO search (rowid, {', '.join(SEARCH_COLUMNS)}) "
     f"VALUES (?, {', '.join('?' for _ in SEARCH_COLUMNS)})"
 )
-_INSERT_WORD: Final = "INSERT OR IGNORE INTO words(word) VALUES (?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +51,9 @@ class Placed:
     rank: int
 
 
-def insert(conn: sqlite3.Connection, placed: Placed, found: Extracted) -> None:
-    """Add a message to the index (its ID must not be there yet)."""
+def insert(conn: sqlite3.Connection, placed: Placed, found: Extracted, words: KnownWords) -> None:
+    """Add a message to the index (its ID must not be there yet); `words`: what the
+    `words` table is known to hold already."""
     cursor = conn.execute(
         _INSERT_MESSAGE,
         (
@@ -94,7 +95,7 @@ def insert(conn: sqlite3.Connection, placed: Placed, found: Extracted) -> None:
     )
     columns = search_columns(record)
     conn.execute(_INSERT_SEARCH, (cursor.lastrowid, *(columns[name] for name in SEARCH_COLUMNS)))
-    conn.executemany(_INSERT_WORD, ((token,) for token in tokens(columns)))
+    words.add(conn, tokens(columns))
 
 
 def delete(conn: sqlite3.Connection, rowids: list[int]) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
+from ..index.words import KnownWords
 from .changes import Change
 from .mailboxes import MailboxFile, Store
 from .sync_base import Known, Progress, forget, maildir_stamp, mbox_stamp
@@ -32,9 +33,11 @@ from .sync_mbox import MboxUpdate
 class IndexSync:
     """Reads what changed in a store's mailboxes into its index."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, words: KnownWords) -> None:
         self.store = store
         self.root = store.root
+        self.words = words
+        """The words the index is known to hold (its database's: `IndexDatabase`)."""
 
     # -- the cheap look ----------------------------------------------------------------
 
@@ -75,11 +78,23 @@ class IndexSync:
             changes = []
         if mailbox.format == "mbox":
             update: MboxUpdate | MaildirUpdate = MboxUpdate(
-                self.root, self.store.lock_timeout, conn, mailbox, known=known, progress=progress
+                self.root,
+                self.store.lock_timeout,
+                conn,
+                mailbox,
+                known=known,
+                progress=progress,
+                words=self.words,
             )
         else:
             update = MaildirUpdate(
-                self.root, self.store.lock_timeout, conn, mailbox, known=known, progress=progress
+                self.root,
+                self.store.lock_timeout,
+                conn,
+                mailbox,
+                known=known,
+                progress=progress,
+                words=self.words,
             )
         return changes + update.run()
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..index.words import KnownWords
 from ..maildir_layout import MESSAGE_DIRS
 from ..naming import address_from_name
 from .changes import Change, grouped
@@ -44,6 +45,7 @@ class MailboxUpdate:
         *,
         known: Known | None,
         progress: Progress | None,
+        words: KnownWords,
     ) -> None:
         self.root = root
         self.lock_timeout = lock_timeout
@@ -52,6 +54,7 @@ class MailboxUpdate:
         self.entry = mailbox.path.name
         self.known = known
         self.progress = progress
+        self.words = words
         self.new: list[tuple[str, str]] = []
         self.changed: list[tuple[str, str]] = []
         self.deleted: list[tuple[str, str]] = []

@@ -104,4 +104,4 @@ class MaildirUpdate(MailboxUpdate):
             position=seconds * 1_000_000 + micros, location=location, length=size,
             received=item.delivered, size=size, seen=seen, hidden=False, key=unique, rank=1,
         )  # fmt: skip
-        insert(self.conn, placed, found)
+        insert(self.conn, placed, found, self.words)

@@ -171,7 +171,7 @@ class MboxUpdate(MailboxUpdate):
             length=length, received=received, size=size, seen=seen, hidden=hidden,
             key=_key_text(key), rank=0,
         )  # fmt: skip
-        insert(self.conn, placed, found)
+        insert(self.conn, placed, found, self.words)
         if not hidden:
             self.new.append((address, id_))
 
