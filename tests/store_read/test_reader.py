@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import fcntl
 import mailbox
+import os
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from postier.store.read import (
     NoSuchMailbox,
     NoSuchMessage,
     Reader,
+    sync_maildir,
 )
 from tests.store_read.helpers import WHEN, deliver, mbox_bytes, plain, with_attachments
 
@@ -310,3 +313,41 @@ def test_a_word_is_found_after_another_reader_rebuilt_the_index(store: Path) -> 
         deliver(store, "maildir", [plain("second", "another zebrafish\n")], [ALICE])
         first.sync()
         assert [m.subject for m in first.messages(None, query="zebrafi").messages] == ["second"]
+
+
+def test_a_maildir_file_added_in_the_same_clock_step_as_a_look_is_found(store: Path) -> None:
+    """A directory's mtime moves in steps of the file system's clock: a delivery just
+    after a look, in the same step, leaves `new/` with the mtime the look saw. Simulated
+    by setting the mtimes back: the next look must list the Maildir anyway."""
+    _fill(store, "maildir", 1)
+    maildir = mailbox_path(store, ALICE, "maildir")
+    with Reader(store, fsync=False, freshness=0) as reader:
+        assert reader.messages(ALICE).total == 1
+        times = {sub: (maildir / sub).stat() for sub in ("new", "cur")}
+        deliver(store, "maildir", [plain("same step", "body\n")], [ALICE])
+        for sub, info in times.items():
+            os.utime(maildir / sub, ns=(info.st_atime_ns, info.st_mtime_ns))
+        assert reader.messages(ALICE).messages[0].subject == "same step"
+
+
+def test_a_maildir_untouched_for_a_while_is_not_listed_again(store: Path) -> None:
+    _fill(store, "maildir", 2)
+    maildir = mailbox_path(store, ALICE, "maildir")
+    old = time.time_ns() - 60 * 1_000_000_000
+    for sub in ("new", "cur"):
+        os.utime(maildir / sub, ns=(old, old))
+    with Reader(store, fsync=False, freshness=0) as reader:
+        assert reader.messages(ALICE).total == 2
+        listed = []
+        original = sync_maildir.list_maildir
+
+        def counting(path: Path) -> object:
+            listed.append(path)
+            return original(path)
+
+        sync_maildir.list_maildir = counting  # type: ignore[assignment]
+        try:
+            assert reader.messages(ALICE).total == 2
+        finally:
+            sync_maildir.list_maildir = original
+        assert listed == []

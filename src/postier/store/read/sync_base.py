@@ -117,6 +117,18 @@ def maildir_stamp(path: Path) -> str | None:
     return None if parts == ["-", "-"] else "maildir:" + ":".join(parts)
 
 
+def changed_since(path: Path, moment_ns: int) -> bool:
+    """Whether the `new/` or `cur/` of the Maildir at `path` changed after `moment_ns`
+    (nanoseconds since the epoch, the file system's clock)."""
+    for sub in MESSAGE_DIRS:
+        try:
+            if os.stat(path / sub).st_mtime_ns > moment_ns:
+                return True
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+    return False
+
+
 def save_mailbox(
     conn: sqlite3.Connection, mailbox: MailboxFile, address: str, stamp: str, end: int
 ) -> None:

@@ -4,6 +4,7 @@ renamed ones (a flag changed) updated, missing ones dropped."""
 from __future__ import annotations
 
 import os
+import time
 from typing import Final
 
 from ..identity import maildir_message_id
@@ -15,11 +16,26 @@ from .rows import Placed, delete, insert
 from .scan import StoredMessage
 from .scan_maildir import MaildirFile, list_maildir
 from .streamed import HEAD_BYTES, READ_CHUNK, extract_streamed
-from .sync_base import MailboxUpdate, mailbox_address, maildir_stamp, save_mailbox
+from .sync_base import (
+    MailboxUpdate,
+    changed_since,
+    mailbox_address,
+    maildir_stamp,
+    save_mailbox,
+)
 
 HELD_BACK: Final = "maildir:held-back"
 """The stamp of a Maildir listed while a delivery into it was not committed: no Maildir
 has it, so the next look lists the Maildir again."""
+RECENT: Final = "maildir:recent"
+"""The stamp of a Maildir whose `new/` or `cur/` changed just before the listing: no
+Maildir has it either (see `RACY_NS`)."""
+RACY_NS: Final = 2_000_000_000
+"""How recent a change of `new/` or `cur/` makes a stamp untrustworthy. A directory's
+mtime moves in steps of the file system's clock (a jiffy on many kernels, seconds on
+some network and FAT file systems): a file added in the same step as the listing, just
+after it, leaves the mtime as the stamp has it, and the look that trusted the stamp would
+never list that file. Stamps are trusted only once their mtimes are older than this."""
 
 
 class MaildirUpdate(MailboxUpdate):
@@ -27,6 +43,8 @@ class MaildirUpdate(MailboxUpdate):
 
     def run(self) -> list[Change]:
         stamp = maildir_stamp(self.mailbox.path) or "maildir:-:-"
+        if changed_since(self.mailbox.path, time.time_ns() - RACY_NS):
+            stamp = RECENT
         # Stamped before the listing: what changes during it is found at the next look.
         listing = list_maildir(self.mailbox.path)
         files = listing.files
