@@ -22,6 +22,7 @@ from postier.store.read import (
     Reader,
     sync_maildir,
 )
+from postier.store.read.scan_maildir import MaildirListing, list_maildir
 from tests.store_read.helpers import WHEN, deliver, mbox_bytes, plain, with_attachments
 
 ALICE = "alice@example.org"
@@ -330,7 +331,9 @@ def test_a_maildir_file_added_in_the_same_clock_step_as_a_look_is_found(store: P
         assert reader.messages(ALICE).messages[0].subject == "same step"
 
 
-def test_a_maildir_untouched_for_a_while_is_not_listed_again(store: Path) -> None:
+def test_a_maildir_untouched_for_a_while_is_not_listed_again(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _fill(store, "maildir", 2)
     maildir = mailbox_path(store, ALICE, "maildir")
     old = time.time_ns() - 60 * 1_000_000_000
@@ -338,16 +341,13 @@ def test_a_maildir_untouched_for_a_while_is_not_listed_again(store: Path) -> Non
         os.utime(maildir / sub, ns=(old, old))
     with Reader(store, fsync=False, freshness=0) as reader:
         assert reader.messages(ALICE).total == 2
-        listed = []
-        original = sync_maildir.list_maildir
+        listed: list[Path] = []
+        original = list_maildir
 
-        def counting(path: Path) -> object:
+        def counting(path: Path) -> MaildirListing:
             listed.append(path)
             return original(path)
 
-        sync_maildir.list_maildir = counting  # type: ignore[assignment]
-        try:
-            assert reader.messages(ALICE).total == 2
-        finally:
-            sync_maildir.list_maildir = original
+        monkeypatch.setattr(sync_maildir, "list_maildir", counting)
+        assert reader.messages(ALICE).total == 2
         assert listed == []
