@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from ..index.words import KnownWords
 from .changes import Change
 from .mailboxes import MailboxFile, Store
-from .sync_base import Known, Progress, forget, maildir_stamp, mbox_stamp
+from .sync_base import Known, Progress, forget, log_stamps, maildir_stamp, mbox_stamp
 from .sync_maildir import MaildirUpdate
 from .sync_mbox import MboxUpdate
 
@@ -47,17 +47,18 @@ class IndexSync:
         """The mailboxes whose stamp differs from the index's, and the entries the index
         has that are no longer there."""
         known = dict(conn.execute("SELECT entry, stamp FROM mailboxes").fetchall())
+        logs = log_stamps(self.root) if any(m.format == "mbox" for m in files) else {}
         changed = []
         for mailbox in files:
             entry = mailbox.path.name
             stamp = known.pop(entry, None)
-            if stamp is None or stamp != self._stamp(mailbox):
+            if stamp is None or stamp != self._stamp(mailbox, logs):
                 changed.append(mailbox)
         return changed, list(known)
 
-    def _stamp(self, mailbox: MailboxFile) -> str | None:
+    def _stamp(self, mailbox: MailboxFile, logs: dict[str, str]) -> str | None:
         if mailbox.format == "mbox":
-            return mbox_stamp(mailbox.path, self.root, mailbox.path.name)
+            return mbox_stamp(mailbox.path, self.root, mailbox.path.name, logs)
         return maildir_stamp(mailbox.path)
 
     # -- updates -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from ..naming import address_from_name
 from .changes import Change, grouped
 from .extract import extract
 from .mailboxes import MailboxFile
-from .mbox_changes import log_path
+from .mbox_changes import CHANGES_DIR, log_path
 from .rows import delete
 
 Progress = Callable[[int], None]
@@ -77,21 +77,41 @@ class MailboxUpdate:
             self.progress(self._count % 1000)
 
 
-def mbox_stamp(path: Path, store_dir: Path, entry: str) -> str | None:
-    """The stamp an mbox has now, from `stat` alone (None when it is gone)."""
+def mbox_stamp(
+    path: Path, store_dir: Path, entry: str, logs: dict[str, str] | None = None
+) -> str | None:
+    """The stamp an mbox has now, from `stat` alone (None when it is gone); `logs`: the
+    stamps of the change logs (`log_stamps`), when a look has them for every mbox."""
     try:
         info = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
         return None
-    return mbox_stamp_of(
-        (info.st_dev, info.st_ino), info.st_size, info.st_mtime_ns, store_dir, entry
-    )
+    log = logs.get(entry, "-") if logs is not None else _log_stamp(store_dir, entry)
+    return f"mbox:{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{log}"
 
 
 def mbox_stamp_of(
     identity: tuple[int, int], size: int, mtime_ns: int, store_dir: Path, entry: str
 ) -> str:
     return f"mbox:{identity[0]}:{identity[1]}:{size}:{mtime_ns}:{_log_stamp(store_dir, entry)}"
+
+
+def log_stamps(store_dir: Path) -> dict[str, str]:
+    """The stamp of each mbox's change log (`_log_stamp`), by entry, from one listing of
+    their directory: most mboxes have none, and a look need not ask for each."""
+    stamps: dict[str, str] = {}
+    try:
+        scan = os.scandir(os.path.join(store_dir, CHANGES_DIR))
+    except (FileNotFoundError, NotADirectoryError):
+        return stamps
+    with scan as entries:
+        for entry in entries:
+            try:
+                info = entry.stat()
+            except FileNotFoundError:
+                continue
+            stamps[entry.name] = _stamp_of_log(info)
+    return stamps
 
 
 def _log_stamp(store_dir: Path, entry: str) -> str:
@@ -101,15 +121,20 @@ def _log_stamp(store_dir: Path, entry: str) -> str:
         info = os.stat(log_path(store_dir, entry))
     except FileNotFoundError:
         return "-"
+    return _stamp_of_log(info)
+
+
+def _stamp_of_log(info: os.stat_result) -> str:
     return f"{info.st_ino}.{info.st_size}.{info.st_mtime_ns}"
 
 
 def maildir_stamp(path: Path) -> str | None:
     """The stamp of a Maildir: the mtimes of its `new/` and `cur/` (None when neither is)."""
     parts = []
+    base = os.fspath(path)
     for sub in MESSAGE_DIRS:
         try:
-            info = os.stat(path / sub)
+            info = os.stat(os.path.join(base, sub))
         except (FileNotFoundError, NotADirectoryError):
             parts.append("-")
             continue
