@@ -19,6 +19,7 @@ from postier.store.index.search_sql import (
     tokens,
     where,
 )
+from postier.store.index.words import KnownWords
 from postier.store.query import (
     DateTerm,
     Field,
@@ -62,9 +63,9 @@ def insert(connection: sqlite3.Connection, rowid: int, record: SearchRecord) -> 
         f" VALUES (?, {', '.join('?' * len(columns))})",
         (rowid, *columns.values()),
     )
-    connection.executemany(
-        "INSERT OR IGNORE INTO words(word) VALUES (?)", ((t,) for t in tokens(columns))
-    )
+    words = KnownWords()
+    words.add(connection, tokens(columns))
+    words.before_commit(connection)
 
 
 @contextmanager

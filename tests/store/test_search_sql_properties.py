@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from postier.store.index import schema
 from postier.store.index.search_sql import fts_match, tokens
+from postier.store.index.words import KnownWords
 from postier.store.query import (
     MAX_SIZE,
     Atom,
@@ -191,7 +192,9 @@ def test_the_trigram_match_keeps_every_row_holding_the_needle(
     needle = text[start : start + 3 + length % (len(text) - start - 2)]
     with closing(sqlite3.connect(":memory:")) as connection:
         connection.executescript(schema.TABLES)
-        connection.execute("INSERT INTO words(word) VALUES (?)", (text,))
+        words = KnownWords()
+        words.add(connection, {text})
+        words.before_commit(connection)
         assert _contains(connection, needle)
 
 

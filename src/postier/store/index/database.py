@@ -154,6 +154,7 @@ class IndexDatabase:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                self.known_words.before_commit(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):

@@ -16,7 +16,8 @@ writer (a server's indexer, or a reader catching up) commits the next.
                 stored (cut at whitespace and control characters only, so never folded
                 or split further) and it knows the columns of each, not the positions
     words       every token `search` holds, once (kept when its messages go; a reindex
-                starts it afresh), and `words_trigrams`, FTS5 trigrams over them: a word
+                starts it afresh), and `words_trigrams`, FTS5 trigrams over them (its
+                content is `words`' own, added per transaction: `words.KnownWords`): a word
                 of a query is in a column exactly when it is in one of the column's
                 tokens, so the tokens holding it, looked up here, are the `search` terms
                 that decide (substring semantics, as `Query.matches`) without reading
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """Bumped whenever a table changes: an index of another version is rebuilt."""
 
 ADDRESS_SEPARATOR: Final = "\n"
@@ -104,11 +105,9 @@ CREATE TABLE IF NOT EXISTS words(
     word TEXT NOT NULL UNIQUE
 ) STRICT;
 CREATE VIRTUAL TABLE IF NOT EXISTS words_trigrams USING fts5(
-    word, tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0
+    word, content = 'words', content_rowid = 'id',
+    tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0
 );
-CREATE TRIGGER IF NOT EXISTS words_added AFTER INSERT ON words BEGIN
-    INSERT INTO words_trigrams(rowid, word) VALUES (new.id, new.word);
-END;
 """
 """`messages` columns:
 

@@ -12,6 +12,8 @@ the messages holding it:
   epoch is dropped before it is used;
 - words join the set only once their transaction commits (`committed`); a transaction
   rolled back drops what it added (`rolled_back`);
+- the words a transaction added get their trigrams (`words_trigrams`) in one statement
+  before it commits (`before_commit`): ten times cheaper than a row at a time;
 - the set holds at most `LIMIT` words and starts afresh past it (unique tokens such as
   Message-IDs never recur, so a full set is mostly dead weight).
 """
@@ -33,8 +35,8 @@ _INSERT: Final = "INSERT OR IGNORE INTO words(word) VALUES (?)"
 def clear(conn: sqlite3.Connection) -> None:
     """Empty `words` and its trigrams (a reindex: inside its transaction), under a new
     epoch, so that every process's set of known words is dropped."""
+    conn.execute("INSERT INTO words_trigrams(words_trigrams) VALUES ('delete-all')")
     conn.execute("DELETE FROM words")
-    conn.execute("DELETE FROM words_trigrams")
     conn.execute(
         "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (EPOCH_KEY, secrets.token_hex(8))
     )
@@ -48,6 +50,8 @@ class KnownWords:
         self._words: set[str] = set()
         self._pending: set[str] = set()
         self._epoch: str | None = None
+        self._since: int | None = None
+        """The largest word ID before the open transaction added words (None: none)."""
         self._lock = threading.Lock()
 
     def add(self, conn: sqlite3.Connection, tokens: Iterable[str]) -> None:
@@ -61,9 +65,21 @@ class KnownWords:
                 self._epoch = epoch
             new = set(tokens) - self._words - self._pending
         if new:
+            if self._since is None:
+                (self._since,) = conn.execute("SELECT coalesce(max(id), 0) FROM words").fetchone()
             conn.executemany(_INSERT, ((token,) for token in new))
             with self._lock:
                 self._pending |= new
+
+    def before_commit(self, conn: sqlite3.Connection) -> None:
+        """Index the trigrams of the words the open transaction added (IDs only grow
+        while it holds the write lock)."""
+        if self._since is not None:
+            conn.execute(
+                "INSERT INTO words_trigrams(rowid, word) SELECT id, word FROM words WHERE id > ?",
+                (self._since,),
+            )
+            self._since = None
 
     def committed(self) -> None:
         """The transaction that inserted the pending words committed: they are known."""
@@ -80,3 +96,4 @@ class KnownWords:
         """The transaction was rolled back: what it inserted is not in the table."""
         with self._lock:
             self._pending.clear()
+            self._since = None
