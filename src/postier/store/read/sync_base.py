@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +66,11 @@ class MailboxUpdate:
         """Count a message read, telling `progress` every thousand; and let another thread
         of the process run. In a server, the index is read on a thread beside the event
         loop, and a thread that wants the interpreter back waits until the one holding it
-        lets go: without this, up to the switch interval (5 ms) for each reply to send."""
-        os.sched_yield()  # lets go of the interpreter lock for the call
+        lets go: without this, up to the switch interval (5 ms) for each reply to send.
+        Alone in its process (`postier reindex`), it has no thread to make way for, and
+        yielding would only hand its processor to other processes."""
+        if threading.active_count() > 1:
+            os.sched_yield()  # lets go of the interpreter lock for the call
         self._count += 1
         if self.progress is not None and self._count % 1000 == 0:
             self.progress(1000)
