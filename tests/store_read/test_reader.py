@@ -22,7 +22,7 @@ from postier.store.read import (
     Reader,
     sync_maildir,
 )
-from postier.store.read.scan_maildir import MaildirListing, list_maildir
+from postier.store.read.scan_maildir import list_locations
 from tests.store_read.helpers import WHEN, deliver, mbox_bytes, plain, with_attachments
 
 ALICE = "alice@example.org"
@@ -342,12 +342,42 @@ def test_a_maildir_untouched_for_a_while_is_not_listed_again(
     with Reader(store, fsync=False, freshness=0) as reader:
         assert reader.messages(ALICE).total == 2
         listed: list[Path] = []
-        original = list_maildir
+        original = list_locations
 
-        def counting(path: Path) -> MaildirListing:
+        def counting(path: Path) -> list[str]:
             listed.append(path)
             return original(path)
 
-        monkeypatch.setattr(sync_maildir, "list_maildir", counting)
+        monkeypatch.setattr(sync_maildir, "list_locations", counting)
         assert reader.messages(ALICE).total == 2
         assert listed == []
+
+
+def test_a_maildir_message_in_new_and_in_cur_is_listed_once(store: Path) -> None:
+    _fill(store, "maildir", 2)
+    maildir = mailbox_path(store, ALICE, "maildir")
+    first = sorted((maildir / "new").iterdir())[0]
+    (maildir / "cur" / f"{first.name}:2,S").write_bytes(first.read_bytes())
+    with Reader(store, fsync=False, freshness=0) as reader:
+        assert reader.messages(ALICE).total == 2
+        (maildir / "cur" / f"{first.name}:2,S").unlink()
+        assert reader.messages(ALICE).total == 2
+
+
+def test_a_maildir_look_reads_only_the_files_it_does_not_know(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(store, "maildir", 3)
+    with Reader(store, fsync=False, freshness=0) as reader:
+        assert reader.messages(ALICE).total == 3
+        described: list[list[str]] = []
+        original = sync_maildir.describe
+
+        def counting(path: Path, locations: list[str]) -> object:
+            described.append(list(locations))
+            return original(path, locations)
+
+        monkeypatch.setattr(sync_maildir, "describe", counting)
+        deliver(store, "maildir", [plain("fourth", "body\n")], [ALICE])
+        assert reader.messages(ALICE).total == 4
+        assert [len(locations) for locations in described] == [1]

@@ -116,25 +116,44 @@ class MaildirListing:
 
 def list_maildir(maildir: Path) -> MaildirListing:
     """The messages of a Maildir in delivery order, without the uncommitted ones."""
-    found: list[MaildirFile] = []
+    return describe(maildir, list_locations(maildir))
+
+
+def list_locations(maildir: Path) -> list[str]:
+    """The `new/NAME` and `cur/NAME` of every message file of a Maildir, from the
+    directory entries alone (their types, without a `stat` each): what a look compares
+    with the index, a hundred thousand names in a large Maildir."""
+    found: list[str] = []
     for sub in MESSAGE_DIRS:
         try:
-            scan = os.scandir(maildir / sub)
-        except FileNotFoundError:
+            scan = os.scandir(os.path.join(maildir, sub))
+        except (FileNotFoundError, NotADirectoryError):
             continue  # a Maildir being created, or one a client never used cur/ in
+        prefix = sub + "/"
         with scan as entries:
-            for entry in entries:
-                # Dot files are not messages, by the Maildir convention.
-                if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
-                    continue
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                found.append(_maildir_file(entry.path, entry.name, info))
+            # Dot files are not messages, by the Maildir convention.
+            found.extend(
+                prefix + entry.name
+                for entry in entries
+                if not entry.name.startswith(".") and entry.is_file(follow_symlinks=False)
+            )
+    return found
+
+
+def describe(maildir: Path, locations: list[str]) -> MaildirListing:
+    """The message files at `locations` (`list_locations`) that are still there and
+    committed, in delivery order."""
+    found: list[MaildirFile] = []
+    for location in locations:
+        path = os.path.join(maildir, location)
+        try:
+            info = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        found.append(_maildir_file(path, os.path.basename(location), info))
     # Listed after the files: a copy seen in new/ had its journal written before it was
     # renamed there, so a journal still listing it now means "not committed yet".
-    uncommitted = pending(maildir.parent).maildir_files
+    uncommitted = pending(maildir.parent).maildir_files if found else frozenset()
     listed = len(found)
     if uncommitted:
         prefix = maildir.name + "/"

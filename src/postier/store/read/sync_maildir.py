@@ -14,7 +14,7 @@ from .changes import Change, grouped
 from .extract import extract
 from .rows import Placed, delete, insert
 from .scan import StoredMessage
-from .scan_maildir import MaildirFile, list_maildir
+from .scan_maildir import MaildirFile, describe, list_locations
 from .streamed import HEAD_BYTES, READ_CHUNK, extract_streamed
 from .sync_base import (
     MailboxUpdate,
@@ -46,60 +46,73 @@ class MaildirUpdate(MailboxUpdate):
         if changed_since(self.mailbox.path, time.time_ns() - RACY_NS):
             stamp = RECENT
         # Stamped before the listing: what changes during it is found at the next look.
-        listing = list_maildir(self.mailbox.path)
-        files = listing.files
+        locations = list_locations(self.mailbox.path)
+        rows = self.conn.execute(
+            "SELECT key, rowid, id, location, seen FROM messages WHERE entry = ?", (self.entry,)
+        ).fetchall()
+        by_location = {row[3]: row for row in rows}
+        listed = set(locations)
+        # Most names are where the index has them: only the others are looked at.
+        moved_or_new = [location for location in locations if location not in by_location]
+        missing = {row[0]: row for location, row in by_location.items() if location not in listed}
+        address = self.known.address if self.known is not None else None
+        changed: list[tuple[str, str]] = []
+        arrived: list[str] = []
+        for location in moved_or_new:
+            sub, _, name = location.partition("/")
+            parsed = parse_name(name)
+            row = missing.pop(parsed.unique, None)
+            if row is None:
+                arrived.append(location)
+                continue
+            # Renamed: a flag changed (or a mail client moved it from new/ to cur/).
+            _, rowid, id_, _, old_seen = row
+            seen = sub == CUR and parsed.seen
+            self.conn.execute(
+                "UPDATE messages SET location = ?, seen = ? WHERE rowid = ?",
+                (location, int(seen), rowid),
+            )
+            if bool(old_seen) != seen and address is not None:
+                changed.append((address, id_))
+        # A name the index has elsewhere too (a copy in both new/ and cur/) is no new one.
+        indexed = {row[0] for row in rows}
+        listing = describe(
+            self.mailbox.path,
+            [loc for loc in arrived if parse_name(loc.partition("/")[2]).unique not in indexed],
+        )
         if listing.held_back:
             # The stamp may already count a copy held back: saved, it would hide that copy
             # from every later look once its delivery commits. This one makes them list.
             stamp = HELD_BACK
-        rows = self.conn.execute(
-            "SELECT key, rowid, id, location, seen FROM messages WHERE entry = ?", (self.entry,)
-        ).fetchall()
-        existing = {key: (rowid, id_, location, seen) for key, rowid, id_, location, seen in rows}
-        address = self.known.address if self.known is not None else None
         new: list[tuple[str, str]] = []
-        changed: list[tuple[str, str]] = []
-        present: set[str] = set()
-        for item in files:
-            sub = os.path.basename(os.path.dirname(item.path))
+        for item in listing.files:
             name = os.path.basename(item.path)
+            sub = os.path.basename(os.path.dirname(item.path))
             parsed = parse_name(name)
-            present.add(parsed.unique)
-            location = f"{sub}/{name}"
-            seen = sub == CUR and parsed.seen
-            row = existing.get(parsed.unique)
-            if row is not None:
-                rowid, id_, old_location, old_seen = row
-                if old_location != location:
-                    self.conn.execute(
-                        "UPDATE messages SET location = ?, seen = ? WHERE rowid = ?",
-                        (location, int(seen), rowid),
-                    )
-                    if bool(old_seen) != seen and address is not None:
-                        changed.append((address, id_))
-                continue
+            if parsed.unique in indexed:
+                continue  # the same message in new/ and in cur/: indexed once
             stored = item.read(keep=HEAD_BYTES)
             if stored is None:
-                present.discard(parsed.unique)
                 continue  # removed since the listing
+            indexed.add(parsed.unique)
             if address is None:
                 address = mailbox_address(self.mailbox, stored.data)
             self._insert(
-                item, stored=stored, unique=parsed.unique, location=location, seen=seen,
-                address=address,
+                item, stored=stored, unique=parsed.unique, location=f"{sub}/{name}",
+                seen=sub == CUR and parsed.seen, address=address,
             )  # fmt: skip
             new.append((address, maildir_message_id(self.mailbox.name, name)))
             self.read_one()
         self.read_all()
         if address is None:
             address = mailbox_address(self.mailbox, None)
-        gone = [row for key, row in existing.items() if key not in present]
-        delete(self.conn, [rowid for rowid, _, _, _ in gone])
+        gone = list(missing.values())
+        delete(self.conn, [row[1] for row in gone])
         save_mailbox(self.conn, self.mailbox, address, stamp, 0)
         return (
             grouped("new", new)
             + grouped("changed", changed)
-            + grouped("deleted", ((address, id_) for _, id_, _, _ in gone))
+            + grouped("deleted", ((address, row[2]) for row in gone))
         )
 
     def _insert(
