@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,22 +122,18 @@ def list_maildir(maildir: Path) -> MaildirListing:
 
 def list_locations(maildir: Path) -> list[str]:
     """The `new/NAME` and `cur/NAME` of every message file of a Maildir, from the
-    directory entries alone (their types, without a `stat` each): what a look compares
+    directory entries' names alone (without a `stat` each): what a look compares
     with the index, a hundred thousand names in a large Maildir."""
     found: list[str] = []
     for sub in MESSAGE_DIRS:
         try:
-            scan = os.scandir(os.path.join(maildir, sub))
+            names = os.listdir(os.path.join(maildir, sub))
         except (FileNotFoundError, NotADirectoryError):
             continue  # a Maildir being created, or one a client never used cur/ in
         prefix = sub + "/"
-        with scan as entries:
-            # Dot files are not messages, by the Maildir convention.
-            found.extend(
-                prefix + entry.name
-                for entry in entries
-                if not entry.name.startswith(".") and entry.is_file(follow_symlinks=False)
-            )
+        # Dot files are not messages, by the Maildir convention; what is no file is left
+        # out by `describe` (a name the index knows was a file when it was read).
+        found.extend(prefix + name for name in names if not name.startswith("."))
     return found
 
 
@@ -149,6 +146,8 @@ def describe(maildir: Path, locations: list[str]) -> MaildirListing:
         try:
             info = os.stat(path, follow_symlinks=False)
         except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
             continue
         found.append(_maildir_file(path, os.path.basename(location), info))
     # Listed after the files: a copy seen in new/ had its journal written before it was
