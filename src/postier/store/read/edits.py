@@ -17,6 +17,7 @@ Each change is announced to the reader's subscribers.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,9 +32,10 @@ from .compactor import BackgroundCompactor
 from .errors import NoSuchMailbox
 from .lookup import Located, locate_address
 from .mailboxes import Store
-from .mbox_changes import record_changes
+from .mbox_changes import Logged, record_changes
 from .mbox_compact import CompactResult, compact
 from .rows import delete as delete_rows
+from .sync_base import own_record_applied
 
 
 class Edited(Protocol):
@@ -71,7 +73,7 @@ class Editor:
             else:
                 self._mark_maildir(item, read)
         for entry, items in mboxes.items():
-            record_changes(
+            logged = record_changes(
                 self.reader.root, entry, seen={item.id: read for item in items},
                 fsync=self.reader.fsync,
             )  # fmt: skip
@@ -79,8 +81,16 @@ class Editor:
                 conn.executemany(
                     "UPDATE messages SET seen = ? WHERE id = ?", [(int(read), i.id) for i in items]
                 )
+                self._applied(conn, entry, logged)
         self.reader.publish(grouped("changed", ((i.summary.mailbox, i.id) for i in todo)))
         return [item.id for item in todo]
+
+    def _applied(self, conn: sqlite3.Connection, entry: str, logged: Logged | None) -> None:
+        """The index holds our record now, as a look would have read it from the log: its
+        stamp says so, or every reader of the store would read the log again at its next
+        look (and a look that meets the mbox itself changed reads that too)."""
+        if logged is not None:
+            own_record_applied(conn, self.reader.root, entry, logged)
 
     def _mark_maildir(self, item: Located, read: bool) -> None:
         maildir = self.reader.root / item.entry
@@ -112,7 +122,7 @@ class Editor:
             elif self._unlink(item):
                 removed.append(item)
         for entry, items in mboxes.items():
-            record_changes(
+            logged = record_changes(
                 self.reader.root, entry, delete=[item.id for item in items],
                 fsync=self.reader.fsync,
             )  # fmt: skip
@@ -120,6 +130,7 @@ class Editor:
                 conn.executemany(
                     "UPDATE messages SET hidden = 1 WHERE id = ?", [(item.id,) for item in items]
                 )
+                self._applied(conn, entry, logged)
             removed += items
         self.reader.publish(grouped("deleted", ((i.summary.mailbox, i.id) for i in removed)))
         for entry in mboxes:
