@@ -6,10 +6,11 @@
   the index, so that every reader shows it at once. A deletion reaches the file at the
   next compaction (`mbox_compact`: the message left out), which `wait` runs before
   returning and which otherwise runs in the background within seconds (`compactor`),
-  paying for one rewrite of a large mbox for many deletions. Read state alone never
-  rewrites an mbox (reading one message of 100,000 must not copy them all): it stays in
-  the log, which every postier reader applies, until a compaction writes it into the
-  messages' `Status:` headers (`RO`), where mutt and Thunderbird read it.
+  paying for one rewrite of a large mbox for many deletions; the index then follows the
+  messages to their new places without reading the file again (`sync_compacted`).
+  Read state alone never rewrites an mbox (reading one message of 100,000 must not copy
+  them all): it stays in the log, which every postier reader applies, until a compaction
+  writes it into the messages' `Status:` headers (`RO`), where mutt and Thunderbird read it.
 
 Each change is announced to the reader's subscribers.
 """
@@ -36,6 +37,7 @@ from .mbox_changes import Logged, record_changes
 from .mbox_compact import CompactResult, compact
 from .rows import delete as delete_rows
 from .sync_base import own_record_applied
+from .sync_compacted import moved_to_compacted
 
 
 class Edited(Protocol):
@@ -191,7 +193,14 @@ class Editor:
             self.compactor().request(entry)
 
     def _compacted(self, entry: str, result: CompactResult) -> None:
-        """After a compaction the file is another: the index reads where its messages are now."""
+        """After a compaction the file is another: the index's rows move to where the
+        compaction put their messages (`sync_compacted`), then a look reads what came
+        since (deliveries, the changes logged meanwhile); the whole file only when the
+        rows could not be moved so."""
+        with self.reader.db.writing() as conn:
+            changes = moved_to_compacted(conn, entry, result)
+        if changes:
+            self.reader.publish(changes)
         self.reader.sync([entry])
 
     def compactor(self) -> BackgroundCompactor:
