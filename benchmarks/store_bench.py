@@ -10,6 +10,7 @@ with the page cache warm (the corpus was just written, or read by the reindex).
 
     python benchmarks/store_bench.py [--messages 100000] [--mailboxes 1000] [--keep DIR]
     python benchmarks/store_bench.py --quick      # 2,000 messages, 20 mailboxes: seconds
+    python benchmarks/store_bench.py --keep DIR --only 'mbox 1x100000' --measures reindex,deleting
 
 Each run reindexes every store from scratch (its `.postier/` is removed first) and deletes
 a few messages of each store (so a kept corpus loses them; its counts are what is found).
@@ -430,17 +431,27 @@ def describe(manifest: Manifest, kept: bool, commit: str) -> list[str]:
     ]
 
 
-def measure(manifest: Manifest, scale: Scale, results: Results) -> None:
+MEASURES = ("reindex", "listing", "searching", "opening", "deleting")
+"""The groups of measures, in the order they run (`--measures` picks some)."""
+
+
+def measure(
+    manifest: Manifest, stores: list[StoreSpec], measures: set[str], scale: Scale, results: Results
+) -> None:
     rng = random.Random(manifest.seed)
-    for spec in manifest.stores:
-        _progress(f"{spec.label}: reindex")
-        reindex(spec, results)
-        _progress(f"{spec.label}: listing, searching, opening")
-        listing(spec, scale, rng, results)
-        searching(spec, manifest, scale, results)
-        opening(spec, scale, rng, results)
-        _progress(f"{spec.label}: deleting")
-        deleting(spec, scale, rng, results)
+    for spec in stores:
+        if "reindex" in measures:
+            _progress(f"{spec.label}: reindex")
+            reindex(spec, results)
+        _progress(f"{spec.label}: {', '.join(m for m in MEASURES[1:] if m in measures)}")
+        if "listing" in measures:
+            listing(spec, scale, rng, results)
+        if "searching" in measures:
+            searching(spec, manifest, scale, results)
+        if "opening" in measures:
+            opening(spec, scale, rng, results)
+        if "deleting" in measures:
+            deleting(spec, scale, rng, results)
 
 
 def arguments() -> argparse.Namespace:
@@ -449,7 +460,19 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--mailboxes", type=int, default=1_000, help="of the many-mailbox shape")
     parser.add_argument("--keep", type=Path, help="build the corpus here and keep it (or reuse)")
     parser.add_argument("--quick", action="store_true", help="2,000 messages, 20 mailboxes")
+    parser.add_argument(
+        "--only", action="append", metavar="LABEL",
+        help="measure only the store of this label (e.g. 'mbox 1x100000'; may be repeated)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--measures", default=",".join(MEASURES),
+        help=f"comma-separated groups to run, of {', '.join(MEASURES)} (default: all); "
+        "without reindex, the index a kept corpus has is brought up to date instead",
+    )  # fmt: skip
     args = parser.parse_args()
+    unknown = set(args.measures.split(",")) - set(MEASURES)
+    if unknown:
+        parser.error(f"unknown measures: {', '.join(sorted(unknown))}")
     if args.quick:
         args.messages, args.mailboxes = 2_000, 20
     return args
@@ -465,11 +488,14 @@ def main() -> int:
         manifest = store_corpus.ensure(directory, args.messages, args.mailboxes)
         kept = before == manifest
         results = Results()
-        measure(manifest, scale, results)
+        chosen = [spec for spec in manifest.stores if not args.only or spec.label in args.only]
+        if not chosen:
+            raise SystemExit(f"no store labelled {' or '.join(args.only)}")
+        measure(manifest, chosen, set(args.measures.split(",")), scale, results)
     finally:
         if args.keep is None:
             shutil.rmtree(directory, ignore_errors=True)
-    stores = [spec.label for spec in manifest.stores]
+    stores = [spec.label for spec in chosen]
     print("\n".join(describe(manifest, kept, commit)))
     print()
     print("\n".join(table(results, stores)))

@@ -6,10 +6,11 @@
   the index, so that every reader shows it at once. A deletion reaches the file at the
   next compaction (`mbox_compact`: the message left out), which `wait` runs before
   returning and which otherwise runs in the background within seconds (`compactor`),
-  paying for one rewrite of a large mbox for many deletions. Read state alone never
-  rewrites an mbox (reading one message of 100,000 must not copy them all): it stays in
-  the log, which every postier reader applies, until a compaction writes it into the
-  messages' `Status:` headers (`RO`), where mutt and Thunderbird read it.
+  paying for one rewrite of a large mbox for many deletions; the index then follows the
+  messages to their new places without reading the file again (`sync_compacted`).
+  Read state alone never rewrites an mbox (reading one message of 100,000 must not copy
+  them all): it stays in the log, which every postier reader applies, until a compaction
+  writes it into the messages' `Status:` headers (`RO`), where mutt and Thunderbird read it.
 
 Each change is announced to the reader's subscribers.
 """
@@ -17,6 +18,7 @@ Each change is announced to the reader's subscribers.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,9 +33,11 @@ from .compactor import BackgroundCompactor
 from .errors import NoSuchMailbox
 from .lookup import Located, locate_address
 from .mailboxes import Store
-from .mbox_changes import record_changes
+from .mbox_changes import Logged, record_changes
 from .mbox_compact import CompactResult, compact
 from .rows import delete as delete_rows
+from .sync_base import own_record_applied
+from .sync_compacted import moved_to_compacted
 
 
 class Edited(Protocol):
@@ -71,7 +75,7 @@ class Editor:
             else:
                 self._mark_maildir(item, read)
         for entry, items in mboxes.items():
-            record_changes(
+            logged = record_changes(
                 self.reader.root, entry, seen={item.id: read for item in items},
                 fsync=self.reader.fsync,
             )  # fmt: skip
@@ -79,8 +83,16 @@ class Editor:
                 conn.executemany(
                     "UPDATE messages SET seen = ? WHERE id = ?", [(int(read), i.id) for i in items]
                 )
+                self._applied(conn, entry, logged)
         self.reader.publish(grouped("changed", ((i.summary.mailbox, i.id) for i in todo)))
         return [item.id for item in todo]
+
+    def _applied(self, conn: sqlite3.Connection, entry: str, logged: Logged | None) -> None:
+        """The index holds our record now, as a look would have read it from the log: its
+        stamp says so, or every reader of the store would read the log again at its next
+        look (and a look that meets the mbox itself changed reads that too)."""
+        if logged is not None:
+            own_record_applied(conn, self.reader.root, entry, logged)
 
     def _mark_maildir(self, item: Located, read: bool) -> None:
         maildir = self.reader.root / item.entry
@@ -112,7 +124,7 @@ class Editor:
             elif self._unlink(item):
                 removed.append(item)
         for entry, items in mboxes.items():
-            record_changes(
+            logged = record_changes(
                 self.reader.root, entry, delete=[item.id for item in items],
                 fsync=self.reader.fsync,
             )  # fmt: skip
@@ -120,6 +132,7 @@ class Editor:
                 conn.executemany(
                     "UPDATE messages SET hidden = 1 WHERE id = ?", [(item.id,) for item in items]
                 )
+                self._applied(conn, entry, logged)
             removed += items
         self.reader.publish(grouped("deleted", ((i.summary.mailbox, i.id) for i in removed)))
         for entry in mboxes:
@@ -180,7 +193,14 @@ class Editor:
             self.compactor().request(entry)
 
     def _compacted(self, entry: str, result: CompactResult) -> None:
-        """After a compaction the file is another: the index reads where its messages are now."""
+        """After a compaction the file is another: the index's rows move to where the
+        compaction put their messages (`sync_compacted`), then a look reads what came
+        since (deliveries, the changes logged meanwhile); the whole file only when the
+        rows could not be moved so."""
+        with self.reader.db.writing() as conn:
+            changes = moved_to_compacted(conn, entry, result)
+        if changes:
+            self.reader.publish(changes)
         self.reader.sync([entry])
 
     def compactor(self) -> BackgroundCompactor:

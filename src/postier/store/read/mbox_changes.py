@@ -115,6 +115,21 @@ def parse_log(data: bytes) -> list[tuple[int, ChangeRecord]]:
     return found  # what follows the last LF is a line torn by a crash, or being written
 
 
+def log_stamp_of(info: os.stat_result | None) -> str:
+    """The stamp of a log (`sync_base`'s mbox stamps end with it): "-" when there is none."""
+    return "-" if info is None else f"{info.st_ino}.{info.st_size}.{info.st_mtime_ns}"
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """The log's stamp just before and just after one append: nobody else wrote between
+    (every writer holds the log's lock), so an index that had read the log as it was
+    `before` and applies that one record has read it as it is `after`."""
+
+    before: str
+    after: str
+
+
 def record_changes(
     store_dir: Path,
     entry: str,
@@ -122,23 +137,26 @@ def record_changes(
     delete: Iterable[str] = (),
     seen: Mapping[str, bool] = {},
     fsync: bool = True,
-) -> None:
+) -> Logged | None:
     """Log, durably when `fsync`, that the messages `delete` of the mbox `entry` are to go
-    and that those of `seen` are to be marked read (True) or unread (False).
+    and that those of `seen` are to be marked read (True) or unread (False); None when
+    there was nothing to log.
 
     Raises FileNotFoundError when the mbox does not exist.
     """
     deleted = tuple(dict.fromkeys(delete))
     states = tuple((str(key), bool(value)) for key, value in seen.items())
     if not deleted and not states:
-        return
+        return None
     store_dir = Path(store_dir)
     fileio.make_private_dir(store_dir / CHANGES_DIR, fsync=fsync)
     with LockedLog(store_dir, entry, fsync=fsync) as log:
         # Under the log's lock: a compaction renaming the mbox holds it too, so the file
         # named here is either the one it copies (the record is carried over) or its result.
         file = identity_of(os.stat(store_dir / entry, follow_symlinks=False))
+        before = "-" if log.created else log.stamp()
         log.append([ChangeRecord(file, deleted, states)])
+        return Logged(before, log.stamp())
 
 
 def pending_changes(store_dir: Path, entry: str) -> MboxChanges:
@@ -173,6 +191,8 @@ class LockedLog:
         self._create = create
         self._fd = -1
         self._created = False
+        self.created = False
+        """Whether this block created the log (it did not exist before)."""
 
     def __enter__(self) -> LockedLog:
         while True:
@@ -183,7 +203,7 @@ class LockedLog:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 if _names(self.path, fd):
-                    self._fd, self._created = fd, created
+                    self._fd, self._created, self.created = fd, created, created
                     return self
             except BaseException:
                 os.close(fd)
@@ -213,6 +233,10 @@ class LockedLog:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+    def stamp(self) -> str:
+        """The log's stamp as `sync_base` takes it from its path."""
+        return "-" if self._fd < 0 else log_stamp_of(os.fstat(self._fd))
 
     def read(self) -> tuple[list[tuple[int, ChangeRecord]], int]:
         """The log's whole records (with where each ends) and its size."""

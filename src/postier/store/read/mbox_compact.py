@@ -17,6 +17,10 @@ the log's records written since we read it, flush, rename and flush the director
 delivery waiting for the old file's lock finds it replaced once it gets it
 (`mbox_file.OpenMailbox.is_current`) and appends to the new one.
 
+The result says where each message went (`Placement`), so that the index can be moved
+to the new file in one transaction (`sync_compacted`) instead of reading 100,000
+messages again to find out.
+
 Two compactions of one mbox never overlap: each holds the `flock` of a lock file under
 `.postier/compact-locks/` from start to end. A temporary file left by a crash is
 removed by the next compaction of that mbox, under that lock.
@@ -30,13 +34,13 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, NamedTuple
 
 from .. import fileio
 from ..errors import LockTimeoutError, StoreError
-from ..identity import IdAssigner
+from ..identity import IdAssigner, MboxKey, mbox_key
 from ..journal import JOURNAL_DIR, SUFFIX, read_fd
 from ..journal_record import JournalEntries
 from ..locking import locked
@@ -47,7 +51,7 @@ from .mbox_status import status_seen, with_status
 from .scan import StoredMessage, count_mbox, iter_mbox
 from .snapshot import lock_key, open_mbox
 
-__all__ = ["CompactResult", "UnfinishedDeliveryError", "compact", "status_seen"]
+__all__ = ["CompactResult", "Placement", "UnfinishedDeliveryError", "compact", "status_seen"]
 
 LOCKS_DIR: Final = Path(".postier") / "compact-locks"
 TEMP_SUFFIX: Final = ".compact"
@@ -64,15 +68,39 @@ class _ReplacedError(StoreError):
     """Another tool replaced or cut the mbox while we copied it: the copy is worthless."""
 
 
+class Placement(NamedTuple):
+    """Where one message of the old file went."""
+
+    id: str
+    before: int
+    """Its offset (of its `From ` line) in the old file."""
+    after: int | None
+    """Its offset in the new one; None when it was left out."""
+    grown: int
+    """The bytes its rewritten `Status:` added (fewer than 0: took away)."""
+    seen: bool | None
+    """The read state written into it, or None when it was copied as it was."""
+
+
 @dataclass(frozen=True)
 class CompactResult:
     """What a compaction did: the IDs it removed, those whose `Status:` it rewrote, how
-    many messages the mbox holds now, and its size after."""
+    many messages the mbox holds now, and its size after. When it rewrote the file, also
+    which file it replaced (`before`, as it was up to `copied`), the file that is the mbox
+    now (`after`), each old message's fate in file order (`placed`), and whether some
+    message would have another ID in the new file (`renumbered`: the twin before it, by
+    key, was left out), which a move of the index's rows cannot express."""
 
     removed: tuple[str, ...]
     changed: tuple[str, ...]
     kept: int
     size: int
+    # Where things went, not what was done: results compare by the fields above.
+    before: FileIdentity | None = field(default=None, compare=False)
+    copied: int = field(default=0, compare=False)
+    after: FileIdentity | None = field(default=None, compare=False)
+    placed: tuple[Placement, ...] = field(default=(), compare=False, repr=False)
+    renumbered: bool = field(default=False, compare=False)
 
 
 def temp_path(store_dir: Path, entry: str) -> Path:
@@ -133,12 +161,18 @@ class _Rewriter:
 
     def __init__(self, mailbox: str, changes: MboxChanges, out: int) -> None:
         self._ids = IdAssigner(mailbox)
+        self._removed_keys: set[MboxKey] = set()
+        """A kept message after a removed one of the same key has another ordinal, so
+        another ID, in the new file (`renumbered`)."""
         self._changes = changes
         self._out = out
         self._buffer = bytearray()
         self.removed: list[str] = []
         self.changed: list[str] = []
+        self.placed: list[Placement] = []
+        self.renumbered = False
         self.kept = 0
+        self.written = 0
 
     def copy(self, fd: int, start: int, end: int) -> None:
         """Rewrite the messages between offsets `start` and `end` of `fd`."""
@@ -156,17 +190,26 @@ class _Rewriter:
         trailer = span - len(message.envelope) - 1 - len(message.data)
         if trailer not in (0, 1):
             raise StoreError(f"unexpected layout at byte {message.offset}")
-        message_id = self._ids.assign(message.raw)
+        key = mbox_key(message.raw)
+        message_id = self._ids.assign_key(key)
         if message_id in self._changes.delete:
             self.removed.append(message_id)
+            self._removed_keys.add(key)
+            self.placed.append(Placement(message_id, message.offset, None, 0, None))
             return
+        if key in self._removed_keys:
+            self.renumbered = True
         data = message.data
         seen = self._changes.seen.get(message_id)
         if seen is not None:
             data = with_status(data, seen)
             if data != message.data:
                 self.changed.append(message_id)
+        grown = len(data) - len(message.data)
+        self.placed.append(Placement(message_id, message.offset, self.written, grown, seen))
+        written = len(message.envelope) + 1 + len(data) + trailer
         self._buffer += message.envelope + b"\n" + data + b"\n" * trailer
+        self.written += written
         self.kept += 1
         if len(self._buffer) >= _BUFFER:
             self.flush()
@@ -295,7 +338,10 @@ class _Compaction:
             finally:
                 new.close()  # the mbox now, maybe: closed under its thread lock
         removed, changed = tuple(rewriter.removed), tuple(rewriter.changed)
-        return CompactResult(removed, changed, rewriter.kept, size)
+        return CompactResult(
+            removed, changed, rewriter.kept, size, before=file, copied=info.st_size,
+            after=new.file, placed=tuple(rewriter.placed), renumbered=rewriter.renumbered,
+        )  # fmt: skip
 
 
 def _locked(path: Path, timeout: float) -> contextlib.AbstractContextManager[int]:

@@ -16,7 +16,7 @@ from ..naming import address_from_name
 from .changes import Change, grouped
 from .extract import extract
 from .mailboxes import MailboxFile
-from .mbox_changes import CHANGES_DIR, log_path
+from .mbox_changes import CHANGES_DIR, Logged, log_path, log_stamp_of
 from .rows import delete
 
 Progress = Callable[[int], None]
@@ -97,7 +97,12 @@ def mbox_stamp(
 def mbox_stamp_of(
     identity: tuple[int, int], size: int, mtime_ns: int, store_dir: Path, entry: str
 ) -> str:
-    return f"mbox:{identity[0]}:{identity[1]}:{size}:{mtime_ns}:{_log_stamp(store_dir, entry)}"
+    return f"{_file_stamp(identity, size, mtime_ns)}:{_log_stamp(store_dir, entry)}"
+
+
+def _file_stamp(identity: tuple[int, int], size: int, mtime_ns: int) -> str:
+    """The part of an mbox's stamp that is the file's own."""
+    return f"mbox:{identity[0]}:{identity[1]}:{size}:{mtime_ns}"
 
 
 def log_stamps(store_dir: Path) -> dict[str, str]:
@@ -114,7 +119,7 @@ def log_stamps(store_dir: Path) -> dict[str, str]:
                 info = entry.stat()
             except FileNotFoundError:
                 continue
-            stamps[entry.name] = _stamp_of_log(info)
+            stamps[entry.name] = log_stamp_of(info)
     return stamps
 
 
@@ -124,12 +129,28 @@ def _log_stamp(store_dir: Path, entry: str) -> str:
     try:
         info = os.stat(log_path(store_dir, entry))
     except FileNotFoundError:
-        return "-"
-    return _stamp_of_log(info)
+        return log_stamp_of(None)
+    return log_stamp_of(info)
 
 
-def _stamp_of_log(info: os.stat_result) -> str:
-    return f"{info.st_ino}.{info.st_size}.{info.st_mtime_ns}"
+def own_record_applied(
+    conn: sqlite3.Connection, store_dir: Path, entry: str, logged: Logged
+) -> bool:
+    """After a reader logged a change of the mbox `entry` and wrote it into the index
+    itself (in `conn`'s transaction), move the mailbox's stamp on past that record, so
+    that no look reads the mbox again for it: only when the index had read the mbox as
+    it is now and its log just as it was before the record (`Logged`: nobody else wrote
+    between). Otherwise the stamp stays, and the next look does what it must."""
+    try:
+        info = os.stat(Path(store_dir) / entry, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    file = _file_stamp((info.st_dev, info.st_ino), info.st_size, info.st_mtime_ns)
+    cursor = conn.execute(
+        "UPDATE mailboxes SET stamp = ? WHERE entry = ? AND stamp = ?",
+        (f"{file}:{logged.after}", entry, f"{file}:{logged.before}"),
+    )
+    return cursor.rowcount == 1
 
 
 def maildir_stamp(path: Path) -> str | None:
