@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import time
@@ -12,6 +13,9 @@ from postier import __version__
 
 from . import shapes
 from .context import context
+from .errors import ApiError
+
+log = logging.getLogger("postier.web")
 
 
 def memory() -> int:
@@ -61,7 +65,11 @@ async def livez(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """The store's index can be read (503 when it cannot)."""
     mail = context(request).mail
-    await mail.run(mail.reader.last_seq)
+    try:
+        await mail.run(mail.reader.last_seq)
+    except Exception as error:
+        log.warning("not ready: %s", error)
+        raise ApiError(503, "not ready: the store's index cannot be read") from None
     return web.Response()
 
 
