@@ -49,6 +49,7 @@ def test_a_message_in_mailpits_shape(store: Path, fmt: str, api_for: ApiFor) -> 
     assert body["HTML"].startswith('<p>Hello <img src="cid:logo@x"')
     assert body["Size"] == len(api.get(f"/api/v1/message/{id_}/raw").body)
     assert body["Tags"] == [] and body["Username"] == ""
+    assert body["Read"] is True
     assert body["ListUnsubscribe"] == {
         "Header": "<mailto:off@example.com>, <https://example.com/off>",
         "Links": ["mailto:off@example.com", "https://example.com/off"],

@@ -57,6 +57,7 @@ MESSAGES_SUMMARY = {
 MESSAGE = {
     "ID": str,
     "MessageID": str,
+    "Read": bool,  # Mailpit's until 1.9; the PyPI client requires it
     "From": ADDRESS,
     "To": ADDRESSES,
     "Cc": ADDRESSES,

@@ -140,12 +140,15 @@ def message(
     username: str,
     found: Sequence[Part],
 ) -> Json:
-    """Mailpit's `Message`: the summary's fields, its bodies, its parts."""
+    """Mailpit's `Message`: the summary's fields, its bodies, its parts; and `Read`, which
+    Mailpit sent until 1.9 (always true: opening a message marks it read) and clients
+    written then, such as PyPI's `mailpit-api-client`, still require."""
     sender = fields.sender[0] if fields.sender else shown_pair(item.sender)
     named = [*fields.to, *fields.cc, *fields.bcc]
     return {
         "ID": item.id,
         "MessageID": item.message_id.strip().strip("<>"),
+        "Read": item.read,
         "From": contact(sender),
         "To": [contact(pair) for pair in fields.to],
         "Cc": [contact(pair) for pair in fields.cc],
