@@ -8,9 +8,8 @@ from typing import Any, Final
 
 from postier.cli.console import add_store_option
 from postier.cli.options import choice, env, port_number, subcommand
+from postier.defaults import DEFAULT_HTTP_PORT
 
-DEFAULT_HTTP_PORT: Final = 8025
-"""Mailpit's port: the test helpers written for it look there first."""
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 
 DESCRIPTION = """\
@@ -50,7 +49,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from postier.server import ServerError, configure_logging
-    from postier.web import serve_store
+    from postier.web.alone import serve_store
 
     configure_logging(args.log_level)
     try:

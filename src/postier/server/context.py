@@ -19,6 +19,7 @@ from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerCon
 from postier.server.accounts import Accounts
 from postier.server.auth_throttle import AuthThrottle
 from postier.server.client_limits import ClientLimits, Over
+from postier.server.counts import SmtpCounts
 from postier.server.delivery import DeliveryQueue
 from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
@@ -95,6 +96,7 @@ class ServerContext:
     closing: bool = False
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     limits: ClientLimits = field(init=False)
+    counts: SmtpCounts = field(default_factory=SmtpCounts)
 
     def __post_init__(self) -> None:
         self.config = self.settings.protocol_config()
@@ -214,7 +216,10 @@ class ServerContext:
         except Exception:
             # The details go to the log; the client hears only 451 (no OS text leaks).
             log.exception("delivery of %s from <%s> failed", queue_id, event.sender)
+            self.counts.rejected += 1
             return catalogue.delivery_failed()
+        self.counts.accepted += 1
+        self.counts.accepted_size += event.size
         log.info(
             "accepted %s from <%s> for %s %s, %d bytes%s",
             queue_id,

@@ -7,6 +7,7 @@ import logging
 
 from postier.server.binding import Endpoint, addresses, listen
 from postier.server.context import ServerContext
+from postier.server.counts import SmtpCounts
 from postier.server.delivery import DeliveryQueue
 from postier.server.errors import ServerError
 from postier.server.resources import Shared
@@ -73,6 +74,10 @@ class SmtpListener(Service):
                 ", also without TLS" if settings.auth_insecure else ", over TLS only",
                 ", required" if settings.auth_required else "",
             )
+
+    def counts(self) -> SmtpCounts:
+        """What it accepted and refused so far (none before it starts)."""
+        return self._context.counts if self._context is not None else SmtpCounts()
 
     def reload(self) -> None:
         """SIGHUP: new logins check the password file just loaded (the certificate is

@@ -18,7 +18,20 @@ from postier.settings import Settings
 def services(settings: Settings, shared: Shared) -> list[Service]:
     """The listeners of a process, on one event loop; the first one's addresses are the
     ones `listening on` names."""
-    return [SmtpListener(settings, shared)]
+    smtp = SmtpListener(settings, shared)
+    if not settings.http or shared.reader is None:
+        return [smtp]
+    from postier.web import HttpServer, HttpService  # aiohttp, only when it serves
+
+    host, port = settings.http_address
+    server = HttpServer(shared.reader, host, port, smtp=smtp.counts)
+    http = HttpService(
+        server,
+        settings.store,
+        optional=settings.http_port is None,
+        log_at_start=settings.workers > 1,
+    )
+    return [smtp, http]
 
 
 async def serve(

@@ -8,23 +8,17 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from postier.server.counts import SmtpCounts
+
 from .mail import Mail
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpCounts:
-    """What the SMTP listener of the same process accepted and refused so far."""
-
-    accepted: int = 0
-    accepted_size: int = 0
-    rejected: int = 0
 
 
 @dataclass(slots=True)
 class WebContext:
     mail: Mail
     smtp: Callable[[], SmtpCounts] = SmtpCounts
-    """The SMTP listener's counts; none without one (`postier web`)."""
+    """What the SMTP listener of the same process accepted and refused so far; none
+    without one (`postier web`)."""
     started: float = field(default_factory=time.monotonic)
     deleted: int = 0
     """Messages deleted through this server."""

@@ -3,23 +3,29 @@ web`): an aiohttp `AppRunner` and its `TCPSite`, never a loop of its own."""
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable
 
 from aiohttp import web
 
 from postier.server.binding import cannot_listen, format_address
+from postier.server.counts import SmtpCounts
 from postier.server.errors import ServerError
 from postier.store.read import Reader
 
 from .app import build_app
-from .context import SmtpCounts, WebContext
+from .context import WebContext
 from .mail import Mail
 
 log = logging.getLogger("postier.web")
 
 SHUTDOWN_GRACE = 5.0
 """Seconds a request under way (a `/wait`, a large `/raw`) may take to finish at a stop."""
+
+
+class PortTakenError(ServerError):
+    """The port is another program's (another postier's, say)."""
 
 
 class HttpServer:
@@ -53,7 +59,10 @@ class HttpServer:
         except OSError as error:
             await self._runner.cleanup()
             self.mail.close()
-            raise cannot_listen(self.host, self.port, error) from None
+            failure = cannot_listen(self.host, self.port, error)
+            if error.errno == errno.EADDRINUSE:
+                raise PortTakenError(str(failure)) from None
+            raise failure from None
         self.addresses = [format_address(address) for address in self._runner.addresses]
         return self.addresses
 
@@ -64,6 +73,3 @@ class HttpServer:
     async def stop(self) -> None:
         await self._runner.cleanup()
         self.mail.close()
-
-
-__all__ = ["HttpServer", "ServerError"]

@@ -1,50 +1,58 @@
 """The HTTP API as a listener of a server process (`server.service.Service`): started,
-announced and stopped with the others on the one event loop; and `postier web`, which
-runs it alone over an existing store."""
+announced and stopped with the others, on the one event loop."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from postier.server.errors import ServerError
-from postier.server.process import run_loop
-from postier.server.service import Service, run_services
-from postier.store.read import Reader, ReaderError
+from postier.server.service import Service
 
-from .server import HttpServer
+from .server import HttpServer, PortTakenError
 
 log = logging.getLogger("postier.web")
 
 
 class HttpService(Service):
-    """The API on one address, over `reader` (which the caller closes)."""
+    """The API on one address, over a reader its caller closes.
 
-    def __init__(self, server: HttpServer, store: Path) -> None:
+    `optional`: the port was not named (the default one); when another program has it,
+    the server goes on without the API and says so in one line. `log_at_start`: log the
+    API's address as soon as it listens (a `--workers` worker, whose parent announces
+    only SMTP, does that for the API it alone serves).
+    """
+
+    def __init__(
+        self, server: HttpServer, store: Path, *, optional: bool = False, log_at_start: bool = False
+    ) -> None:
         self.server = server
         self.store = store
+        self.optional = optional
+        self.log_at_start = log_at_start
+        self.serving = False
 
     async def start(self) -> list[str]:
-        return await self.server.start()
+        try:
+            where = await self.server.start()
+        except PortTakenError as taken:
+            if not self.optional:
+                raise
+            log.warning(
+                "HTTP API not served: %s; give --http-port PORT (0: any free port) or --no-http",
+                taken,
+            )
+            return []
+        self.serving = True
+        if self.log_at_start:
+            self.announce()
+        return where
 
     def announce(self) -> None:
         """The line that says where the API is (tests read the port there)."""
-        log.info("HTTP API on %s; store %s", self.server.url(), self.store)
+        if self.serving:
+            log.info("HTTP API on %s; store %s", self.server.url(), self.store)
 
     async def stop(self) -> None:
-        await self.server.stop()
-
-
-def serve_store(store: Path, host: str, port: int) -> None:
-    """`postier web`: serve the store at `store` until SIGINT or SIGTERM."""
-    if not store.is_dir():
-        raise ServerError(f"no store at {store}: give --store DIR, as given to postier serve")
-    try:
-        reader = Reader(store)
-    except (ReaderError, OSError) as error:
-        raise ServerError(f"cannot read the store {store}: {error}") from None
-    try:
-        service = HttpService(HttpServer(reader, host, port), store)
-        run_loop(run_services([service], reload=lambda: None))
-    finally:
-        reader.close()
+        if self.serving:
+            self.serving = False
+            await self.server.stop()
