@@ -48,12 +48,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from postier.server import ServerError, configure_logging
-    from postier.web.alone import serve_store
+    from postier.server import ServerError, configure_logging, serve_web
 
     configure_logging(args.log_level)
     try:
-        serve_store(args.store, args.http_host, args.http_port)
+        serve_web(args.store, args.http_host, args.http_port)
     except ServerError as error:
         print(f"postier: {error}", file=sys.stderr)
         return 1

@@ -19,10 +19,10 @@ from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerCon
 from postier.server.accounts import Accounts
 from postier.server.auth_throttle import AuthThrottle
 from postier.server.client_limits import ClientLimits, Over
-from postier.server.counts import SmtpCounts
 from postier.server.delivery import DeliveryQueue
 from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
+from postier.stats import SmtpCounts
 from postier.store import Envelope, MailStore, Spool
 
 log = logging.getLogger("postier.server")

@@ -7,13 +7,13 @@ import logging
 
 from postier.server.binding import Endpoint, addresses, listen
 from postier.server.context import ServerContext
-from postier.server.counts import SmtpCounts
 from postier.server.delivery import DeliveryQueue
 from postier.server.errors import ServerError
 from postier.server.resources import Shared
 from postier.server.service import Service
 from postier.server.session import SmtpSession
 from postier.settings import Settings
+from postier.stats import SmtpCounts
 
 log = logging.getLogger("postier.server")
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
+from postier.server.http import HttpListener
 from postier.server.listener import SmtpListener, announce_workers
 from postier.server.resources import Shared
 from postier.server.service import Ready, Service, run_services
@@ -21,13 +22,13 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
     smtp = SmtpListener(settings, shared)
     if not settings.http or shared.reader is None:
         return [smtp]
-    from postier.web import HttpServer, HttpService  # aiohttp, only when it serves
-
     host, port = settings.http_address
-    server = HttpServer(shared.reader, host, port, smtp=smtp.counts)
-    http = HttpService(
-        server,
-        settings.store,
+    http = HttpListener(
+        shared.reader,
+        host,
+        port,
+        store=settings.store,
+        smtp=smtp.counts,
         optional=settings.http_port is None,
         log_at_start=settings.workers > 1,
     )

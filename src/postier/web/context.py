@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from postier.server.counts import SmtpCounts
+from postier.stats import SmtpCounts
 
 from .mail import Mail
 

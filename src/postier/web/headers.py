@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import Final
 
-from postier.store.read.summary import decode_header, header_end
+from postier.store.read import decode_header, header_end
 
 HEAD_LIMIT: Final = 1 << 20
 """Bytes of a message read for its header block; a longer block is cut there."""

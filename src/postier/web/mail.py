@@ -19,8 +19,15 @@ from email.message import Message
 from email.parser import BytesFeedParser
 from typing import Final, TypeVar
 
-from postier.store.read import Located, MessageSummary, MessageView, NoSuchMessage, Page, Reader
-from postier.store.read.lookup import located
+from postier.store.read import (
+    Located,
+    MessageSummary,
+    MessageView,
+    NoSuchMessage,
+    Page,
+    Reader,
+    located,
+)
 
 from . import headers
 from .parts import Part, find, parts

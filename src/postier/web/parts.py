@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from functools import partial
 
-from postier.store.read.mime import MAX_DEPTH, is_body
+from postier.store.read import MAX_DEPTH, is_body
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""What an SMTP listener accepted and refused since it started (the HTTP API's `info`)."""
+"""What a server process counts of its SMTP listener, for whoever reports it (the HTTP
+API's `info`)."""
 
 from __future__ import annotations
 
