@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -192,3 +195,34 @@ def test_views_that_are_not_there(store: Path, api_for: ApiFor) -> None:
     assert "no HTML part" in api.get(f"/view/{id_}.html").json()["Error"]
     for path in (f"/view/{id_}.pdf", f"/view/{id_}", "/view/qnosuchmessage2.txt", "/view/..html"):
         assert api.get(path).status == 404, path
+
+
+def test_a_client_that_leaves_mid_raw_leaves_the_server_well(
+    store: Path, api_for: ApiFor, caplog: pytest.LogCaptureFixture
+) -> None:
+    big = plain("Big", "line of text\n" * 400_000)
+    api, id_ = opened(store, "mbox", api_for, big)
+
+    async def leave_early() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", api.client.port)
+        writer.write(f"GET /api/v1/message/{id_}/raw HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        start = await reader.read(1024)
+        writer.close()
+        await writer.wait_closed()
+        await asyncio.sleep(0.2)  # the server meets the closed connection
+        return start
+
+    assert api.runner.run(asyncio.wait_for(leave_early(), 10)).startswith(b"HTTP/1.1 200")
+    for _ in range(3):
+        assert api.get("/livez").status == 200
+    assert api.get(f"/api/v1/message/{id_}/raw").body.endswith(b"line of text\n")
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert not [fd for fd in open_files() if fd.endswith(".mbox")]
+
+
+def open_files() -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return found

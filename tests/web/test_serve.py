@@ -63,6 +63,20 @@ def test_serve_serves_the_api_on_its_loop(start_server: StartServer) -> None:
     assert server.stop() == 0
 
 
+def test_with_workers_the_first_one_serves_every_message(start_server: StartServer) -> None:
+    server = start_server("--workers", "2", "--http-port", "0")
+    url = api_url(server)
+    assert len(re.findall("HTTP API on", server.log_text())) == 1
+    for number in range(6):  # one connection each: the kernel spreads them over both
+        send(server, plain(f"Number {number}"), [f"r{number}@example.org"])
+    for number in range(6):
+        found = get_json(f"{url}/api/v1/wait?query=subject:%22number%20{number}%22&timeout=10")
+        assert found["To"] == [{"Name": "", "Address": "alice@example.org"}]
+    assert get_json(f"{url}/api/v1/messages")["total"] == 6
+    assert len(get_json(f"{url}/api/v1/mailboxes")) == 6
+    assert server.stop() == 0
+
+
 def test_no_http_serves_none(start_server: StartServer) -> None:
     server = start_server("--no-http", "--http-port", "0")
     assert "HTTP API" not in server.log_text()

@@ -13,6 +13,7 @@ from aiohttp import web
 from . import headers, shapes
 from .context import context
 from .errors import ApiError
+from .mail import CHUNK
 
 _PART_ID: Final = re.compile(r"[0-9]+(\.[0-9]+)*")
 SANDBOX: Final = (
@@ -70,11 +71,11 @@ async def get_raw(request: web.Request) -> web.StreamResponse:
             response.headers["Content-Disposition"] = f'attachment; filename="{ref}.eml"'
         response.content_length = size
         await response.prepare(request)
-        while chunk := await mail.run(lambda: stream.read(1 << 16)):
+        while chunk := await mail.run(lambda: stream.read(CHUNK)):
             await response.write(chunk)
         await response.write_eof()
         return response
-    finally:
+    finally:  # a client that leaves mid-way cancels the handler: the file is closed too
         await mail.run(close)
 
 
