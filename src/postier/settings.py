@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from postier.defaults import DEFAULT_PORT
+from postier.defaults import DEFAULT_HTTP_PORT, DEFAULT_PORT
 from postier.protocol.smtp import LOGIN, MECHANISMS, PLAIN, ServerConfig
 
 StoreFormat = Literal["mbox", "maildir"]
@@ -97,6 +97,19 @@ class Settings:
     workers: int = 1
     """Server processes sharing the port (SO_REUSEPORT) and the store; each serves up to
     `max_connections / workers` clients."""
+    http: bool = True
+    """Serve the HTTP API too, on the same event loop (the first worker's, with `workers`)."""
+    http_host: str | None = None
+    """Where the HTTP API listens; None: where SMTP does (`host`)."""
+    http_port: int | None = None
+    """The HTTP API's port (0: a free one); None: `DEFAULT_HTTP_PORT`, and when that one
+    is taken the server goes on without the API (a port named is an error when taken)."""
+
+    @property
+    def http_address(self) -> tuple[str, int]:
+        """Where the HTTP API listens: `http_host` (else `host`) and `http_port`."""
+        port = DEFAULT_HTTP_PORT if self.http_port is None else self.http_port
+        return self.http_host or self.host, port
 
     @property
     def tls_enabled(self) -> bool:

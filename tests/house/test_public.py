@@ -20,7 +20,9 @@ EXPORTED = {
     ],
     "postier.server": [
         "ServerError", "check_username", "configure_logging", "hash_password", "run", "serve",
+        "serve_web",
     ],
+    "postier.web": ["Mail", "WebContext", "build_app"],
 }  # fmt: skip
 """The packages whose names no other test lists (the store's, its read side's and the SMTP
 core's have tests of their own beside their code)."""

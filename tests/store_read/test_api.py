@@ -16,6 +16,7 @@ def test_exported_names() -> None:
         "IndexFailure",
         "Indexer",
         "Located",
+        "MAX_DEPTH",
         "MailboxBusy",
         "MailboxSummary",
         "MessageSummary",
@@ -28,8 +29,12 @@ def test_exported_names() -> None:
         "ReaderError",
         "StoredMessage",
         "Watcher",
+        "decode_header",
         "follow",
+        "header_end",
+        "is_body",
         "locate_address",
+        "located",
     ]
     for name in postier.store.read.__all__:
         assert getattr(postier.store.read, name) is not None

@@ -46,6 +46,8 @@ class ServerProcess:
             "--host", "127.0.0.1", "--port", "0", "--store", str(self.store),
             "--hostname", "mx.test", *self.args,
         ]  # fmt: skip
+        if not any(arg.startswith("--http") for arg in self.args):
+            command.append("--no-http")  # port 8025 is one, and the tests are many
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         # A restart appends to the same log: only what this run writes tells its port.
         self._log_start = self._log.tell()

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from postier import __version__
-from postier.cli import delete, inbox, mark, passwd, read, reindex, send, serve, watch
+from postier.cli import delete, inbox, mark, passwd, read, reindex, send, serve, watch, web
 
-SUBCOMMANDS = [serve, send, inbox, read, watch, delete, mark, reindex, passwd]
+SUBCOMMANDS = [serve, send, inbox, read, watch, delete, mark, reindex, passwd, web]
 
 
 class Parser(argparse.ArgumentParser):

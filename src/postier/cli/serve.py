@@ -210,6 +210,20 @@ OPTIONS: Final = (
         "SECONDS",
     ),
     Option(
+        "http_host",
+        "address the HTTP API listens on (default: --host's)",
+        metavar="HOST",
+    ),
+    Option(
+        "http_port",
+        "the HTTP API's port (Mailpit's API v1); 0 picks a free one, which the log "
+        "names; when the default is taken the server goes on without the API "
+        "(default: 8025)",
+        port_number,
+        "PORT",
+    ),
+    Option("http", "do not serve the HTTP API", switch=True, negated=True),
+    Option(
         "fsync",
         "do not wait for the disk before answering 250: faster, but a power cut "
         "may lose messages already acknowledged",

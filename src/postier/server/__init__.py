@@ -1,10 +1,11 @@
-"""The SMTP server: thin asyncio layer around `postier.protocol.smtp.ServerConnection`."""
+"""The server: thin asyncio layers around the SMTP core (`postier.protocol.smtp`) and the
+HTTP API (`postier.web`), sharing one event loop."""
 
 from postier.server.accounts import check_username, hash_password
 from postier.server.errors import ServerError
 from postier.server.logs import configure_logging
 from postier.server.process import serve
-from postier.server.run import run
+from postier.server.run import run, serve_web
 
 __all__ = [
     "ServerError",
@@ -13,4 +14,5 @@ __all__ = [
     "hash_password",
     "run",
     "serve",
+    "serve_web",
 ]

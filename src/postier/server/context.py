@@ -22,6 +22,7 @@ from postier.server.client_limits import ClientLimits, Over
 from postier.server.delivery import DeliveryQueue
 from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
+from postier.stats import SmtpCounts
 from postier.store import Envelope, MailStore, Spool
 
 log = logging.getLogger("postier.server")
@@ -95,6 +96,7 @@ class ServerContext:
     closing: bool = False
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     limits: ClientLimits = field(init=False)
+    counts: SmtpCounts = field(default_factory=SmtpCounts)
 
     def __post_init__(self) -> None:
         self.config = self.settings.protocol_config()
@@ -214,7 +216,10 @@ class ServerContext:
         except Exception:
             # The details go to the log; the client hears only 451 (no OS text leaks).
             log.exception("delivery of %s from <%s> failed", queue_id, event.sender)
+            self.counts.rejected += 1
             return catalogue.delivery_failed()
+        self.counts.accepted += 1
+        self.counts.accepted_size += event.size
         log.info(
             "accepted %s from <%s> for %s %s, %d bytes%s",
             queue_id,

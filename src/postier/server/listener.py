@@ -13,6 +13,7 @@ from postier.server.resources import Shared
 from postier.server.service import Service
 from postier.server.session import SmtpSession
 from postier.settings import Settings
+from postier.stats import SmtpCounts
 
 log = logging.getLogger("postier.server")
 
@@ -73,6 +74,10 @@ class SmtpListener(Service):
                 ", also without TLS" if settings.auth_insecure else ", over TLS only",
                 ", required" if settings.auth_required else "",
             )
+
+    def counts(self) -> SmtpCounts:
+        """What it accepted and refused so far (none before it starts)."""
+        return self._context.counts if self._context is not None else SmtpCounts()
 
     def reload(self) -> None:
         """SIGHUP: new logins check the password file just loaded (the certificate is

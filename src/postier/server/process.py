@@ -9,6 +9,7 @@ from typing import Any
 
 from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
+from postier.server.http import HttpListener
 from postier.server.listener import SmtpListener, announce_workers
 from postier.server.resources import Shared
 from postier.server.service import Ready, Service, run_services
@@ -18,7 +19,20 @@ from postier.settings import Settings
 def services(settings: Settings, shared: Shared) -> list[Service]:
     """The listeners of a process, on one event loop; the first one's addresses are the
     ones `listening on` names."""
-    return [SmtpListener(settings, shared)]
+    smtp = SmtpListener(settings, shared)
+    if not settings.http or shared.reader is None:
+        return [smtp]
+    host, port = settings.http_address
+    http = HttpListener(
+        shared.reader,
+        host,
+        port,
+        store=settings.store,
+        smtp=smtp.counts,
+        optional=settings.http_port is None,
+        log_at_start=settings.workers > 1,
+    )
+    return [smtp, http]
 
 
 async def serve(

@@ -1,10 +1,17 @@
-"""Runs the server as the settings say: in this process, or in `--workers` processes."""
+"""Runs the server as the settings say: in this process, or in `--workers` processes; or
+the HTTP API alone over a store (`postier web`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from postier.server.errors import ServerError
+from postier.server.http import HttpListener
 from postier.server.process import run_loop, serve
+from postier.server.service import run_services
 from postier.server.workers import run_workers
 from postier.settings import Settings
+from postier.store.read import Reader, ReaderError
 
 
 def run(settings: Settings) -> None:
@@ -13,3 +20,19 @@ def run(settings: Settings) -> None:
         run_workers(settings)
     else:
         run_loop(serve(settings))
+
+
+def serve_web(store: Path, host: str, port: int) -> None:
+    """`postier web`: the API alone over the store at `store`, until SIGINT or SIGTERM.
+    Raises ServerError."""
+    if not store.is_dir():
+        raise ServerError(f"no store at {store}: give --store DIR, as given to postier serve")
+    try:
+        reader = Reader(store)
+    except (ReaderError, OSError) as error:
+        raise ServerError(f"cannot read the store {store}: {error}") from None
+    try:
+        listener = HttpListener(reader, host, port, store=store)
+        run_loop(run_services([listener], reload=lambda: None))
+    finally:
+        reader.close()

@@ -202,7 +202,9 @@ def _worker_main(index: int, settings: Settings, ready: int, parent_alive: int) 
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         _tag_log_records(f"worker {index}: ")
         _stop_when_closed(parent_alive)
-        run_loop(serve(settings, on_ready=_reporter(index, ready), announce=False))
+        # The first worker alone serves the HTTP API: every worker's index is the store's.
+        own = replace(settings, http=settings.http and index == 1)
+        run_loop(serve(own, on_ready=_reporter(index, ready), announce=False))
         status = 0
     except ServerError as exc:
         print(f"postier: worker {index}: {exc}", file=sys.stderr)

@@ -13,15 +13,18 @@ from .errors import (
     ReaderError,
 )
 from .indexer import Indexer
-from .lookup import Located, locate_address
+from .lookup import Located, locate_address, located
 from .message import Attachment, MessageView
+from .mime import MAX_DEPTH, is_body
 from .reader import Reader
 from .results import MailboxSummary, MessageSummary, Page
 from .scan import StoredMessage
+from .summary import decode_header, header_end
 from .watch import DEFAULT_INTERVAL, Watcher, follow
 
 __all__ = [
     "DEFAULT_INTERVAL",
+    "MAX_DEPTH",
     "Attachment",
     "BadQuery",
     "Change",
@@ -42,6 +45,10 @@ __all__ = [
     "ReaderError",
     "StoredMessage",
     "Watcher",
+    "decode_header",
     "follow",
+    "header_end",
+    "is_body",
     "locate_address",
+    "located",
 ]

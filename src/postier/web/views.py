@@ -1,0 +1,61 @@
+"""`/view/{ID}.html` and `/view/{ID}.txt`: a message's HTML or text alone, as Mailpit
+serves them for tests to look at (the message is marked read, as Mailpit does).
+
+The HTML is the sender's: it is served with a Content-Security-Policy that sandboxes it
+(no script runs, it gets no origin of its own, so it cannot reach the API) and lets it
+load nothing from elsewhere; its `cid:` images point at their parts in the API.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Final
+
+from aiohttp import web
+
+from .api_message import SANDBOX, resolved
+from .context import context
+from .errors import ApiError
+from .parts import Part
+
+_NAME: Final = re.compile(r"([A-Za-z0-9]+|latest)\.(html|txt)")
+
+
+def linked(html: str, message_id: str, found: list[Part]) -> str:
+    """`cid:` references to the message's parts made links to them in the API."""
+    for part in found:
+        if not part.content_id:
+            continue
+        target = f"/api/v1/message/{message_id}/part/{part.part_id}"
+        pattern = re.compile(
+            r"""(=\s*["']?)cid:""" + re.escape(part.content_id) + r"""(?=["'\s/>;)])""", re.I
+        )
+        html = pattern.sub(partial(_pointed, target), html)
+    return html
+
+
+def _pointed(target: str, match: re.Match[str]) -> str:
+    return match[1] + target
+
+
+async def view(request: web.Request) -> web.Response:
+    match = _NAME.fullmatch(request.match_info["name"])
+    if match is None:
+        raise ApiError(404, f"no view {request.match_info['name']}: give ID.html or ID.txt")
+    mail = context(request).mail
+    ref = await resolved(request, match[1])
+    opened = await mail.run(lambda: mail.open(ref, mark=True))
+    if match[2] == "txt":
+        return web.Response(text=opened.view.text or "", content_type="text/plain")
+    if opened.view.html is None:
+        raise ApiError(404, f"message {ref} has no HTML part")
+    return web.Response(
+        text=linked(opened.view.html, opened.found.id, opened.parts),
+        content_type="text/html",
+        headers={
+            "Content-Security-Policy": SANDBOX,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
