@@ -10,6 +10,7 @@ with the page cache warm (the corpus was just written, or read by the reindex).
 
     python benchmarks/store_bench.py [--messages 100000] [--mailboxes 1000] [--keep DIR]
     python benchmarks/store_bench.py --quick      # 2,000 messages, 20 mailboxes: seconds
+    python benchmarks/store_bench.py --keep DIR --only "mbox 1x100000,maildir 1x100000"
 
 Each run reindexes every store from scratch (its `.postier/` is removed first) and deletes
 a few messages of each store (so a kept corpus loses them; its counts are what is found).
@@ -430,9 +431,9 @@ def describe(manifest: Manifest, kept: bool, commit: str) -> list[str]:
     ]
 
 
-def measure(manifest: Manifest, scale: Scale, results: Results) -> None:
+def measure(manifest: Manifest, scale: Scale, results: Results, stores: list[StoreSpec]) -> None:
     rng = random.Random(manifest.seed)
-    for spec in manifest.stores:
+    for spec in stores:
         _progress(f"{spec.label}: reindex")
         reindex(spec, results)
         _progress(f"{spec.label}: listing, searching, opening")
@@ -449,10 +450,25 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--mailboxes", type=int, default=1_000, help="of the many-mailbox shape")
     parser.add_argument("--keep", type=Path, help="build the corpus here and keep it (or reuse)")
     parser.add_argument("--quick", action="store_true", help="2,000 messages, 20 mailboxes")
+    parser.add_argument(
+        "--only", metavar="LABEL[,LABEL]", help="measure these stores only (their labels)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.messages, args.mailboxes = 2_000, 20
     return args
+
+
+def _chosen(manifest: Manifest, only: str | None) -> list[StoreSpec]:
+    """The stores to measure: all, or those `--only` names."""
+    if only is None:
+        return list(manifest.stores)
+    wanted = [label.strip() for label in only.split(",")]
+    labels = [spec.label for spec in manifest.stores]
+    unknown = [label for label in wanted if label not in labels]
+    if unknown:
+        raise SystemExit(f"no store labelled {unknown[0]!r} (the stores: {', '.join(labels)})")
+    return [spec for spec in manifest.stores if spec.label in wanted]
 
 
 def main() -> int:
@@ -464,12 +480,13 @@ def main() -> int:
         before = Manifest.load(directory)
         manifest = store_corpus.ensure(directory, args.messages, args.mailboxes)
         kept = before == manifest
+        chosen = _chosen(manifest, args.only)
         results = Results()
-        measure(manifest, scale, results)
+        measure(manifest, scale, results, chosen)
     finally:
         if args.keep is None:
             shutil.rmtree(directory, ignore_errors=True)
-    stores = [spec.label for spec in manifest.stores]
+    stores = [spec.label for spec in chosen]
     print("\n".join(describe(manifest, kept, commit)))
     print()
     print("\n".join(table(results, stores)))
