@@ -38,7 +38,7 @@ from .errors import (
 from .lookup import Located, address_key, located
 from .mailboxes import Store
 from .message import MessageView, view
-from .queries import aliased, check_maildir, has_mailbox, merge_mailboxes, page
+from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines, page
 from .raw import open_maildir_message, open_mbox_message
 from .results import SUMMARY_COLUMNS, MailboxSummary, MessageSummary, Page, summary_from_row
 from .scan import StoredMessage
@@ -193,7 +193,8 @@ class Reader:
                     progress(tally[0], tally[1], len(files))
 
             with self.db.writing() as conn:
-                for table in ("search", "words", "words_trigrams", "messages", "mailboxes"):
+                tables = ("search", "words", "words_trigrams", "messages", "counts", "mailboxes")
+                for table in tables:
                     conn.execute(f"DELETE FROM {table}")
                 for mailbox in files:
                     self._sync.update(conn, mailbox, counted)
@@ -211,12 +212,7 @@ class Reader:
         """Every mailbox with its counts, size and newest date, newest first."""
         self._look()
         with self.db.reading() as conn:
-            rows = conn.execute(
-                "SELECT b.address, count(m.rowid), coalesce(sum(m.seen = 0), 0), "
-                "coalesce(sum(m.size), 0), max(m.received) FROM mailboxes b "
-                "LEFT JOIN messages m ON m.entry = b.entry AND m.hidden = 0 GROUP BY b.entry"
-            ).fetchall()
-        return merge_mailboxes(rows)
+            return mailbox_lines(conn)
 
     def messages(
         self,
@@ -237,9 +233,11 @@ class Reader:
         # index of read state over every message to test each against them.
         clauses: list[str] = ["m.hidden = 0" if condition.sql == "1" else "+m.hidden = 0"]
         params: list[object] = []
+        wanted = None
         if mailbox is not None:
             with self.db.reading() as conn:
-                params.append(self._mailbox(conn, mailbox))
+                wanted = self._mailbox(conn, mailbox)
+            params.append(wanted)
             clauses.append("m.mailbox = ?")
         if condition.sql != "1":
             clauses.append(f"({condition.sql})")
@@ -247,9 +245,12 @@ class Reader:
         order = _MAILBOX_ORDER if mailbox is not None else _ALL_ORDER
         index = None if mailbox is not None else "messages_by_received"
         with self.db.reading() as conn:
+            # Without a search, the list is a whole mailbox, or all of them: counted already.
+            counts = counted(conn, wanted) if condition.sql == "1" else None
             return page(
                 conn, " AND ".join(clauses), params, order=order, offset=offset, limit=limit,
                 numbered=mailbox is not None and condition.sql == "1", ordered_by=index,
+                counts=counts,
             )  # fmt: skip
 
     def all_ids(self) -> set[str]:
@@ -288,9 +289,7 @@ class Reader:
         self._look()
         with self.db.reading() as conn:
             wanted = self._mailbox(conn, address)
-            count = conn.execute(
-                "SELECT count(*) FROM messages WHERE mailbox = ? AND hidden = 0", (wanted,)
-            ).fetchone()[0]
+            count, _ = counted(conn, wanted)
             if count == 0 and not has_mailbox(conn, wanted):
                 raise NoSuchMailbox(f"no mailbox for {wanted} in the store")
             if count == 0:
@@ -354,8 +353,11 @@ class Reader:
             return stream.read()
 
     def view(self, ref: str | Located) -> MessageView:
-        """The parsed view of a message: text, HTML, headers, attachments."""
-        found = self.message(ref) if isinstance(ref, str) else ref
+        """The parsed view of a message: text, HTML, headers, attachments. Its `index` is
+        the number the `Located` carries (from `message` or `numbered`); an ID is found
+        without counting its place in its mailbox, which costs a walk of the mailbox's
+        rows (index 0, as a summary that was not counted: ask `message` for it)."""
+        found = self.locate(ref) if isinstance(ref, str) else ref
         raw = self.read_bytes(found)
         stored = StoredMessage(data=raw, quoted=False, filed=found.summary.received)
         return view(found.summary.number, stored)
