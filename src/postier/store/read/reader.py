@@ -49,6 +49,7 @@ DEFAULT_FRESHNESS: Final = 0.0
 """Seconds a look may trust the last one: 0, every look compares the files' stamps."""
 DEFAULT_LIMIT: Final = 50
 _MAILBOX_ORDER: Final = "m.rank DESC, m.position DESC, m.location DESC"
+_ASCENDING: Final = "m.rank, m.position, m.location"
 _ALL_ORDER: Final = "m.received DESC, m.position DESC, m.location DESC"
 
 Progress = Callable[[int, int, int], None]
@@ -301,11 +302,13 @@ class Reader:
                     f"no message {number} in {wanted}: it holds {count} message{plural}"
                 )
             index = count if number is None else number
+            # Skipped along the index from the nearer end: the last (or a recent one) at once.
+            ahead = index - 1 <= count - index
             found = located(
                 conn,
-                "m.mailbox = ? AND m.hidden = 0 ORDER BY m.rank, m.position, m.location "
-                "LIMIT 1 OFFSET ?",
-                (wanted, index - 1),
+                f"m.mailbox = ? AND m.hidden = 0 ORDER BY {_ASCENDING if ahead else _MAILBOX_ORDER}"
+                " LIMIT 1 OFFSET ?",
+                (wanted, index - 1 if ahead else count - index),
                 number=index,
             )
         if found is None:  # pragma: no cover - counted in the same transaction
