@@ -209,6 +209,8 @@ def test_counts_pages_numbers_and_views_do_not_read_the_whole_mailbox(
             "numbered": lambda address: reader.numbered(address, 3),
             "last": lambda address: reader.numbered(address, None),
             "view": lambda address: reader.view(ids[address][10].id),
+            "number of a recent one": lambda address: reader.message(ids[address][2].id),
+            "number of an old one": lambda address: reader.message(ids[address][-3].id),
         }
         for name, call in calls.items():
             small = _instructions(reader, lambda call=call: call(alice))
@@ -219,3 +221,17 @@ def test_counts_pages_numbers_and_views_do_not_read_the_whole_mailbox(
     assert (page.total, page.unread, [m.number for m in page.messages]) == (
         400, 400, [400, 399, 398, 397, 396],
     )  # fmt: skip
+
+
+def test_a_message_is_numbered_as_its_mailbox_lists_it(store: Path) -> None:
+    alice = ADDRESSES[0]
+    deliver(store, "mbox", [plain(f"m{n}") for n in range(7)], [alice])
+    deliver(store, "maildir", [plain(f"d{n}") for n in range(6)], [alice])
+    with Reader(store, fsync=False) as reader:
+        listed = reader.messages(alice, limit=None).messages
+        reader.delete([listed[4].id, listed[9].id])
+        listed = reader.messages(alice, limit=None).messages
+        numbers = [reader.message(row.id).summary.number for row in listed]
+        found = [reader.numbered(alice, number).id for number in numbers]
+    assert numbers == [row.number for row in listed] == list(range(11, 0, -1))
+    assert found == [row.id for row in listed]

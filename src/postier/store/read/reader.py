@@ -35,7 +35,7 @@ from .errors import (
     NotAnAddress,
     ReaderError,
 )
-from .lookup import Located, address_key, located
+from .lookup import Located, address_key, located, place
 from .mailboxes import Store
 from .message import MessageView, view
 from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines, page
@@ -316,15 +316,11 @@ class Reader:
         return found
 
     def message(self, ref: str) -> Located:
-        """The message with ID `ref`, with its number in its mailbox."""
+        """The message with ID `ref`, with its number in its mailbox (which costs a count
+        of the messages on one side of it: `locate` when it is not wanted)."""
         found = self.locate(ref)
         with self.db.reading() as conn:
-            before = conn.execute(
-                "SELECT count(*) FROM messages WHERE mailbox = ? AND hidden = 0 AND "
-                "(rank, position, location) < (?, ?, ?)",
-                (found.summary.mailbox, found.rank, found.position, found.location),
-            ).fetchone()[0]
-        return found.numbered(before + 1)
+            return found.numbered(place(conn, found))
 
     @contextlib.contextmanager
     def open_raw(self, ref: str | Located) -> Iterator[io.BufferedReader]:
