@@ -153,9 +153,7 @@ def test_the_table_as_json(cli: CliRun, filled: Path, fmt: StoreFormat) -> None:
 
 def test_a_search_as_json_numbers_each_match_in_its_mailbox(cli: CliRun, filled: Path) -> None:
     result = cli("read", "alice@example.org", "--search", "invoice", "--json", "--store", filled)
-    assert [(item["index"], item["subject"]) for item in json.loads(result.out)] == [
-        (2, "Invoice")
-    ]
+    assert [(item["index"], item["subject"]) for item in json.loads(result.out)] == [(2, "Invoice")]
     result = cli("read", "--search", "bob", "--json", "--store", filled)
     assert [(item["index"], item["mailbox"]) for item in json.loads(result.out)] == [
         (1, "bob@example.org")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from postier.protocol.smtp import AddressError, validate_mailbox
 
 from .errors import NotAnAddress
+from .queries import counted
 from .results import SUMMARY_COLUMNS, MessageSummary, summary_from_row
 
 _PLACE_COLUMNS = "m.entry, m.rank, m.position, m.location, m.length"
@@ -75,10 +76,8 @@ def place(conn: sqlite3.Connection, found: Located) -> int:
     ).fetchone()
     if not later:
         return int(count) + 1
-    (total,) = conn.execute(
-        "SELECT coalesce(sum(messages), 0) FROM counts WHERE mailbox = ?", (mailbox,)
-    ).fetchone()
-    return int(total) - int(count)
+    total, _ = counted(conn, mailbox)
+    return total - int(count)
 
 
 def locate_address(address: str) -> str:

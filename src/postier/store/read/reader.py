@@ -354,8 +354,7 @@ class Reader:
     def view(self, ref: str | Located) -> MessageView:
         """The parsed view of a message: text, HTML, headers, attachments. Its `index` is
         the number the `Located` carries (from `message` or `numbered`); an ID is found
-        without counting its place in its mailbox, which costs a walk of the mailbox's
-        rows (index 0, as a summary that was not counted: ask `message` for it)."""
+        without its number (index 0), which would cost a count of the messages beside it."""
         found = self.locate(ref) if isinstance(ref, str) else ref
         raw = self.read_bytes(found)
         stored = StoredMessage(data=raw, quoted=False, filed=found.summary.received)
