@@ -5,6 +5,7 @@ the same however many messages a mailbox holds."""
 
 from __future__ import annotations
 
+import mailbox
 import os
 import shutil
 import sqlite3
@@ -104,6 +105,29 @@ class CountsMachine(RuleBasedStateMachine):
                 path.rename(maildir / "cur" / (path.name.split(":")[0] + ":2,S"))
             else:
                 path.unlink()
+        self.reader.sync()
+
+    @rule(address=st.sampled_from(ADDRESSES), data=st.data())
+    def mbox_client(self, address: str, data: st.DataObject) -> None:
+        """A mail client rewrites an mbox: one message marked read (`Status: RO`) or gone."""
+        path = mailbox_path(self.root, address, "mbox")
+        if path.exists():
+            box = mailbox.mbox(path, create=False)
+            box.lock()
+            try:
+                keys = sorted(box.keys())
+                if keys:
+                    key = data.draw(st.sampled_from(keys))
+                    if data.draw(st.booleans()):
+                        message = box[key]
+                        message.set_flags("RO")
+                        box[key] = message
+                    else:
+                        box.remove(key)
+                    box.flush()
+            finally:
+                box.unlock()
+                box.close()
         self.reader.sync()
 
     @rule(address=st.sampled_from(ADDRESSES), fmt=st.sampled_from(FORMATS))
