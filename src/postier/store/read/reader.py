@@ -194,7 +194,8 @@ class Reader:
                     progress(tally[0], tally[1], len(files))
 
             with self.db.writing() as conn:
-                tables = ("search", "words", "words_trigrams", "messages", "counts", "mailboxes")
+                # `counts` first: its triggers then find no line to update for each row.
+                tables = ("search", "words", "words_trigrams", "counts", "messages", "mailboxes")
                 for table in tables:
                     conn.execute(f"DELETE FROM {table}")
                 for mailbox in files:
