@@ -151,6 +151,15 @@ def test_the_table_as_json(cli: CliRun, filled: Path, fmt: StoreFormat) -> None:
     assert [base64.b64decode(item["raw_base64"]) for item in document] == stored
 
 
+def test_a_search_as_json_numbers_each_match_in_its_mailbox(cli: CliRun, filled: Path) -> None:
+    result = cli("read", "alice@example.org", "--search", "invoice", "--json", "--store", filled)
+    assert [(item["index"], item["subject"]) for item in json.loads(result.out)] == [(2, "Invoice")]
+    result = cli("read", "--search", "bob", "--json", "--store", filled)
+    assert [(item["index"], item["mailbox"]) for item in json.loads(result.out)] == [
+        (1, "bob@example.org")
+    ]
+
+
 def test_a_store_that_is_a_file(cli: CliRun, tmp_path: Path) -> None:
     store = tmp_path / "file"
     store.write_text("")

@@ -21,7 +21,14 @@ from postier.cli.display import human_size, message_table, message_text
 from postier.cli.options import env, subcommand
 from postier.cli.refs import is_id
 from postier.cli.shapes import message_json
-from postier.store.read import Located, MessageView, Reader, ReaderError, locate_address
+from postier.store.read import (
+    Located,
+    MessageSummary,
+    MessageView,
+    Reader,
+    ReaderError,
+    locate_address,
+)
 
 DESCRIPTION = """\
 Without N, list the messages of ADDRESS's mailbox, oldest first: number, ID, N for an
@@ -171,7 +178,7 @@ def _list(reader: Reader, args: argparse.Namespace) -> int:
     # Oldest first, as mail readers list a mailbox: the newest ends next to the prompt.
     rows = list(reversed(page.messages))
     if args.json:
-        print_json_array(message_json(row, reader.view(reader.message(row.id))) for row in rows)
+        print_json_array(message_json(row, reader.view(_numbered(reader, row))) for row in rows)
         return 0
     where = f"{locate_address(mailbox)}" if mailbox is not None else "every mailbox"
     if not rows:
@@ -189,6 +196,14 @@ def _list(reader: Reader, args: argparse.Namespace) -> int:
     numbered = mailbox is not None and args.search is None
     print_lines(message_table(heading, rows, numbered=numbered))
     return 0
+
+
+def _numbered(reader: Reader, row: MessageSummary) -> Located:
+    """A listed message with its number: a mailbox's list counted it already; a search's
+    did not, so its place is counted."""
+    if row.number:
+        return reader.locate(row.id).numbered(row.number)
+    return reader.message(row.id)
 
 
 def _save_part(message: MessageView, part: str, output: str) -> None:

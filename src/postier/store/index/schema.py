@@ -22,6 +22,11 @@ writer (a server's indexer, or a reader catching up) commits the next.
                 tokens, so the tokens holding it, looked up here, are the `search` terms
                 that decide (substring semantics, as `Query.matches`) without reading
                 the stored text; a phrase reads it (`instr`) after those terms narrow
+    counts      per mailbox file and address, what its visible messages (not `hidden`)
+                come to: how many, how many unread, their size, the newest `received`;
+                kept by triggers on `messages`, so that every change of a row (an update
+                of the files, a mark, a deletion, a reindex) moves them in the same
+                transaction, and a list's counts cost a lookup, not a count of its rows
 
 Times are integers, microseconds since the epoch (UTC). `recipients` and `cc` are JSON
 arrays of the decoded addresses as written; in `search`, each address is folded and
@@ -33,7 +38,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 """Bumped whenever a table changes: an index of another version is rebuilt."""
 
 ADDRESS_SEPARATOR: Final = "\n"
@@ -53,6 +58,60 @@ def _option(text: str) -> str:
 
 
 _TOKENIZER: Final = _option(f"ascii tokenchars {_option(TOKEN_CHARACTERS)}")
+
+_NEWEST: Final = """(SELECT received FROM messages INDEXED BY messages_by_newest
+        WHERE entry = old.entry AND hidden = 0 AND mailbox = old.mailbox
+        ORDER BY received DESC LIMIT 1)"""
+"""The newest visible message of `old`'s mailbox file once `old` is gone from it: the
+index reads one row, or a few (an entry's rows nearly always share their address)."""
+
+COUNTS: Final = f"""
+CREATE TABLE IF NOT EXISTS counts(
+    entry TEXT NOT NULL,
+    mailbox TEXT NOT NULL,
+    messages INTEGER NOT NULL,
+    unread INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    newest INTEGER,
+    PRIMARY KEY (entry, mailbox)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS counts_by_mailbox ON counts(mailbox);
+CREATE INDEX IF NOT EXISTS messages_by_newest ON messages(entry, received) WHERE hidden = 0;
+CREATE TRIGGER IF NOT EXISTS counts_inserted AFTER INSERT ON messages
+WHEN new.hidden = 0 BEGIN
+    INSERT INTO counts VALUES (new.entry, new.mailbox, 1, new.seen = 0, new.size, new.received)
+    ON CONFLICT DO UPDATE SET messages = messages + 1, unread = unread + excluded.unread,
+        size = size + excluded.size, newest = max(coalesce(newest, 0), excluded.newest);
+END;
+CREATE TRIGGER IF NOT EXISTS counts_deleted AFTER DELETE ON messages
+WHEN old.hidden = 0 BEGIN
+    UPDATE counts SET messages = messages - 1, unread = unread - (old.seen = 0),
+        size = size - old.size,
+        newest = CASE WHEN newest > old.received THEN newest ELSE {_NEWEST} END
+    WHERE entry = old.entry AND mailbox = old.mailbox;
+    DELETE FROM counts WHERE entry = old.entry AND mailbox = old.mailbox AND messages = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS counts_updated_from AFTER UPDATE OF
+    entry, mailbox, received, size, seen, hidden ON messages
+WHEN old.hidden = 0 BEGIN
+    UPDATE counts SET messages = messages - 1, unread = unread - (old.seen = 0),
+        size = size - old.size,
+        newest = CASE WHEN newest > old.received THEN newest ELSE {_NEWEST} END
+    WHERE entry = old.entry AND mailbox = old.mailbox;
+    DELETE FROM counts WHERE entry = old.entry AND mailbox = old.mailbox AND messages = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS counts_updated_to AFTER UPDATE OF
+    entry, mailbox, received, size, seen, hidden ON messages
+WHEN new.hidden = 0 BEGIN
+    INSERT INTO counts VALUES (new.entry, new.mailbox, 1, new.seen = 0, new.size, new.received)
+    ON CONFLICT DO UPDATE SET messages = messages + 1, unread = unread + excluded.unread,
+        size = size + excluded.size, newest = max(coalesce(newest, 0), excluded.newest);
+END;
+"""
+"""`counts`, its triggers, and the index that finds a file's newest message again when
+its newest goes. An update of a row takes it out of its old line and puts it in its new
+one (in either order, the result is the same: the newest is looked up again from the
+rows as they are after the update, and taking the larger of two is idempotent)."""
 
 TABLES: Final = f"""
 CREATE TABLE IF NOT EXISTS meta(
@@ -108,7 +167,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS words_trigrams USING fts5(
     word, content = 'words', content_rowid = 'id',
     tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0
 );
-"""
+{COUNTS}"""
 """`messages` columns:
 
 - `seq`: the row's number (its rowid, and the `search` row's): it only grows, so that a

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from postier.protocol.smtp import AddressError, validate_mailbox
 
 from .errors import NotAnAddress
+from .queries import counted
 from .results import SUMMARY_COLUMNS, MessageSummary, summary_from_row
 
 _PLACE_COLUMNS = "m.entry, m.rank, m.position, m.location, m.length"
@@ -53,6 +54,30 @@ def located(
     return Located(
         summary_from_row(tuple(summary), number), entry, rank, position, location, length
     )
+
+
+def place(conn: sqlite3.Connection, found: Located) -> int:
+    """The message's number in its mailbox (from 1, oldest first): the messages before it
+    counted, or those after it taken from the mailbox's count, whichever side its position
+    among its file's (an offset, or a time) says is the shorter; a new arrival's is cheap."""
+    mailbox, key = found.summary.mailbox, (found.rank, found.position, found.location)
+    first, last = conn.execute(
+        "SELECT (SELECT position FROM messages WHERE mailbox = ?1 AND hidden = 0 AND rank = ?2 "
+        "ORDER BY position LIMIT 1), (SELECT position FROM messages WHERE mailbox = ?1 AND "
+        "hidden = 0 AND rank = ?2 ORDER BY position DESC LIMIT 1)",
+        (mailbox, found.rank),
+    ).fetchone()
+    later = first is not None and found.position - first > last - found.position
+    side = ">" if later else "<"
+    (count,) = conn.execute(
+        "SELECT count(*) FROM messages WHERE mailbox = ? AND hidden = 0 AND "
+        f"(rank, position, location) {side} (?, ?, ?)",
+        (mailbox, *key),
+    ).fetchone()
+    if not later:
+        return int(count) + 1
+    total, _ = counted(conn, mailbox)
+    return total - int(count)
 
 
 def locate_address(address: str) -> str:

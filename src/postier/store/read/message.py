@@ -73,6 +73,7 @@ class MessageView:
     """A message as `read N` shows it and `read --json` prints it."""
 
     index: int
+    """Its number in its mailbox (`MessageSummary.number`): 0 when it was not counted."""
     raw: bytes
     sender: str
     """`From:` as written, decoded ("Name <address>")."""

@@ -49,14 +49,18 @@ def page(
     limit: int | None,
     numbered: bool,
     ordered_by: str | None = None,
+    counts: tuple[int, int] | None = None,
 ) -> Page:
     """The rows of `messages m WHERE {condition}` in `order`, from `offset`, and their
     counts. `numbered`: the list is one whole mailbox, newest first, so each row's number
-    in it follows from its place. `ordered_by`: an index whose order starts `order`'s."""
-    total, unread = conn.execute(
-        f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m WHERE {condition}",
-        params,
-    ).fetchone()
+    in it follows from its place. `ordered_by`: an index whose order starts `order`'s.
+    `counts`: the rows' number and unread, when known (`counted`); else they are counted."""
+    if counts is None:
+        counts = conn.execute(
+            f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m WHERE {condition}",
+            params,
+        ).fetchone()
+    total, unread = counts
     source = "messages m"
     if (
         ordered_by is not None
@@ -74,6 +78,27 @@ def page(
         for index, row in enumerate(rows)
     ]
     return Page(int(total), int(unread), messages)
+
+
+def counted(conn: sqlite3.Connection, address: str | None) -> tuple[int, int]:
+    """How many messages `address`'s mailbox shows (every mailbox: None) and how many of
+    them are unread: the index's `counts`, a line a mailbox file, summed."""
+    where, params = ("", ()) if address is None else (" WHERE mailbox = ?", (address,))
+    total, unread = conn.execute(
+        f"SELECT coalesce(sum(messages), 0), coalesce(sum(unread), 0) FROM counts{where}",
+        params,
+    ).fetchone()
+    return int(total), int(unread)
+
+
+def mailbox_lines(conn: sqlite3.Connection) -> list[MailboxSummary]:
+    """Every mailbox with its counts, size and newest date (`merge_mailboxes`)."""
+    rows = conn.execute(
+        "SELECT b.address, coalesce(sum(c.messages), 0), coalesce(sum(c.unread), 0), "
+        "coalesce(sum(c.size), 0), max(c.newest) FROM mailboxes b "
+        "LEFT JOIN counts c ON c.entry = b.entry GROUP BY b.entry"
+    ).fetchall()
+    return merge_mailboxes(rows)
 
 
 def _walk_is_shorter(conn: sqlite3.Connection, total: int, wanted: int) -> bool:

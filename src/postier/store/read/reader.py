@@ -36,10 +36,10 @@ from .errors import (
     NotAnAddress,
     ReaderError,
 )
-from .lookup import Located, address_key, located
+from .lookup import Located, address_key, located, place
 from .mailboxes import Store
 from .message import MessageView, view
-from .queries import aliased, check_maildir, has_mailbox, merge_mailboxes, page
+from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines, page
 from .raw import open_maildir_message, open_mbox_message
 from .results import SUMMARY_COLUMNS, MailboxSummary, MessageSummary, Page, summary_from_row
 from .scan import StoredMessage
@@ -50,6 +50,7 @@ DEFAULT_FRESHNESS: Final = 0.0
 """Seconds a look may trust the last one: 0, every look compares the files' stamps."""
 DEFAULT_LIMIT: Final = 50
 _MAILBOX_ORDER: Final = "m.rank DESC, m.position DESC, m.location DESC"
+_ASCENDING: Final = "m.rank, m.position, m.location"
 _ALL_ORDER: Final = "m.received DESC, m.position DESC, m.location DESC"
 
 Progress = Callable[[int, int, int], None]
@@ -194,7 +195,8 @@ class Reader:
                     progress(tally[0], tally[1], len(files))
 
             with self.db.writing() as conn:
-                for table in ("search", "messages", "mailboxes"):
+                # `counts` first: its triggers then find no line to update for each row.
+                for table in ("search", "counts", "messages", "mailboxes"):
                     conn.execute(f"DELETE FROM {table}")
                 clear_words(conn)
                 for mailbox in files:
@@ -213,12 +215,7 @@ class Reader:
         """Every mailbox with its counts, size and newest date, newest first."""
         self._look()
         with self.db.reading() as conn:
-            rows = conn.execute(
-                "SELECT b.address, count(m.rowid), coalesce(sum(m.seen = 0), 0), "
-                "coalesce(sum(m.size), 0), max(m.received) FROM mailboxes b "
-                "LEFT JOIN messages m ON m.entry = b.entry AND m.hidden = 0 GROUP BY b.entry"
-            ).fetchall()
-        return merge_mailboxes(rows)
+            return mailbox_lines(conn)
 
     def messages(
         self,
@@ -239,9 +236,11 @@ class Reader:
         # index of read state over every message to test each against them.
         clauses: list[str] = ["m.hidden = 0" if condition.sql == "1" else "+m.hidden = 0"]
         params: list[object] = []
+        wanted = None
         if mailbox is not None:
             with self.db.reading() as conn:
-                params.append(self._mailbox(conn, mailbox))
+                wanted = self._mailbox(conn, mailbox)
+            params.append(wanted)
             clauses.append("m.mailbox = ?")
         if condition.sql != "1":
             clauses.append(f"({condition.sql})")
@@ -249,9 +248,12 @@ class Reader:
         order = _MAILBOX_ORDER if mailbox is not None else _ALL_ORDER
         index = None if mailbox is not None else "messages_by_received"
         with self.db.reading() as conn:
+            # Without a search, the list is a whole mailbox, or all of them: counted already.
+            counts = counted(conn, wanted) if condition.sql == "1" else None
             return page(
                 conn, " AND ".join(clauses), params, order=order, offset=offset, limit=limit,
                 numbered=mailbox is not None and condition.sql == "1", ordered_by=index,
+                counts=counts,
             )  # fmt: skip
 
     def all_ids(self) -> set[str]:
@@ -290,9 +292,7 @@ class Reader:
         self._look()
         with self.db.reading() as conn:
             wanted = self._mailbox(conn, address)
-            count = conn.execute(
-                "SELECT count(*) FROM messages WHERE mailbox = ? AND hidden = 0", (wanted,)
-            ).fetchone()[0]
+            count, _ = counted(conn, wanted)
             if count == 0 and not has_mailbox(conn, wanted):
                 raise NoSuchMailbox(f"no mailbox for {wanted} in the store")
             if count == 0:
@@ -304,11 +304,13 @@ class Reader:
                     f"no message {number} in {wanted}: it holds {count} message{plural}"
                 )
             index = count if number is None else number
+            # Skipped along the index from the nearer end: the last (or a recent one) at once.
+            ahead = index - 1 <= count - index
             found = located(
                 conn,
-                "m.mailbox = ? AND m.hidden = 0 ORDER BY m.rank, m.position, m.location "
-                "LIMIT 1 OFFSET ?",
-                (wanted, index - 1),
+                f"m.mailbox = ? AND m.hidden = 0 ORDER BY {_ASCENDING if ahead else _MAILBOX_ORDER}"
+                " LIMIT 1 OFFSET ?",
+                (wanted, index - 1 if ahead else count - index),
                 number=index,
             )
         if found is None:  # pragma: no cover - counted in the same transaction
@@ -316,15 +318,11 @@ class Reader:
         return found
 
     def message(self, ref: str) -> Located:
-        """The message with ID `ref`, with its number in its mailbox."""
+        """The message with ID `ref`, with its number in its mailbox (which costs a count
+        of the messages on one side of it: `locate` when it is not wanted)."""
         found = self.locate(ref)
         with self.db.reading() as conn:
-            before = conn.execute(
-                "SELECT count(*) FROM messages WHERE mailbox = ? AND hidden = 0 AND "
-                "(rank, position, location) < (?, ?, ?)",
-                (found.summary.mailbox, found.rank, found.position, found.location),
-            ).fetchone()[0]
-        return found.numbered(before + 1)
+            return found.numbered(place(conn, found))
 
     @contextlib.contextmanager
     def open_raw(self, ref: str | Located) -> Iterator[io.BufferedReader]:
@@ -356,8 +354,10 @@ class Reader:
             return stream.read()
 
     def view(self, ref: str | Located) -> MessageView:
-        """The parsed view of a message: text, HTML, headers, attachments."""
-        found = self.message(ref) if isinstance(ref, str) else ref
+        """The parsed view of a message: text, HTML, headers, attachments. Its `index` is
+        the number the `Located` carries (from `message` or `numbered`); an ID is found
+        without its number (index 0), which would cost a count of the messages beside it."""
+        found = self.locate(ref) if isinstance(ref, str) else ref
         raw = self.read_bytes(found)
         stored = StoredMessage(data=raw, quoted=False, filed=found.summary.received)
         return view(found.summary.number, stored)
