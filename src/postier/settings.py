@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from postier.defaults import DEFAULT_HTTP_PORT, DEFAULT_PORT
+from postier.explain.language import Language
 from postier.protocol.smtp import LOGIN, MECHANISMS, PLAIN, ServerConfig
 
 StoreFormat = Literal["mbox", "maildir"]
@@ -97,6 +98,10 @@ class Settings:
     workers: int = 1
     """Server processes sharing the port (SO_REUSEPORT) and the store; each serves up to
     `max_connections / workers` clients."""
+    explain: bool = False
+    """Tell every step of each session on standard output (`postier.explain`)."""
+    lang: Language | None = None
+    """The language of `explain`, "fr" or "en"; None: the environment's locale."""
     http: bool = True
     """Serve the HTTP API too, on the same event loop (the first worker's, with `workers`)."""
     http_host: str | None = None

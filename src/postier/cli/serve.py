@@ -22,6 +22,7 @@ from postier.cli.options import (
     seconds,
     subcommand,
 )
+from postier.explain.language import LANGUAGES
 from postier.settings import DEFAULT_EXEMPT, Settings
 
 DESCRIPTION = """\
@@ -223,6 +224,20 @@ OPTIONS: Final = (
         "PORT",
     ),
     Option("http", "do not serve the HTTP API", switch=True, negated=True),
+    Option(
+        "explain",
+        "tell every step of each SMTP session on standard output, by the part of the "
+        "server that does it (listener, understand, process...); the log stays on "
+        "standard error",
+        switch=True,
+    ),
+    Option(
+        "lang",
+        "the language of --explain (default: French when LC_ALL, LC_MESSAGES or LANG "
+        "names a fr locale, else English)",
+        choice(*LANGUAGES),
+        choices=LANGUAGES,
+    ),
     Option(
         "fsync",
         "do not wait for the disk before answering 250: faster, but a power cut "

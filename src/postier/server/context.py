@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerConfig, catalogue
 from postier.server.accounts import Accounts
@@ -24,6 +24,9 @@ from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
 from postier.stats import SmtpCounts
 from postier.store import Envelope, MailStore, Spool
+
+if TYPE_CHECKING:
+    from postier.explain.explainer import Explainer
 
 log = logging.getLogger("postier.server")
 
@@ -97,6 +100,8 @@ class ServerContext:
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     limits: ClientLimits = field(init=False)
     counts: SmtpCounts = field(default_factory=SmtpCounts)
+    explain: Explainer | None = None
+    """`--explain`: makes each session's narrator; None: no narration, and no cost."""
 
     def __post_init__(self) -> None:
         self.config = self.settings.protocol_config()

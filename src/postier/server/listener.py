@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from typing import TYPE_CHECKING
 
 from postier.server.binding import Endpoint, addresses, listen
 from postier.server.context import ServerContext
@@ -14,6 +16,9 @@ from postier.server.service import Service
 from postier.server.session import SmtpSession
 from postier.settings import Settings
 from postier.stats import SmtpCounts
+
+if TYPE_CHECKING:
+    from postier.explain.explainer import Explainer
 
 log = logging.getLogger("postier.server")
 
@@ -33,7 +38,10 @@ class SmtpListener(Service):
         deliveries = DeliveryQueue(
             shared.store, asyncio.get_running_loop(), on_stored=shared.delivered
         )
-        context = ServerContext(settings, shared.store, deliveries, shared.tls, shared.accounts)
+        context = ServerContext(
+            settings, shared.store, deliveries, shared.tls, shared.accounts,
+            explain=explainer(settings) if settings.explain else None,
+        )  # fmt: skip
         self._context = context
         try:
             self._servers.append(
@@ -116,4 +124,28 @@ def listening_line(settings: Settings, where: list[str], *, starttls: bool) -> s
         settings.format,
         "" if settings.fsync else ", no fsync",
         ", STARTTLS" if starttls else "",
+    )
+
+
+def explainer(settings: Settings) -> Explainer:
+    """`--explain`: the narration of every session, printed on standard output."""
+    from postier.explain import TerminalPrinter, language_from_environment
+    from postier.explain.explainer import Explainer
+
+    language = settings.lang or language_from_environment(os.environ)
+    return Explainer(
+        language,
+        TerminalPrinter(language),
+        store=settings.store,
+        format=settings.format,
+        line_limit=settings.protocol_config().command_line_limit,
+        fsync=settings.fsync,
+        unoffered=frozenset(
+            verb
+            for verb, offered in (
+                ("STARTTLS", settings.tls_enabled),
+                ("AUTH", settings.auth != "none"),
+            )
+            if not offered
+        ),
     )
