@@ -3,8 +3,11 @@ the language asked for or the locale's, the mail still served, no password shown
 
 from __future__ import annotations
 
+import os
 import smtplib
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +99,38 @@ def test_without_explain_nothing_is_told(tmp_path: Path) -> None:
             client.sendmail("a@exemple.fr", ["b@exemple.fr"], b"Subject: x\r\n\r\nbody\r\n")
         server.wait_for_log("closed after")
         assert told(server) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "first", "allows"),
+    [("fr", "[écrivain]", "354 permet les données"), ("en", "[writer]", "354 allows the data")],
+)
+def test_send_explain_tells_the_clients_parts(
+    tmp_path: Path, language: str, first: str, allows: str
+) -> None:
+    with ServerProcess(
+        tmp_path / "store", "--auth", "any", "--auth-insecure", env=UNSET_LOCALE
+    ) as server:
+        host, port = server.address
+        done = subprocess.run(
+            [sys.executable, "-m", "postier", "send", "--server", f"{host}:{port}",
+             "--from", "alice@exemple.fr", "--to", "bob@exemple.fr", "--subject", "Bonjour",
+             "--body", "une ligne", "--auth-user", "alice", "--auth-password", PASSWORD,
+             "--explain", "--lang", language],
+            check=False, capture_output=True, text=True, timeout=30,
+            env={**os.environ, **UNSET_LOCALE},
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    labels = {f"[{label}]" for label in LABELS[language].values()}  # type: ignore[index]
+    told = [line for line in lines if line.startswith("[")]
+    assert all(line.split()[0] in labels for line in told)
+    assert told[0].startswith(first)
+    assert told[-1].startswith(f"[{LABELS[language][Part.TERMINUS]}]")  # type: ignore[index]
+    client_parts = {Part.WRITER, Part.SEND, Part.LISTEN, Part.PROCESSING, Part.TERMINUS}
+    for part in client_parts:
+        assert any(line.startswith(f"[{LABELS[language][part]}]") for line in told), part  # type: ignore[index]
+    text = done.stdout
+    assert "C: MAIL FROM:<alice@exemple.fr>" in text
+    assert "S: 354" in text and allows in text
+    assert PASSWORD not in text and PASSWORD not in done.stderr

@@ -52,6 +52,21 @@ class Say(Enum):
     """{code}, {meaning}: a reply's code and what it means."""
     HINT = auto()
     """{what}, {hint}: a refusal and what to send instead."""
+    # The client's parts (`postier send --explain`).
+    COMPOSED = auto()
+    """{size}, {subject}, {recipients}: the writer's message."""
+    GREETED = auto()
+    GO_ON = auto()
+    """{code}, {meaning}."""
+    DATA_ALLOWED = auto()
+    DATA_SENT = auto()
+    TRY_LATER = auto()
+    """{code}, {meaning}."""
+    STOPPED = auto()
+    """{code}, {meaning}."""
+    CLIENT_DONE = auto()
+    NOTE = auto()
+    """{note}: what happened beside the wire (TLS started, lines left out)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,18 @@ ENGLISH: Final = Texts(
         Say.UNKNOWN_CODE: "a reply postier has no words for",
         Say.CODE: "{code}: {meaning}",
         Say.HINT: "{what}: {hint}",
+        Say.COMPOSED: "the message is written: {size} octets, subject «{subject}», for "
+        "{recipients}",
+        Say.GREETED: "the server is ready: the client introduces itself (EHLO)",
+        Say.GO_ON: "{code} ({meaning}): the client may go on",
+        Say.DATA_ALLOWED: "354 allows the data: the writer's message goes out, then a "
+        "line holding a lone '.'",
+        Say.DATA_SENT: "the lone '.' ends the message: the server's answer says whether it is kept",
+        Say.TRY_LATER: "{code} ({meaning}): a 4xx is temporary, try again later; the "
+        "client does not go on with it",
+        Say.STOPPED: "{code} ({meaning}): a 5xx is final, the client stops there",
+        Say.CLIENT_DONE: "the conversation is over",
+        Say.NOTE: "{note}",
     },
     states={
         State.CONNECTED: "greeted; the client must introduce itself (EHLO or HELO)",

@@ -40,6 +40,18 @@ FRENCH: Final = Texts(
         Say.UNKNOWN_CODE: "une réponse que postier ne sait pas dire",
         Say.CODE: "{code} : {meaning}",
         Say.HINT: "{what} : {hint}",
+        Say.COMPOSED: "le message est écrit : {size} octets, sujet « {subject} », pour "
+        "{recipients}",
+        Say.GREETED: "le serveur est prêt : le client se présente (EHLO)",
+        Say.GO_ON: "{code} ({meaning}) : le client peut continuer",
+        Say.DATA_ALLOWED: "354 permet les données : le message de l'écrivain part, puis "
+        "une ligne faite d'un seul '.'",
+        Say.DATA_SENT: "le '.' seul finit le message : la réponse du serveur dira s'il est gardé",
+        Say.TRY_LATER: "{code} ({meaning}) : un 4xx est temporaire, réessayer plus tard ; "
+        "le client ne va pas plus loin avec lui",
+        Say.STOPPED: "{code} ({meaning}) : un 5xx est définitif, le client s'arrête là",
+        Say.CLIENT_DONE: "la conversation est finie",
+        Say.NOTE: "{note}",
     },
     states={
         State.CONNECTED: "accueilli ; le client doit se présenter (EHLO ou HELO)",
