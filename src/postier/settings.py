@@ -102,6 +102,9 @@ class Settings:
     """Tell every step of each session on standard output (`postier.explain`)."""
     lang: Language | None = None
     """The language of `explain`, "fr" or "en"; None: the environment's locale."""
+    sessions_kept: int = 200
+    """Recent SMTP sessions kept in memory, dialogue included, for the page's sessions
+    view and `/api/v1/sessions` (0: none kept, nothing recorded)."""
     http: bool = True
     """Serve the HTTP API too, on the same event loop (the first worker's, with `workers`)."""
     http_host: str | None = None

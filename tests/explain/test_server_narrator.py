@@ -4,6 +4,7 @@ lines verbatim, the lesson of each refusal, the mailbox, and never a password.""
 from __future__ import annotations
 
 import base64
+import functools
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from postier.protocol.smtp import (
     catalogue,
 )
 from postier.server.context import EndReason
+from postier.store.naming import mailbox_paths
 
 PASSWORD = "s3cr3t-Passw0rd"
 LESSON = (
@@ -47,6 +49,7 @@ class Conversation:
             CATALOGUES[language],
             self.told.append,
             line_limit=512,  # type: ignore[index]
+            mailbox_paths=functools.partial(mailbox_paths, Path("store"), "mbox"),
         )
         self.conn = ServerConnection(ServerConfig(hostname="mx.test", **config),  # type: ignore[arg-type]
                                      observer=self.narrator)  # fmt: skip
@@ -61,7 +64,7 @@ class Conversation:
                 break
             self.narrator.event(event)
             if isinstance(event, MessageComplete):
-                self.narrator.stored(event.recipients, [Path("store/bob@exemple.fr.mbox")], 1)
+                self.narrator.stored(event.recipients, event.size, "QUEUEID")
                 self.conn.answer_message(catalogue.stored("QUEUEID"))
             elif isinstance(event, CredentialsReceived):
                 self.conn.answer_auth(True)

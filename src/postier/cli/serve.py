@@ -232,6 +232,13 @@ OPTIONS: Final = (
         switch=True,
     ),
     Option(
+        "sessions_kept",
+        "recent SMTP sessions kept in memory, dialogue and narration included, for the "
+        "page's sessions view and /api/v1/sessions; 0 keeps none (default: %(default)s)",
+        limit,
+        "N",
+    ),
+    Option(
         "lang",
         "the language of --explain (default: French when LC_ALL, LC_MESSAGES or LANG "
         "names a fr locale, else English)",

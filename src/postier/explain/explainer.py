@@ -3,14 +3,15 @@ and a number for each session told."""
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Sequence
 from pathlib import Path
 
-from postier.store.naming import StoreFormat, mailbox_path
+from postier.store.naming import StoreFormat, mailbox_paths
 
 from .language import Language
 from .narration import Sink
+from .recorder import SessionRecorder, SessionRecords
 from .server_narrator import ServerNarrator
 from .texts import Texts
 from .texts_en import ENGLISH
@@ -20,13 +21,16 @@ CATALOGUES: dict[Language, Texts] = {"fr": FRENCH, "en": ENGLISH}
 
 
 class Explainer:
-    """Makes each session's narrator; `store` and `format` say where mail is kept."""
+    """Makes each session's narrator: one that prints (`sink`, for `--explain`), one
+    that records for the sessions view (`records`), or one that does both. `store` and
+    `format` say where mail is kept."""
 
     def __init__(
         self,
         language: Language,
-        sink: Sink,
+        sink: Sink | None,
         *,
+        records: SessionRecords | None = None,
         store: Path,
         format: StoreFormat,
         line_limit: int,
@@ -35,24 +39,28 @@ class Explainer:
     ) -> None:
         self.texts = CATALOGUES[language]
         self.sink = sink
-        self.store = store
-        self.format: StoreFormat = format
+        self.records = records
+        self.mailbox_paths = functools.partial(mailbox_paths, store, format)
+        """Each recipient's mailbox, where its intermediary keeps the message."""
         self.line_limit = line_limit
         self.fsync = fsync
         self.unoffered = unoffered
         """Verbs the core knows and this server does not offer (STARTTLS, AUTH)."""
         self._numbers = itertools.count(1)
 
-    def narrator(self) -> ServerNarrator:
-        return ServerNarrator(
-            next(self._numbers),
-            self.texts,
-            self.sink,
-            line_limit=self.line_limit,
-            fsync=self.fsync,
-            unoffered=self.unoffered,
-        )
-
-    def mailbox_paths(self, recipients: Sequence[str]) -> list[Path]:
-        """Each recipient's mailbox, where its intermediary keeps the message."""
-        return [mailbox_path(self.store, recipient, self.format) for recipient in recipients]
+    def narrator(self) -> ServerNarrator | SessionRecorder:
+        printing = None
+        if self.sink is not None:
+            printing = ServerNarrator(
+                next(self._numbers),
+                self.texts,
+                self.sink,
+                line_limit=self.line_limit,
+                fsync=self.fsync,
+                unoffered=self.unoffered,
+                mailbox_paths=self.mailbox_paths,
+            )
+        if self.records is None:
+            assert printing is not None, "an Explainer prints, records, or both"
+            return printing
+        return SessionRecorder(self.records.new(), printing)

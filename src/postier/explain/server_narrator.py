@@ -10,7 +10,7 @@ moved it, the command being handled, the count of recipients, and at most
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -88,6 +88,10 @@ def masked(line: bytes) -> str:
     return shown(line)
 
 
+def _no_paths(recipients: Sequence[str]) -> list[Path]:
+    return [Path(recipient) for recipient in recipients]
+
+
 def _fields(item: object) -> dict[str, object]:
     """A command's or an event's fields, for its text (shallow: nothing is copied)."""
     return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}  # type: ignore[arg-type]
@@ -105,8 +109,11 @@ class ServerNarrator:
         line_limit: int,
         fsync: bool = True,
         unoffered: frozenset[str] = frozenset(),
+        mailbox_paths: Callable[[Sequence[str]], list[Path]] | None = None,
     ) -> None:
         self.session = session
+        self.mailbox_paths = mailbox_paths or _no_paths
+        """Where each recipient's mailbox is (the store's naming, as `Explainer` has it)."""
         self.unoffered = unoffered
         self.texts = texts
         self.sink = sink
@@ -123,6 +130,9 @@ class ServerNarrator:
         self._held_move: tuple[State, State] | None = None
         self._held: list[Narration] | None = []
         """What the core said before the listener's word (its greeting): told after it."""
+
+    def attach(self, core: object) -> None:
+        """Told of the core it watches; a printing narrator needs nothing of it."""
 
     def _tell(self, part: Part, text: str, wire: str = "") -> None:
         step = Narration(self.session, part, wire, text)
@@ -150,9 +160,10 @@ class ServerNarrator:
     def tls_up(self, info: str | None) -> None:
         self._say(Part.LISTENER, Say.TLS_UP, info=info or "TLS")
 
-    def stored(self, recipients: Sequence[str], paths: Sequence[Path], size: int) -> None:
-        """Each intermediary kept its copy; the 250 comes next."""
-        for recipient, path in zip(recipients, paths, strict=True):
+    def stored(self, recipients: Sequence[str], size: int, queue_id: str = "") -> None:
+        """Each intermediary kept its copy (`queue_id` names the delivery); the 250 comes
+        next."""
+        for recipient, path in zip(recipients, self.mailbox_paths(recipients), strict=True):
             self._say(Part.INTERMEDIARY, Say.STORED, recipient=recipient, path=path, size=size)
         self._say(Part.INTERMEDIARY, Say.ON_DISK if self.fsync else Say.UNSYNCED)
 
@@ -184,6 +195,10 @@ class ServerNarrator:
         if bare_lf and not self._told_bare_lf:
             self._told_bare_lf = True
             self._say(Part.UNDERSTAND, Say.BARE_LF)
+
+    def line_ended(self, line: bytes | None, bare_lf: bool) -> None:
+        """`line`, its arguments by position (as a recorded session replays them)."""
+        self.line(line, bare_lf=bare_lf)
 
     def secret(self) -> None:
         self._tell(Part.UNDERSTAND, self.texts.says[Say.SECRET], SECRET_WIRE)
@@ -270,6 +285,10 @@ class ServerNarrator:
             pending = pending[end + 1 :]
         # Bounded: a line is kept only up to what is shown of it.
         self._partial = pending[: SHOWN_LINE_LENGTH * 4]
+
+    def more_data_lines(self, count: int) -> None:
+        """Lines of the message that were counted, not kept (a recorded session)."""
+        self._data_lines += count
 
     def _end_of_data(self) -> None:
         more = self._data_lines - self._data_shown

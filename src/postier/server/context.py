@@ -200,10 +200,18 @@ class ServerContext:
         return accounts.check(credentials.username, credentials.password)
 
     async def deliver(
-        self, event: MessageComplete, spool: Spool, *, peer_ip: str, peer: str, tls: str | None
+        self,
+        event: MessageComplete,
+        spool: Spool,
+        *,
+        peer_ip: str,
+        peer: str,
+        tls: str | None,
+        queue_id: str | None = None,
     ) -> Reply:
-        """Store one message through the delivery queue; the reply the client hears."""
-        queue_id = new_queue_id()
+        """Store one message through the delivery queue as `queue_id` (None: a new one);
+        the reply the client hears."""
+        queue_id = queue_id or new_queue_id()
         envelope = Envelope(
             sender=event.sender,
             recipients=event.recipients,

@@ -19,6 +19,7 @@ from postier.stats import SmtpCounts
 
 if TYPE_CHECKING:
     from postier.explain.explainer import Explainer
+    from postier.explain.recorder import SessionRecords
 
 log = logging.getLogger("postier.server")
 
@@ -27,20 +28,24 @@ class SmtpListener(Service):
     """SMTP on `--port` (with STARTTLS when there is a certificate), and SMTPS (TLS from
     the first byte, RFC 8314) on `--tls-port`; one delivery queue for both."""
 
-    def __init__(self, settings: Settings, shared: Shared) -> None:
+    def __init__(
+        self, settings: Settings, shared: Shared, *, records: SessionRecords | None = None
+    ) -> None:
         self._settings = settings
         self._shared = shared
+        self._records = records
+        """Where sessions are recorded for the page (None: they are not)."""
         self._servers: list[asyncio.Server] = []
         self._context: ServerContext | None = None
 
     async def start(self) -> list[str]:
-        settings, shared = self._settings, self._shared
+        settings, shared, records = self._settings, self._shared, self._records
         deliveries = DeliveryQueue(
             shared.store, asyncio.get_running_loop(), on_stored=shared.delivered
         )
         context = ServerContext(
             settings, shared.store, deliveries, shared.tls, shared.accounts,
-            explain=explainer(settings) if settings.explain else None,
+            explain=explainer(settings, records),
         )  # fmt: skip
         self._context = context
         try:
@@ -127,25 +132,29 @@ def listening_line(settings: Settings, where: list[str], *, starttls: bool) -> s
     )
 
 
-def explainer(settings: Settings) -> Explainer:
-    """`--explain`: the narration of every session, printed on standard output."""
+def explainer(settings: Settings, records: SessionRecords | None) -> Explainer | None:
+    """`--explain`: the narration of every session, printed on standard output; and the
+    sessions kept for the page (`records`). None: neither, and no cost at all."""
+    if not settings.explain and records is None:
+        return None
     from postier.explain import TerminalPrinter, language_from_environment
     from postier.explain.explainer import Explainer
 
     language = settings.lang or language_from_environment(os.environ)
     return Explainer(
         language,
-        TerminalPrinter(language),
+        TerminalPrinter(language) if settings.explain else None,
+        records=records,
         store=settings.store,
         format=settings.format,
         line_limit=settings.protocol_config().command_line_limit,
         fsync=settings.fsync,
-        unoffered=frozenset(
-            verb
-            for verb, offered in (
-                ("STARTTLS", settings.tls_enabled),
-                ("AUTH", settings.auth != "none"),
-            )
-            if not offered
-        ),
+        unoffered=unoffered_verbs(settings),
     )
+
+
+def unoffered_verbs(settings: Settings) -> frozenset[str]:
+    """Commands the core knows that this server does not offer: the narration does not
+    suggest them."""
+    offers = (("STARTTLS", settings.tls_enabled), ("AUTH", settings.auth != "none"))
+    return frozenset(verb for verb, offered in offers if not offered)

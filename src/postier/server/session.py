@@ -35,6 +35,7 @@ from postier.protocol.smtp import (
 )
 from postier.server.client_limits import normalize
 from postier.server.context import End, EndReason, ServerContext, addresses
+from postier.server.queue_ids import new_queue_id
 from postier.store import Spool
 
 log = logging.getLogger("postier.server")
@@ -59,6 +60,8 @@ class SmtpSession(asyncio.Protocol):
         self.conn = ServerConnection(
             context.config, tls_active=implicit_tls, observer=self.narrator
         )
+        if self.narrator is not None:
+            self.narrator.attach(self.conn)
         self.peer_ip = "unknown"
         self.peer = "unknown"
         self.tls_info: str | None = None
@@ -298,10 +301,12 @@ class SmtpSession(asyncio.Protocol):
                 self.narrator.not_stored()
             self._answer(catalogue.delivery_failed())
             return
+        queue_id = new_queue_id()
         try:
             answer = await self.context.deliver(
-                event, spool, peer_ip=self.peer_ip, peer=self.peer, tls=self.tls_info
-            )
+                event, spool, peer_ip=self.peer_ip, peer=self.peer, tls=self.tls_info,
+                queue_id=queue_id,
+            )  # fmt: skip
         finally:
             spool.close()
         if answer.is_positive:
@@ -309,15 +314,14 @@ class SmtpSession(asyncio.Protocol):
         else:
             self._refused += 1
         if self.narrator is not None:
-            self._narrate_delivery(event, answer)
+            self._narrate_delivery(event, answer, queue_id)
         self._answer(answer)
 
-    def _narrate_delivery(self, event: MessageComplete, answer: Reply) -> None:
-        explain, narrator = self.context.explain, self.narrator
-        assert explain is not None and narrator is not None
+    def _narrate_delivery(self, event: MessageComplete, answer: Reply, queue_id: str) -> None:
+        narrator = self.narrator
+        assert narrator is not None
         if answer.is_positive:
-            paths = explain.mailbox_paths(event.recipients)
-            narrator.stored(event.recipients, paths, event.size)
+            narrator.stored(event.recipients, event.size, queue_id)
         else:
             narrator.not_stored()
 
