@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import api_message, api_messages, api_status, api_wait, views
+from . import api_message, api_messages, api_status, api_wait, openapi, views
 from .context import CONTEXT, WebContext
 from .errors import json_errors
 from .origin import same_origin
@@ -26,12 +26,14 @@ def build_app(state: WebContext) -> web.Application:
             web.get("/api/v1/message/{id}/headers", api_message.get_headers, allow_head=False),
             web.get("/api/v1/message/{id}/raw", api_message.get_raw, allow_head=False),
             web.get("/api/v1/message/{id}/part/{part}", api_message.get_part, allow_head=False),
-            web.get("/view/{name}", views.view, allow_head=False),
+            web.get("/view/{id}.html", views.view_html, allow_head=False),
+            web.get("/view/{id}.txt", views.view_text, allow_head=False),
             web.get("/api/v1/info", api_status.info, allow_head=False),
             web.get("/api/v1/mailboxes", api_status.mailboxes, allow_head=False),
             web.get("/api/v1/wait", api_wait.wait, allow_head=False),
             web.get("/livez", api_status.livez),
             web.get("/readyz", api_status.readyz),
+            web.get(openapi.OPENAPI_PATH, openapi.serve, allow_head=False),
         ]
     )
     return app
