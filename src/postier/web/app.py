@@ -7,13 +7,21 @@ from aiohttp import web
 from . import api_message, api_messages, api_status, api_wait, openapi, views
 from .context import CONTEXT, WebContext
 from .errors import json_errors
+from .guards import allowed_host, basic_auth
 from .origin import same_origin
 from .params import MAX_BODY
 
 
 def build_app(state: WebContext) -> web.Application:
-    """The application, reading the store through `state.mail`."""
-    app = web.Application(middlewares=[json_errors, same_origin], client_max_size=MAX_BODY)
+    """The application, reading the store through `state.mail`.
+
+    Its middlewares, outermost first: every failure as JSON; the `Host` check against
+    DNS rebinding; basic authentication; the refusal of changes from another origin.
+    Each applies to every route, whoever adds it."""
+    app = web.Application(
+        middlewares=[json_errors, allowed_host, basic_auth, same_origin],
+        client_max_size=MAX_BODY,
+    )
     app[CONTEXT] = state
     app.add_routes(
         [

@@ -10,6 +10,8 @@ from aiohttp import web
 
 from postier.stats import SmtpCounts
 
+from .gate import Gate
+from .hosts import HostRule
 from .mail import Mail
 
 
@@ -22,6 +24,10 @@ class WebContext:
     started: float = field(default_factory=time.monotonic)
     deleted: int = 0
     """Messages deleted through this server."""
+    gate: Gate | None = None
+    """Who may use the server (`--http-auth`); None: anybody who can reach it."""
+    hosts: HostRule | None = None
+    """The `Host` names it answers to (bound to loopback); None: any."""
 
 
 CONTEXT = web.AppKey("context", WebContext)

@@ -17,175 +17,14 @@ from aiohttp import web
 
 from postier import __version__
 
+from .openapi_schemas import SCHEMAS, STRING, Json, array, ref
 from .params import MAX_NUMBER
-
-Json = dict[str, Any]
 
 OPENAPI_PATH: Final = "/api/v1/openapi.json"
 
 _JSON: Final = "application/json"
 _TEXT: Final = "text/plain"
 
-
-def _ref(name: str) -> Json:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _object(properties: Json) -> Json:
-    """An answer's JSON object: exactly these fields, every one of them present."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": sorted(properties),
-        "additionalProperties": False,
-    }
-
-
-def _request(properties: Json) -> Json:
-    """A request's body: any of these fields; others are ignored (as Go's decoder
-    ignores them in Mailpit), names matched in any case."""
-    return {"type": "object", "properties": properties}
-
-
-def _list(items: Json) -> Json:
-    return {"type": "array", "items": items}
-
-
-def _nullable(schema: Json) -> Json:
-    """A request's field that may be null: as if it were not given (Go's decoder)."""
-    return {**schema, "type": [schema["type"], "null"]}
-
-
-_STRING: Final[Json] = {"type": "string"}
-_COUNT: Final[Json] = {"type": "integer", "minimum": 0}
-_BOOL: Final[Json] = {"type": "boolean"}
-_TIME: Final[Json] = {"type": "string", "format": "date-time"}
-_ADDRESSES: Final[Json] = _list(_ref("Address"))
-_GO_BOOL: Final[Json] = {
-    "type": "string",
-    "enum": ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"],
-    "description": "What Go's strconv.ParseBool reads.",
-}
-
-_SUMMARY_FIELDS: Final[Json] = {
-    "ID": {**_STRING, "description": "The stored copy's ID, stable across restarts."},
-    "MessageID": {**_STRING, "description": "Its Message-ID, without the angle brackets."},
-    "Read": _BOOL,
-    "From": _ref("Address"),
-    "To": _ADDRESSES,
-    "Cc": _ADDRESSES,
-    "Bcc": {**_ADDRESSES, "description": "The copy's recipient when no To or Cc names it."},
-    "ReplyTo": _ADDRESSES,
-    "Subject": _STRING,
-    "Username": {**_STRING, "description": "Who logged in to send it (SMTP AUTH), or ''."},
-    "Tags": _list(_STRING),
-    "Size": {**_COUNT, "description": "Bytes, as stored."},
-}
-
-SCHEMAS: Final[Json] = {
-    "Error": {**_object({"Error": _STRING}), "description": "Every refusal and failure."},
-    "Address": _object({"Name": _STRING, "Address": _STRING}),
-    "MessageSummary": _object(
-        {
-            **_SUMMARY_FIELDS,
-            "Created": {**_TIME, "description": "When the store received it."},
-            "Attachments": {**_COUNT, "description": "How many attachments it has."},
-            "Snippet": {**_STRING, "description": "The start of its text."},
-        }
-    ),
-    "MessagesSummary": _object(
-        {
-            "total": {**_COUNT, "description": "Messages of the store (or of ?mailbox=)."},
-            "unread": {**_COUNT, "description": "Of those, unread."},
-            "count": {**_COUNT, "description": "Messages in this answer."},
-            "messages_count": {**_COUNT, "description": "Messages that match."},
-            "messages_unread": {**_COUNT, "description": "Of those, unread."},
-            "start": _COUNT,
-            "tags": _list(_STRING),
-            "messages": _list(_ref("MessageSummary")),
-        }
-    ),
-    "Attachment": _object(
-        {
-            "PartID": {**_STRING, "description": "Its path in the MIME tree: 1.2"},
-            "FileName": _STRING,
-            "ContentType": _STRING,
-            "ContentID": _STRING,
-            "Size": {**_COUNT, "description": "Bytes, decoded."},
-            "Checksums": _object({"MD5": _STRING, "SHA1": _STRING, "SHA256": _STRING}),
-        }
-    ),
-    "Message": _object(
-        {
-            **_SUMMARY_FIELDS,
-            "ReturnPath": _STRING,
-            "ListUnsubscribe": _object(
-                {
-                    "Header": _STRING,
-                    "Links": _list(_STRING),
-                    "Errors": _STRING,
-                    "HeaderPost": _STRING,
-                }
-            ),
-            "Date": {**_TIME, "description": "Its Date header (else when it was received)."},
-            "Text": _STRING,
-            "HTML": _STRING,
-            "Inline": _list(_ref("Attachment")),
-            "Attachments": _list(_ref("Attachment")),
-        }
-    ),
-    "Headers": {
-        "type": "object",
-        "description": "Every header field under its canonical name, its values in order.",
-        "additionalProperties": _list(_STRING),
-    },
-    "Mailbox": _object(
-        {
-            "Address": _STRING,
-            "Total": _COUNT,
-            "Unread": _COUNT,
-            "Size": _COUNT,
-            "Newest": {"type": ["string", "null"], "format": "date-time"},
-        }
-    ),
-    "AppInformation": _object(
-        {
-            "Version": _STRING,
-            "LatestVersion": _STRING,
-            "Database": _STRING,
-            "DatabaseSize": _COUNT,
-            "Messages": _COUNT,
-            "Unread": _COUNT,
-            "Tags": {"type": "object", "additionalProperties": _COUNT},
-            "RuntimeStats": _object(
-                {
-                    name: _COUNT
-                    for name in (
-                        "Uptime",
-                        "Memory",
-                        "MessagesDeleted",
-                        "SMTPAccepted",
-                        "SMTPAcceptedSize",
-                        "SMTPRejected",
-                        "SMTPIgnored",
-                    )
-                }
-            ),
-        }
-    ),
-    "ChangeBody": _request(
-        {
-            "IDs": _nullable(_list(_STRING)),
-            "Read": _nullable(_BOOL),
-            "Search": _nullable(
-                {**_STRING, "description": "Instead of IDs: every message that matches."}
-            ),
-        }
-    ),
-    "ChangeForm": _request({"IDs": _list(_STRING), "Read": _GO_BOOL, "Search": _STRING}),
-    "DeleteBody": _request({"IDs": _nullable(_list(_STRING))}),
-    "DeleteForm": _request({"IDs": _list(_STRING)}),
-}
 
 _ERRORS: Final[dict[int, str]] = {
     400: "A parameter or the body is not what the API takes.",
@@ -199,7 +38,7 @@ _ERRORS: Final[dict[int, str]] = {
 
 
 def _error(status: int) -> Json:
-    return {"description": _ERRORS[status], "content": {_JSON: {"schema": _ref("Error")}}}
+    return {"description": _ERRORS[status], "content": {_JSON: {"schema": ref("Error")}}}
 
 
 def _json(description: str, schema: Json) -> Json:
@@ -243,12 +82,12 @@ def _path(name: str, description: str) -> Json:
 
 
 _ID: Final = _path("id", "A message's ID, or `latest` (the newest; of those matching ?query=).")
-_LATEST_QUERY: Final = _query("query", "With `latest`: the newest of those that match.", _STRING)
+_LATEST_QUERY: Final = _query("query", "With `latest`: the newest of those that match.", STRING)
 _NUMBER: Final[Json] = {"type": "integer", "minimum": 0, "maximum": MAX_NUMBER}
 _PAGING: Final = [
     _query("start", "Skip this many (from 0).", _NUMBER),
     _query("limit", "At most this many (50 by default; 0: no limit).", _NUMBER),
-    _query("mailbox", "Only the mailbox of this recipient address.", _STRING),
+    _query("mailbox", "Only the mailbox of this recipient address.", STRING),
 ]
 _SEARCH: Final = _query(
     "query", "In the store's search syntax.", {"type": "string", "pattern": r"\S"}, required=True
@@ -260,8 +99,8 @@ def _body(name: str, *, required: bool) -> Json:
     return {
         "required": required,
         "content": {
-            _JSON: {"schema": _ref(f"{name}Body")},
-            "application/x-www-form-urlencoded": {"schema": _ref(f"{name}Form")},
+            _JSON: {"schema": ref(f"{name}Body")},
+            "application/x-www-form-urlencoded": {"schema": ref(f"{name}Form")},
         },
     }
 
@@ -280,7 +119,7 @@ PATHS: Final[Json] = {
     "/api/v1/messages": {
         "get": _operation(
             "Messages, newest first",
-            _json("A page of messages.", _ref("MessagesSummary")),
+            _json("A page of messages.", ref("MessagesSummary")),
             400,
             404,
             503,
@@ -308,7 +147,7 @@ PATHS: Final[Json] = {
     "/api/v1/search": {
         "get": _operation(
             "Messages that match a query, newest first",
-            _json("A page of the matches.", _ref("MessagesSummary")),
+            _json("A page of the matches.", ref("MessagesSummary")),
             400,
             404,
             503,
@@ -323,15 +162,15 @@ PATHS: Final[Json] = {
         ),
     },
     "/api/v1/message/{id}": _message(
-        "A message (it is marked read)", _json("The message.", _ref("Message"))
+        "A message (it is marked read)", _json("The message.", ref("Message"))
     ),
     "/api/v1/message/{id}/headers": _message(
-        "A message's header fields", _json("Its header fields.", _ref("Headers"))
+        "A message's header fields", _json("Its header fields.", ref("Headers"))
     ),
     "/api/v1/message/{id}/raw": _message(
         "A message's bytes as stored",
         _bytes("Its bytes.", _TEXT),
-        _query("dl", "1: as a download named ID.eml.", _STRING),
+        _query("dl", "1: as a download named ID.eml.", STRING),
     ),
     "/api/v1/message/{id}/part/{part}": _message(
         "One attachment or inline part, decoded, with its own Content-Type",
@@ -345,28 +184,28 @@ PATHS: Final[Json] = {
     "/api/v1/info": {
         "get": _operation(
             "The server and its store",
-            _json("What the server knows of itself.", _ref("AppInformation")),
+            _json("What the server knows of itself.", ref("AppInformation")),
             503,
         )
     },
     "/api/v1/mailboxes": {
         "get": _operation(
             "Every recipient's mailbox (postier's own)",
-            _json("The mailboxes, newest first.", _list(_ref("Mailbox"))),
+            _json("The mailboxes, newest first.", array(ref("Mailbox"))),
             503,
         )
     },
     "/api/v1/wait": {
         "get": _operation(
             "The newest message that matches, as soon as there is one (postier's own)",
-            _json("The message's summary.", _ref("MessageSummary")),
+            _json("The message's summary.", ref("MessageSummary")),
             400,
             404,
             408,
             503,
             parameters=[
-                _query("query", "In the store's search syntax; empty: any message.", _STRING),
-                _query("mailbox", "Only the mailbox of this recipient address.", _STRING),
+                _query("query", "In the store's search syntax; empty: any message.", STRING),
+                _query("mailbox", "Only the mailbox of this recipient address.", STRING),
                 _query(
                     "timeout",
                     "Seconds to wait, 30 by default.",
