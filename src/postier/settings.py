@@ -105,6 +105,15 @@ class Settings:
     """The HTTP API's port (0: a free one); None: `DEFAULT_HTTP_PORT`, and when that one
     is taken the server goes on without the API (a port named is an error when taken)."""
 
+    http_auth: Path | None = None
+    """A `user:hash` password file (as `auth`'s): its users alone may use the HTTP
+    server (basic authentication); None: anybody who can reach it."""
+    http_tls: bool = False
+    """Serve HTTPS, with `tls_cert`."""
+    http_allow_host: tuple[str, ...] = ()
+    """Names the HTTP server answers to when bound to loopback, besides loopback's own
+    (requests naming another host are refused, against DNS rebinding)."""
+
     @property
     def http_address(self) -> tuple[str, int]:
         """Where the HTTP API listens: `http_host` (else `host`) and `http_port`."""

@@ -15,6 +15,7 @@ from postier.cli.options import (
     choice,
     env,
     env_flag,
+    host_names,
     limit,
     networks,
     port_number,
@@ -222,6 +223,24 @@ OPTIONS: Final = (
         port_number,
         "PORT",
     ),
+    Option(
+        "http_auth",
+        "require HTTP basic authentication on the page and the API, from 'user:hash' "
+        "lines made by 'postier passwd' (as --auth FILE; reloaded on SIGHUP); /livez "
+        "and /readyz stay open",
+        Path,
+        "FILE",
+    ),
+    Option("http_tls", "serve HTTPS, with the certificate of --tls-cert", switch=True),
+    Option(
+        "http_allow_host",
+        "comma-separated names the HTTP server answers to when it listens on loopback, "
+        "besides localhost, 127.0.0.1 and ::1 (others get 403, against DNS rebinding; "
+        "default: none)",
+        host_names,
+        "NAMES",
+        written="none",
+    ),
     Option("http", "do not serve the HTTP API", switch=True, negated=True),
     Option(
         "fsync",
@@ -271,6 +290,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError("--tls-port needs --tls-cert")
     if args.tls_port == 0 and args.workers > 1:
         raise ValueError("--tls-port 0 cannot be shared by --workers; give a port number")
+    if args.http_tls and args.tls_cert is None:
+        raise ValueError("--http-tls needs --tls-cert")
     if args.auth_required and args.auth == "none":
         raise ValueError("--auth-required needs --auth any or --auth FILE")
     if args.auth != "none" and args.tls_cert is None and not args.auth_insecure:

@@ -9,7 +9,7 @@ from typing import Any
 
 from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
-from postier.server.http import HttpListener
+from postier.server.http import HttpListener, HttpOptions
 from postier.server.listener import SmtpListener, announce_workers
 from postier.server.resources import Shared
 from postier.server.service import Ready, Service, run_services
@@ -31,6 +31,12 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
         smtp=smtp.counts,
         optional=settings.http_port is None,
         log_at_start=settings.workers > 1,
+        options=HttpOptions(
+            auth=settings.http_auth,
+            failure_delay=settings.auth_failure_delay,
+            tls=shared.tls if settings.http_tls else None,
+            allow_hosts=settings.http_allow_host,
+        ),
     )
     return [smtp, http]
 
