@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from postier.server.accounts import hash_password
 from postier.web.openapi import document
 from tests.store_read.helpers import deliver, plain
 from tests.web.messages import rich
@@ -90,6 +91,42 @@ def test_the_server_does_what_its_document_says(case: Case, url: str) -> None:
         given = case.query or {}
         case.query = {**given, "timeout": _bounded(given.get("timeout"))}
     case.call_and_validate(base_url=url, checks=CHECKS, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server with `--http-auth`, whose password the generated requests do not know
+    (they send none, or made-up credentials: answered late, so barely late here)."""
+    directory = tmp_path_factory.mktemp("guarded")
+    deliver(directory / "mail", "mbox", [plain("Locked")], [ALICE])
+    users = directory / "users"
+    users.write_text(f"ann:{hash_password('unsaid', cost=10)}\n")
+    process = WebProcess(
+        directory / "mail", "--http-auth", str(users), "--auth-failure-delay", "0.001"
+    ).start()
+    try:
+        yield process.url
+    finally:
+        assert process.stop() == 0, process.log_text()
+
+
+@schema.parametrize()
+@settings(
+    max_examples=5,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_without_a_login_every_answer_is_a_documented_401(case: Case, guarded: str) -> None:
+    """Every operation documents the 401, in the shape it has; the health checks answer."""
+    response = case.call_and_validate(base_url=guarded, checks=CHECKS[:4], timeout=30)
+    if case.path not in ("/livez", "/readyz"):
+        assert response.status_code == 401, case.path
+    elif case.method.lower() == case.operation.method.lower():
+        assert response.status_code == 200, case.path
+    else:  # a method the path does not take, sent to see it refused
+        assert response.status_code == 405, (case.method, case.path)
 
 
 def _bounded(timeout: object) -> object:

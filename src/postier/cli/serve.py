@@ -206,7 +206,7 @@ OPTIONS: Final = (
         "auth_failure_delay",
         "answer a failed login this late, each further failure on the connection or "
         "the account twice as late, up to 16 times; the 5th failure closes the "
-        "connection (default: %(default)s)",
+        "connection; a wrong --http-auth password likewise (default: %(default)s)",
         seconds,
         "SECONDS",
     ),
