@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from postier.defaults import DEFAULT_HTTP_PORT, DEFAULT_PORT
-from postier.explain.language import Language
 from postier.protocol.smtp import LOGIN, MECHANISMS, PLAIN, ServerConfig
 
 StoreFormat = Literal["mbox", "maildir"]
@@ -100,7 +99,7 @@ class Settings:
     `max_connections / workers` clients."""
     explain: bool = False
     """Tell every step of each session on standard output (`postier.explain`)."""
-    lang: Language | None = None
+    lang: str | None = None
     """The language of `explain`, "fr" or "en"; None: the environment's locale."""
     sessions_kept: int = 200
     """Recent SMTP sessions kept in memory, dialogue included, for the page's sessions
@@ -112,6 +111,15 @@ class Settings:
     http_port: int | None = None
     """The HTTP API's port (0: a free one); None: `DEFAULT_HTTP_PORT`, and when that one
     is taken the server goes on without the API (a port named is an error when taken)."""
+
+    http_auth: Path | None = None
+    """A `user:hash` password file (as `auth`'s): its users alone may use the HTTP
+    server (basic authentication); None: anybody who can reach it."""
+    http_tls: bool = False
+    """Serve HTTPS, with `tls_cert`."""
+    http_allow_host: tuple[str, ...] = ()
+    """Names the HTTP server answers to when bound to loopback, besides loopback's own
+    (requests naming another host are refused, against DNS rebinding)."""
 
     @property
     def http_address(self) -> tuple[str, int]:

@@ -39,6 +39,7 @@ PUBLIC = {
     "mailbox_name",
     "mailbox_path",
     "open_store",
+    "postier_queue_id",
     "recover",
     "unquote_mboxrd",
 }

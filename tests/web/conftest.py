@@ -34,11 +34,12 @@ class Reply:
 class Api:
     """The API over one store, on its own event loop; each call waits for its reply."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: Path, **guards: Any) -> None:
+        """`guards`: the context's `gate` and `hosts`."""
         self.runner = asyncio.Runner()
         self.reader = Reader(store, fsync=False)
         self.mail = Mail(self.reader)
-        self.state = WebContext(self.mail)
+        self.state = WebContext(self.mail, **guards)
 
         async def start() -> TestClient[Any, Any]:
             client: TestClient[Any, Any] = TestClient(TestServer(build_app(self.state)))
@@ -73,16 +74,16 @@ class Api:
             self.runner.close()
 
 
-ApiFor = Callable[[Path], Api]
+ApiFor = Callable[..., Api]
 
 
 @pytest.fixture
 def api_for() -> Iterator[ApiFor]:
-    """`api_for(store)`: the API over `store` (filled first); closed at the end."""
+    """`api_for(store, **guards)`: the API over `store` (filled first); closed at the end."""
     opened: list[Api] = []
 
-    def open_api(store: Path) -> Api:
-        api = Api(store)
+    def open_api(store: Path, **guards: Any) -> Api:
+        api = Api(store, **guards)
         opened.append(api)
         return api
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-_SERVING = re.compile(r"HTTP API on (http://\S+?)/;")
+_SERVING = re.compile(r"HTTP API on (https?://\S+?)/;")
 
 
 class WebProcess:
@@ -29,12 +29,13 @@ class WebProcess:
             "--http-host", "127.0.0.1", "--http-port", "0", *self.args,
         ]  # fmt: skip
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        since = self._log.tell()  # another server's lines may come before: not this one's
         self.process = subprocess.Popen(
             command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            match = _SERVING.search(self.log_text())
+            match = _SERVING.search(self.log_text()[since:])
             if match:
                 self.url = match[1]
                 return self

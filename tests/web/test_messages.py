@@ -48,7 +48,18 @@ def test_pages_with_start_and_limit(store: Path, api_for: ApiFor) -> None:
     assert len(api.get("/api/v1/messages?limit=0").json()["messages"]) == 5  # 0: no limit
 
 
-@pytest.mark.parametrize("query", ["start=-1", "limit=x", "start=1.5"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=-1",
+        "limit=x",
+        "start=1.5",
+        "limit=",  # empty is no number either (schemathesis found it taken as the default)
+        "start=%D9%A1",  # an Arabic-Indic digit
+        f"start={2**63}",  # past what SQLite holds: a 500 before (schemathesis)
+        f"limit={10**30}",
+    ],
+)
 def test_refuses_paging_that_is_no_whole_number(query: str, store: Path, api_for: ApiFor) -> None:
     fill(store)
     reply = api_for(store).get(f"/api/v1/messages?{query}")
@@ -144,6 +155,9 @@ def test_marks_from_a_form(store: Path, api_for: ApiFor) -> None:
         ({"json": {"IDs": ["x"], "Search": "y"}}, "not both"),
         ({"json": {"Search": "foo:bar", "Read": True}}, "bad search"),
         ({"data": {"Read": "perhaps"}}, "Read must be"),
+        # Only the words Go's ParseBool reads (schemathesis found `0`, `on`, `` taken).
+        ({"data": {"Read": "yes"}}, "Read must be"),
+        ({"data": {"Read": ""}}, "Read must be"),
     ],
 )
 def test_refuses_a_bad_change(

@@ -23,7 +23,7 @@ from tests.store_read.helpers import deliver, plain, send
 from tests.support.server import ServerProcess
 from tests.web.process import WebProcess
 
-_API = re.compile(r"HTTP API on (http://\S+?)/;")
+_API = re.compile(r"HTTP API on (https?://\S+?)/;")
 
 
 def api_url(server: ServerProcess) -> str:

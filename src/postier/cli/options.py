@@ -132,6 +132,18 @@ def networks(text: str) -> tuple[Network, ...]:
 
 
 @_names_source
+def host_names(text: str) -> tuple[str, ...]:
+    """Comma-separated host names (`mail.test, dev.example`); `none` for none."""
+    if text.strip().lower() in {"", "none"}:
+        return ()
+    names = tuple(name.strip() for name in text.split(","))
+    bad = next((name for name in names if not name or any(c.isspace() for c in name)), None)
+    if bad is not None:
+        raise argparse.ArgumentTypeError(f"not a host name: {bad!r}")
+    return names
+
+
+@_names_source
 def port_number(text: str) -> int:
     """A TCP port; 0 asks the system for a free one (the log says which)."""
     try:

@@ -34,7 +34,7 @@ from postier.client import (
     compose,
 )
 from postier.defaults import DEFAULT_PORT
-from postier.explain.language import LANGUAGES, Language, language_from_environment
+from postier.explain import LANGUAGES
 from postier.protocol.smtp import MECHANISMS, AddressError, Rcpt, validate_mailbox
 
 SUBMISSION_PORT = 587  # RFC 6409, where STARTTLS is the custom
@@ -351,13 +351,11 @@ async def _send(job: Job, args: argparse.Namespace) -> int:
     return _report(result, quiet=args.quiet)
 
 
-def _narrator(job: Job, lang: Language | None) -> Transcript:
+def _narrator(job: Job, lang: str | None) -> Transcript:
     """`--explain`: the client's parts tell the dialogue; the writer speaks first."""
-    from postier.explain import TerminalPrinter
-    from postier.explain.client_narrator import ClientNarrator
-    from postier.explain.explainer import CATALOGUES
+    from postier.explain import CATALOGUES, ClientNarrator, TerminalPrinter, as_language
 
-    language = lang or language_from_environment(os.environ)
+    language = as_language(lang, os.environ)
     narrator = ClientNarrator(CATALOGUES[language], TerminalPrinter(language))
     message = job.message
     data = message if isinstance(message, bytes) else message.as_bytes()

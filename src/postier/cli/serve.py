@@ -15,6 +15,7 @@ from postier.cli.options import (
     choice,
     env,
     env_flag,
+    host_names,
     limit,
     networks,
     port_number,
@@ -22,7 +23,7 @@ from postier.cli.options import (
     seconds,
     subcommand,
 )
-from postier.explain.language import LANGUAGES
+from postier.explain import LANGUAGES
 from postier.settings import DEFAULT_EXEMPT, Settings
 
 DESCRIPTION = """\
@@ -206,7 +207,7 @@ OPTIONS: Final = (
         "auth_failure_delay",
         "answer a failed login this late, each further failure on the connection or "
         "the account twice as late, up to 16 times; the 5th failure closes the "
-        "connection (default: %(default)s)",
+        "connection; a wrong --http-auth password likewise (default: %(default)s)",
         seconds,
         "SECONDS",
     ),
@@ -222,6 +223,24 @@ OPTIONS: Final = (
         "(default: 8025)",
         port_number,
         "PORT",
+    ),
+    Option(
+        "http_auth",
+        "require HTTP basic authentication on the page and the API, from 'user:hash' "
+        "lines made by 'postier passwd' (as --auth FILE; reloaded on SIGHUP); /livez "
+        "and /readyz stay open",
+        Path,
+        "FILE",
+    ),
+    Option("http_tls", "serve HTTPS, with the certificate of --tls-cert", switch=True),
+    Option(
+        "http_allow_host",
+        "comma-separated names the HTTP server answers to when it listens on loopback, "
+        "besides localhost, 127.0.0.1 and ::1 (others get 403, against DNS rebinding; "
+        "default: none)",
+        host_names,
+        "NAMES",
+        written="none",
     ),
     Option("http", "do not serve the HTTP API", switch=True, negated=True),
     Option(
@@ -293,6 +312,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError("--tls-port needs --tls-cert")
     if args.tls_port == 0 and args.workers > 1:
         raise ValueError("--tls-port 0 cannot be shared by --workers; give a port number")
+    if args.http_tls and args.tls_cert is None:
+        raise ValueError("--http-tls needs --tls-cert")
     if args.auth_required and args.auth == "none":
         raise ValueError("--auth-required needs --auth any or --auth FILE")
     if args.auth != "none" and args.tls_cert is None and not args.auth_insecure:

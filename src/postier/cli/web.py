@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any, Final
 
 from postier.cli.console import add_store_option
-from postier.cli.options import choice, env, port_number, subcommand
+from postier.cli.options import choice, env, env_flag, host_names, port_number, seconds, subcommand
 from postier.defaults import DEFAULT_HTTP_PORT
 
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
@@ -38,6 +39,44 @@ def register(subparsers: Any) -> None:
         help="TCP port; 0 picks a free one, which the log names (default: %(default)s)",
     )
     parser.add_argument(
+        "--http-auth",
+        type=Path,
+        default=env("http_auth", None),
+        metavar="FILE",
+        help="require HTTP basic authentication, from 'user:hash' lines made by 'postier "
+        "passwd' (reloaded on SIGHUP); /livez and /readyz stay open",
+    )
+    parser.add_argument(
+        "--auth-failure-delay",
+        type=seconds,
+        default=env("auth_failure_delay", "1"),
+        metavar="SECONDS",
+        help="answer a wrong password this late, each further failure of the account "
+        "twice as late, up to 16 times (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--tls-cert", type=Path, default=env("tls_cert", None), metavar="PEM",
+        help="certificate chain (PEM) for --http-tls",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tls-key", type=Path, default=env("tls_key", None), metavar="PEM",
+        help="private key (PEM) for --tls-cert, when the certificate file does not hold it",
+    )  # fmt: skip
+    parser.add_argument(
+        "--http-tls",
+        action="store_true",
+        default=env_flag("http_tls"),
+        help="serve HTTPS, with the certificate of --tls-cert (SIGHUP reloads it)",
+    )
+    parser.add_argument(
+        "--http-allow-host",
+        type=host_names,
+        default=env("http_allow_host", "none"),
+        metavar="NAMES",
+        help="comma-separated names the server answers to when it listens on loopback, "
+        "besides localhost, 127.0.0.1 and ::1 (others get 403, against DNS rebinding)",
+    )
+    parser.add_argument(
         "--log-level",
         type=choice(*LOG_LEVELS),
         choices=LOG_LEVELS,
@@ -48,11 +87,26 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from postier.server import ServerError, configure_logging, serve_web
+    from postier.server import HttpOptions, ServerError, configure_logging, serve_web
 
     configure_logging(args.log_level)
+    if args.http_tls and args.tls_cert is None:
+        print("postier: --http-tls needs --tls-cert", file=sys.stderr)
+        return 1
     try:
-        serve_web(args.store, args.http_host, args.http_port)
+        options = HttpOptions(
+            auth=args.http_auth,
+            failure_delay=args.auth_failure_delay,
+            allow_hosts=args.http_allow_host,
+        )
+        serve_web(
+            args.store,
+            args.http_host,
+            args.http_port,
+            options,
+            certificate=args.tls_cert if args.http_tls else None,
+            key=args.tls_key,
+        )
     except ServerError as error:
         print(f"postier: {error}", file=sys.stderr)
         return 1

@@ -10,10 +10,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from postier.client.transcript import Transcript
-from postier.protocol.smtp import Party
-from postier.protocol.smtp.commands import parse_command
-from postier.protocol.smtp.errors import RemoteProtocolError
+from postier.client import Transcript
+from postier.protocol.smtp import Party, RemoteProtocolError, parse_command
 
 from .narration import Narration, Sink
 from .parts import Part

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 
-from postier.store.naming import StoreFormat, mailbox_paths
+from postier.store import StoreFormat, mailbox_path
 
 from .language import Language
 from .narration import Sink
@@ -64,3 +65,8 @@ class Explainer:
             assert printing is not None, "an Explainer prints, records, or both"
             return printing
         return SessionRecorder(self.records.new(), printing)
+
+
+def mailbox_paths(store: Path, format: StoreFormat, recipients: Sequence[str]) -> list[Path]:
+    """Each recipient's mailbox, where its intermediary keeps the message."""
+    return [mailbox_path(store, recipient, format) for recipient in recipients]

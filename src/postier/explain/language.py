@@ -9,6 +9,14 @@ Language = Literal["fr", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = get_args(Language)
 
 
+def as_language(asked: str | None, environ: Mapping[str, str]) -> Language:
+    """The language asked for (`--lang`), else the environment's."""
+    for language in LANGUAGES:
+        if asked == language:
+            return language
+    return language_from_environment(environ)
+
+
 def language_from_environment(environ: Mapping[str, str]) -> Language:
     """French for a `fr*` locale, English otherwise. POSIX's order decides which variable
     names the locale of messages: `LC_ALL`, then `LC_MESSAGES`, then `LANG`."""

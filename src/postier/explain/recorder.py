@@ -18,11 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from postier.protocol.smtp.events import DataChunk, DataStarted, ServerEvent
-from postier.protocol.smtp.observer import Observer
-from postier.protocol.smtp.reply import Reply
-from postier.protocol.smtp.state import State
-from postier.server.context import EndReason
+from postier.ends import EndReason
+from postier.protocol.smtp import DataChunk, DataStarted, Observer, Reply, ServerEvent, State
 
 from .narration import Narration
 from .server_narrator import SHOWN_DATA_LINES, SHOWN_LINE_LENGTH, ServerNarrator

@@ -14,20 +14,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from postier.protocol.smtp.commands import Command, parse_command, verb_of
-from postier.protocol.smtp.errors import RemoteProtocolError
-from postier.protocol.smtp.events import (
+from postier.ends import EndReason
+from postier.protocol.smtp import (
+    COMMAND_STATES,
+    TRANSITIONS,
+    Command,
     CommandRefused,
     DataChunk,
     MessageComplete,
     MessageRefused,
     RecipientAccepted,
+    RemoteProtocolError,
+    Reply,
     ServerEvent,
+    State,
     TransactionStarted,
+    parse_command,
+    verb_of,
 )
-from postier.protocol.smtp.reply import Reply
-from postier.protocol.smtp.state import COMMAND_STATES, TRANSITIONS, State
-from postier.server.context import EndReason
 
 from .narration import Narration, Sink
 from .parts import Part

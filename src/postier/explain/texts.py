@@ -11,10 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, auto
 
-from postier.protocol.smtp.commands import Command
-from postier.protocol.smtp.events import ServerEvent
-from postier.protocol.smtp.state import State
-from postier.server.context import EndReason
+from postier.ends import EndReason
+from postier.protocol.smtp import Command, ServerEvent, State
 
 
 class Say(Enum):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from postier.protocol.smtp import commands as c
-from postier.protocol.smtp import events as e
-from postier.protocol.smtp.state import State
-from postier.server.context import EndReason
+import postier.protocol.smtp as core
+from postier.ends import EndReason
+from postier.protocol.smtp import State
 
 from .texts import Say, Texts
 
@@ -66,33 +65,33 @@ ENGLISH: Final = Texts(
         State.CLOSED: "the conversation is over",
     },
     commands={
-        c.Helo: "HELO: the client calls itself {name} (plain SMTP, no extensions)",
-        c.Ehlo: "EHLO: the client calls itself {name} and asks for the extensions (ESMTP)",
-        c.Mail: "MAIL: a new message, from <{sender}>",
-        c.Rcpt: "RCPT: one recipient, <{recipient}>, whose mailbox will keep a copy",
-        c.Data: "DATA: the message itself comes next",
-        c.Rset: "RSET: forget the transaction under way",
-        c.Noop: "NOOP: nothing to do, only a sign of life",
-        c.Vrfy: "VRFY: does this address exist? ({argument})",
-        c.Help: "HELP: a word of help",
-        c.Quit: "QUIT: the client is done",
-        c.StartTls: "STARTTLS: go on under TLS",
-        c.Auth: "AUTH: log in with {mechanism}",
-        c.Bdat: "BDAT: a chunk of the message, {size} octets",
+        core.Helo: "HELO: the client calls itself {name} (plain SMTP, no extensions)",
+        core.Ehlo: "EHLO: the client calls itself {name} and asks for the extensions (ESMTP)",
+        core.Mail: "MAIL: a new message, from <{sender}>",
+        core.Rcpt: "RCPT: one recipient, <{recipient}>, whose mailbox will keep a copy",
+        core.Data: "DATA: the message itself comes next",
+        core.Rset: "RSET: forget the transaction under way",
+        core.Noop: "NOOP: nothing to do, only a sign of life",
+        core.Vrfy: "VRFY: does this address exist? ({argument})",
+        core.Help: "HELP: a word of help",
+        core.Quit: "QUIT: the client is done",
+        core.StartTls: "STARTTLS: go on under TLS",
+        core.Auth: "AUTH: log in with {mechanism}",
+        core.Bdat: "BDAT: a chunk of the message, {size} octets",
     },
     events={
-        e.HeloAccepted: "the client is now known as {name}",
-        e.TransactionStarted: "a transaction begins: the sender is <{sender}>",
-        e.RecipientAccepted: "<{recipient}> joins the transaction (recipients so far: {count})",
-        e.DataStarted: "the message's lines follow",
-        e.DataChunk: "a line of the message",
-        e.MessageComplete: "the message is whole: {size} octets, recipients: {count}; "
+        core.HeloAccepted: "the client is now known as {name}",
+        core.TransactionStarted: "a transaction begins: the sender is <{sender}>",
+        core.RecipientAccepted: "<{recipient}> joins the transaction (recipients so far: {count})",
+        core.DataStarted: "the message's lines follow",
+        core.DataChunk: "a line of the message",
+        core.MessageComplete: "the message is whole: {size} octets, recipients: {count}; "
         "the server hands it to their intermediaries",
-        e.MessageRefused: "the message is refused ({size} octets): nothing is kept",
-        e.CommandRefused: "refused, and the conversation goes on",
-        e.CredentialsReceived: "the credentials are in (not shown); checking them",
-        e.StartTlsRequested: "the TLS handshake begins",
-        e.Closing: "the server ends the conversation",
+        core.MessageRefused: "the message is refused ({size} octets): nothing is kept",
+        core.CommandRefused: "refused, and the conversation goes on",
+        core.CredentialsReceived: "the credentials are in (not shown); checking them",
+        core.StartTlsRequested: "the TLS handshake begins",
+        core.Closing: "the server ends the conversation",
     },
     codes={
         211: "system status",
@@ -138,37 +137,37 @@ ENGLISH: Final = Texts(
         EndReason.CLOSED: "the server closed the conversation (too many errors, say)",
     },
     sequence_hints={
-        c.Helo: "HELO/EHLO is not taken here: finish the message under way first",
-        c.Ehlo: "HELO/EHLO is not taken here: finish the message under way first",
-        c.Mail: "MAIL comes after EHLO (or HELO), once per message: send EHLO first, or "
+        core.Helo: "HELO/EHLO is not taken here: finish the message under way first",
+        core.Ehlo: "HELO/EHLO is not taken here: finish the message under way first",
+        core.Mail: "MAIL comes after EHLO (or HELO), once per message: send EHLO first, or "
         "finish the message under way (or RSET); RFC 5321 §4.1.4",
-        c.Rcpt: "the sender must come first, MAIL FROM:<...>; RFC 5321 §4.1.4",
-        c.Data: "DATA needs a sender and at least one recipient: MAIL FROM:<...> then "
+        core.Rcpt: "the sender must come first, MAIL FROM:<...>; RFC 5321 §4.1.4",
+        core.Data: "DATA needs a sender and at least one recipient: MAIL FROM:<...> then "
         "RCPT TO:<...>; RFC 5321 §4.1.1.4",
-        c.Bdat: "BDAT needs a sender and at least one recipient, and cannot follow DATA; "
+        core.Bdat: "BDAT needs a sender and at least one recipient, and cannot follow DATA; "
         "RFC 3030 §2",
-        c.Rset: "RSET is not taken in the middle of a message",
-        c.Noop: "NOOP is not taken in the middle of a message",
-        c.Vrfy: "VRFY is not taken in the middle of a message",
-        c.Help: "HELP is not taken in the middle of a message",
-        c.Quit: "QUIT is not taken in the middle of a message",
-        c.StartTls: "STARTTLS comes after EHLO, once, outside a transaction; RFC 3207 §4",
-        c.Auth: "AUTH comes after EHLO, once, outside a transaction (and under TLS unless "
+        core.Rset: "RSET is not taken in the middle of a message",
+        core.Noop: "NOOP is not taken in the middle of a message",
+        core.Vrfy: "VRFY is not taken in the middle of a message",
+        core.Help: "HELP is not taken in the middle of a message",
+        core.Quit: "QUIT is not taken in the middle of a message",
+        core.StartTls: "STARTTLS comes after EHLO, once, outside a transaction; RFC 3207 §4",
+        core.Auth: "AUTH comes after EHLO, once, outside a transaction (and under TLS unless "
         "allowed); RFC 4954 §4",
     },
     syntax_hints={
-        c.Helo: "the form is HELO your-domain; RFC 5321 §4.1.1.1",
-        c.Ehlo: "the form is EHLO your-domain; RFC 5321 §4.1.1.1",
-        c.Mail: "the form is MAIL FROM:<address>, angle brackets included; RFC 5321 §4.1.1.2",
-        c.Rcpt: "the form is RCPT TO:<address>, angle brackets included; RFC 5321 §4.1.1.3",
-        c.Data: "DATA takes no argument; RFC 5321 §4.1.1.4",
-        c.Rset: "RSET takes no argument; RFC 5321 §4.1.1.5",
-        c.Noop: "the form is NOOP, with an optional word; RFC 5321 §4.1.1.9",
-        c.Vrfy: "the form is VRFY address; RFC 5321 §4.1.1.6",
-        c.Help: "the form is HELP, with an optional word; RFC 5321 §4.1.1.8",
-        c.Quit: "QUIT takes no argument; RFC 5321 §4.1.1.10",
-        c.StartTls: "STARTTLS takes no argument; RFC 3207 §4",
-        c.Auth: "the form is AUTH MECHANISM [initial-response]; RFC 4954 §4",
-        c.Bdat: "the form is BDAT size [LAST]; RFC 3030 §2",
+        core.Helo: "the form is HELO your-domain; RFC 5321 §4.1.1.1",
+        core.Ehlo: "the form is EHLO your-domain; RFC 5321 §4.1.1.1",
+        core.Mail: "the form is MAIL FROM:<address>, angle brackets included; RFC 5321 §4.1.1.2",
+        core.Rcpt: "the form is RCPT TO:<address>, angle brackets included; RFC 5321 §4.1.1.3",
+        core.Data: "DATA takes no argument; RFC 5321 §4.1.1.4",
+        core.Rset: "RSET takes no argument; RFC 5321 §4.1.1.5",
+        core.Noop: "the form is NOOP, with an optional word; RFC 5321 §4.1.1.9",
+        core.Vrfy: "the form is VRFY address; RFC 5321 §4.1.1.6",
+        core.Help: "the form is HELP, with an optional word; RFC 5321 §4.1.1.8",
+        core.Quit: "QUIT takes no argument; RFC 5321 §4.1.1.10",
+        core.StartTls: "STARTTLS takes no argument; RFC 3207 §4",
+        core.Auth: "the form is AUTH MECHANISM [initial-response]; RFC 4954 §4",
+        core.Bdat: "the form is BDAT size [LAST]; RFC 3030 §2",
     },
 )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from postier.protocol.smtp import commands as c
-from postier.protocol.smtp import events as e
-from postier.protocol.smtp.state import State
-from postier.server.context import EndReason
+import postier.protocol.smtp as core
+from postier.ends import EndReason
+from postier.protocol.smtp import State
 
 from .texts import Say, Texts
 
@@ -69,34 +68,34 @@ FRENCH: Final = Texts(
         State.CLOSED: "la conversation est finie",
     },
     commands={
-        c.Helo: "HELO : le client se nomme {name} (SMTP simple, sans extensions)",
-        c.Ehlo: "EHLO : le client se nomme {name} et demande les extensions (ESMTP)",
-        c.Mail: "MAIL : un nouveau message, de <{sender}>",
-        c.Rcpt: "RCPT : un destinataire, <{recipient}>, dont la boîte gardera une copie",
-        c.Data: "DATA : le message lui-même vient ensuite",
-        c.Rset: "RSET : oublier la transaction en cours",
-        c.Noop: "NOOP : rien à faire, juste un signe de vie",
-        c.Vrfy: "VRFY : cette adresse existe-t-elle ? ({argument})",
-        c.Help: "HELP : un mot d'aide",
-        c.Quit: "QUIT : le client a fini",
-        c.StartTls: "STARTTLS : continuer sous TLS",
-        c.Auth: "AUTH : se connecter avec {mechanism}",
-        c.Bdat: "BDAT : un morceau du message, {size} octets",
+        core.Helo: "HELO : le client se nomme {name} (SMTP simple, sans extensions)",
+        core.Ehlo: "EHLO : le client se nomme {name} et demande les extensions (ESMTP)",
+        core.Mail: "MAIL : un nouveau message, de <{sender}>",
+        core.Rcpt: "RCPT : un destinataire, <{recipient}>, dont la boîte gardera une copie",
+        core.Data: "DATA : le message lui-même vient ensuite",
+        core.Rset: "RSET : oublier la transaction en cours",
+        core.Noop: "NOOP : rien à faire, juste un signe de vie",
+        core.Vrfy: "VRFY : cette adresse existe-t-elle ? ({argument})",
+        core.Help: "HELP : un mot d'aide",
+        core.Quit: "QUIT : le client a fini",
+        core.StartTls: "STARTTLS : continuer sous TLS",
+        core.Auth: "AUTH : se connecter avec {mechanism}",
+        core.Bdat: "BDAT : un morceau du message, {size} octets",
     },
     events={
-        e.HeloAccepted: "le client s'appelle désormais {name}",
-        e.TransactionStarted: "une transaction commence : l'expéditeur est <{sender}>",
-        e.RecipientAccepted: "<{recipient}> rejoint la transaction (destinataires pour l'instant : "
-        "{count})",
-        e.DataStarted: "les lignes du message suivent",
-        e.DataChunk: "une ligne du message",
-        e.MessageComplete: "le message est complet : {size} octets, destinataires : "
+        core.HeloAccepted: "le client s'appelle désormais {name}",
+        core.TransactionStarted: "une transaction commence : l'expéditeur est <{sender}>",
+        core.RecipientAccepted: "<{recipient}> rejoint la transaction (destinataires pour "
+        "l'instant : {count})",
+        core.DataStarted: "les lignes du message suivent",
+        core.DataChunk: "une ligne du message",
+        core.MessageComplete: "le message est complet : {size} octets, destinataires : "
         "{count} ; le serveur le confie à leurs intermédiaires",
-        e.MessageRefused: "le message est refusé ({size} octets) : rien n'est gardé",
-        e.CommandRefused: "refusée, et la conversation continue",
-        e.CredentialsReceived: "les identifiants sont arrivés (non montrés) ; vérification",
-        e.StartTlsRequested: "la poignée de main TLS commence",
-        e.Closing: "le serveur met fin à la conversation",
+        core.MessageRefused: "le message est refusé ({size} octets) : rien n'est gardé",
+        core.CommandRefused: "refusée, et la conversation continue",
+        core.CredentialsReceived: "les identifiants sont arrivés (non montrés) ; vérification",
+        core.StartTlsRequested: "la poignée de main TLS commence",
+        core.Closing: "le serveur met fin à la conversation",
     },
     codes={
         211: "état du système",
@@ -143,37 +142,37 @@ FRENCH: Final = Texts(
         EndReason.CLOSED: "le serveur a clos la conversation (trop d'erreurs, par exemple)",
     },
     sequence_hints={
-        c.Helo: "HELO/EHLO n'est pas accepté ici : finissez d'abord le message en cours",
-        c.Ehlo: "HELO/EHLO n'est pas accepté ici : finissez d'abord le message en cours",
-        c.Mail: "MAIL vient après EHLO (ou HELO), une fois par message : envoyez d'abord "
+        core.Helo: "HELO/EHLO n'est pas accepté ici : finissez d'abord le message en cours",
+        core.Ehlo: "HELO/EHLO n'est pas accepté ici : finissez d'abord le message en cours",
+        core.Mail: "MAIL vient après EHLO (ou HELO), une fois par message : envoyez d'abord "
         "EHLO, ou finissez le message en cours (ou RSET) ; RFC 5321 §4.1.4",
-        c.Rcpt: "l'expéditeur doit venir d'abord, MAIL FROM:<...> ; RFC 5321 §4.1.4",
-        c.Data: "DATA demande un expéditeur et au moins un destinataire : MAIL FROM:<...> "
+        core.Rcpt: "l'expéditeur doit venir d'abord, MAIL FROM:<...> ; RFC 5321 §4.1.4",
+        core.Data: "DATA demande un expéditeur et au moins un destinataire : MAIL FROM:<...> "
         "puis RCPT TO:<...> ; RFC 5321 §4.1.1.4",
-        c.Bdat: "BDAT demande un expéditeur et au moins un destinataire, et ne peut pas "
+        core.Bdat: "BDAT demande un expéditeur et au moins un destinataire, et ne peut pas "
         "suivre DATA ; RFC 3030 §2",
-        c.Rset: "RSET n'est pas accepté au milieu d'un message",
-        c.Noop: "NOOP n'est pas accepté au milieu d'un message",
-        c.Vrfy: "VRFY n'est pas accepté au milieu d'un message",
-        c.Help: "HELP n'est pas accepté au milieu d'un message",
-        c.Quit: "QUIT n'est pas accepté au milieu d'un message",
-        c.StartTls: "STARTTLS vient après EHLO, une seule fois, hors transaction ; RFC 3207 §4",
-        c.Auth: "AUTH vient après EHLO, une seule fois, hors transaction (et sous TLS sauf "
+        core.Rset: "RSET n'est pas accepté au milieu d'un message",
+        core.Noop: "NOOP n'est pas accepté au milieu d'un message",
+        core.Vrfy: "VRFY n'est pas accepté au milieu d'un message",
+        core.Help: "HELP n'est pas accepté au milieu d'un message",
+        core.Quit: "QUIT n'est pas accepté au milieu d'un message",
+        core.StartTls: "STARTTLS vient après EHLO, une seule fois, hors transaction ; RFC 3207 §4",
+        core.Auth: "AUTH vient après EHLO, une seule fois, hors transaction (et sous TLS sauf "
         "permission) ; RFC 4954 §4",
     },
     syntax_hints={
-        c.Helo: "la forme est HELO votre-domaine ; RFC 5321 §4.1.1.1",
-        c.Ehlo: "la forme est EHLO votre-domaine ; RFC 5321 §4.1.1.1",
-        c.Mail: "la forme est MAIL FROM:<adresse>, chevrons compris ; RFC 5321 §4.1.1.2",
-        c.Rcpt: "la forme est RCPT TO:<adresse>, chevrons compris ; RFC 5321 §4.1.1.3",
-        c.Data: "DATA ne prend pas d'argument ; RFC 5321 §4.1.1.4",
-        c.Rset: "RSET ne prend pas d'argument ; RFC 5321 §4.1.1.5",
-        c.Noop: "la forme est NOOP, avec un mot facultatif ; RFC 5321 §4.1.1.9",
-        c.Vrfy: "la forme est VRFY adresse ; RFC 5321 §4.1.1.6",
-        c.Help: "la forme est HELP, avec un mot facultatif ; RFC 5321 §4.1.1.8",
-        c.Quit: "QUIT ne prend pas d'argument ; RFC 5321 §4.1.1.10",
-        c.StartTls: "STARTTLS ne prend pas d'argument ; RFC 3207 §4",
-        c.Auth: "la forme est AUTH MÉCANISME [réponse-initiale] ; RFC 4954 §4",
-        c.Bdat: "la forme est BDAT taille [LAST] ; RFC 3030 §2",
+        core.Helo: "la forme est HELO votre-domaine ; RFC 5321 §4.1.1.1",
+        core.Ehlo: "la forme est EHLO votre-domaine ; RFC 5321 §4.1.1.1",
+        core.Mail: "la forme est MAIL FROM:<adresse>, chevrons compris ; RFC 5321 §4.1.1.2",
+        core.Rcpt: "la forme est RCPT TO:<adresse>, chevrons compris ; RFC 5321 §4.1.1.3",
+        core.Data: "DATA ne prend pas d'argument ; RFC 5321 §4.1.1.4",
+        core.Rset: "RSET ne prend pas d'argument ; RFC 5321 §4.1.1.5",
+        core.Noop: "la forme est NOOP, avec un mot facultatif ; RFC 5321 §4.1.1.9",
+        core.Vrfy: "la forme est VRFY adresse ; RFC 5321 §4.1.1.6",
+        core.Help: "la forme est HELP, avec un mot facultatif ; RFC 5321 §4.1.1.8",
+        core.Quit: "QUIT ne prend pas d'argument ; RFC 5321 §4.1.1.10",
+        core.StartTls: "STARTTLS ne prend pas d'argument ; RFC 3207 §4",
+        core.Auth: "la forme est AUTH MÉCANISME [réponse-initiale] ; RFC 4954 §4",
+        core.Bdat: "la forme est BDAT taille [LAST] ; RFC 3030 §2",
     },
 )

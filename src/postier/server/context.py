@@ -12,42 +12,21 @@ import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from postier.ends import EndReason
 from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerConfig, catalogue
 from postier.server.accounts import Accounts
 from postier.server.auth_throttle import AuthThrottle
 from postier.server.client_limits import ClientLimits, Over
 from postier.server.delivery import DeliveryQueue
+from postier.server.narration import Narrators
 from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
 from postier.stats import SmtpCounts
 from postier.store import Envelope, MailStore, Spool
 
-if TYPE_CHECKING:
-    from postier.explain.explainer import Explainer
-
 log = logging.getLogger("postier.server")
-
-
-class EndReason(Enum):
-    """Why a connection ended, as its closing log line says."""
-
-    CLIENT_CLOSED = "client closed the connection"
-    QUIT = "QUIT"
-    SHUTDOWN = "server shutting down"
-    """421 to every client; a message under way may finish first."""
-    TIMEOUT = "timeout"
-    INTERNAL_ERROR = "internal error"
-    """A bug: the log has the traceback, the client heard only a 421."""
-    REFUSED = "refused"
-    """Turned away at connect; the detail says which limit."""
-    CONNECTION_LOST = "connection lost"
-    """The detail is the exception's class name, never its text."""
-    TLS_FAILED = "TLS handshake failed"
-    CLOSED = "closed by the core"
-    """The core's last reply (too many errors, a BDAT without a size...) is the detail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +79,7 @@ class ServerContext:
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     limits: ClientLimits = field(init=False)
     counts: SmtpCounts = field(default_factory=SmtpCounts)
-    explain: Explainer | None = None
+    explain: Narrators | None = None
     """`--explain`: makes each session's narrator; None: no narration, and no cost."""
 
     def __post_init__(self) -> None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import errno
 import logging
+import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from postier.server.binding import cannot_listen, format_address
 from postier.server.errors import ServerError
+from postier.server.http_auth import HttpGate
 from postier.server.service import Service
 from postier.stats import SmtpCounts
 from postier.store.read import Reader
@@ -22,7 +25,7 @@ from postier.store.read import Reader
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from postier.explain.recorder import SessionRecords
+    from postier.explain import SessionRecords
     from postier.web import Mail
 
 log = logging.getLogger("postier.web")
@@ -33,6 +36,20 @@ SHUTDOWN_GRACE: Final = 5.0
 
 class PortTakenError(ServerError):
     """The port is another program's (another postier's, say)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpOptions:
+    """How the HTTP server guards itself."""
+
+    auth: Path | None = None
+    """`--http-auth`: the password file whose users alone may use it."""
+    failure_delay: float = 1.0
+    """A wrong password is answered this late, each further one twice as late (to 16x)."""
+    tls: ssl.SSLContext | None = None
+    """`--http-tls`: HTTPS with this context (SMTP's, reloaded with it on SIGHUP)."""
+    allow_hosts: tuple[str, ...] = ()
+    """`--http-allow-host`: names a loopback server answers to besides loopback's."""
 
 
 class HttpListener(Service):
@@ -56,6 +73,7 @@ class HttpListener(Service):
         optional: bool = False,
         log_at_start: bool = False,
         sessions: SessionRecords | None = None,
+        options: HttpOptions | None = None,
     ) -> None:
         self.reader = reader
         self.host = host
@@ -65,30 +83,44 @@ class HttpListener(Service):
         self.optional = optional
         self.log_at_start = log_at_start
         self.sessions = sessions
+        self.options = options or HttpOptions()
         self.addresses: list[str] = []
+        self._gate: HttpGate | None = None
         self._runner: web.AppRunner | None = None
         self._mail: Mail | None = None
 
     async def start(self) -> list[str]:
         from aiohttp import web
 
-        from postier.web import Mail, WebContext, build_app
+        from postier.web import HostRule, Mail, WebContext, build_app
 
+        options = self.options
+        gate = None
+        if options.auth is not None:
+            gate = HttpGate(options.auth, failure_delay=options.failure_delay)
         mail = Mail(self.reader)
+        state = WebContext(
+            mail,
+            self.smtp,
+            gate=gate,
+            hosts=HostRule.for_server(self.host, options.allow_hosts),
+            sessions=self.sessions,
+        )
         runner = web.AppRunner(
-            build_app(WebContext(mail, self.smtp, sessions=self.sessions)),
-            access_log=None,
-            handle_signals=False,
-            shutdown_timeout=SHUTDOWN_GRACE,
+            build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.host, self.port, reuse_address=True).start()
+            await web.TCPSite(
+                runner, self.host, self.port, reuse_address=True, ssl_context=options.tls
+            ).start()
         except OSError as error:
             await runner.cleanup()
             mail.close()
+            if gate is not None:
+                gate.close()
             return self._unbound(error)
-        self._runner, self._mail = runner, mail
+        self._runner, self._mail, self._gate = runner, mail, gate
         self.addresses = [format_address(address) for address in runner.addresses]
         if self.log_at_start:
             self.announce()
@@ -105,17 +137,37 @@ class HttpListener(Service):
         return []
 
     def url(self) -> str:
-        return f"http://{self.addresses[0]}/" if self.addresses else ""
+        scheme = "http" if self.options.tls is None else "https"
+        return f"{scheme}://{self.addresses[0]}/" if self.addresses else ""
 
     def announce(self) -> None:
         """The line that says where the API is (tests read the port there)."""
-        if self._runner is not None:
-            log.info("HTTP API on %s; store %s", self.url(), self.store)
+        if self._runner is None:
+            return
+        guarded = "" if self._gate is None else f"; login required ({self.options.auth})"
+        log.info("HTTP API on %s; store %s%s", self.url(), self.store, guarded)
+        if self._gate is not None and self.options.tls is None and not _local(self.host):
+            log.warning(
+                "--http-auth without --http-tls on %s: passwords cross the network in clear",
+                self.host,
+            )
+
+    def reload(self) -> None:
+        if self._gate is not None:
+            self._gate.reload()
 
     async def stop(self) -> None:
-        runner, mail = self._runner, self._mail
-        self._runner = self._mail = None
+        runner, mail, gate = self._runner, self._mail, self._gate
+        self._runner = self._mail = self._gate = None
         if runner is not None:
             await runner.cleanup()
         if mail is not None:
             mail.close()
+        if gate is not None:
+            gate.close()
+
+
+def _local(host: str) -> bool:
+    from postier.web import HostRule
+
+    return HostRule.for_server(host) is not None  # a rule for loopback only

@@ -18,8 +18,7 @@ from postier.settings import Settings
 from postier.stats import SmtpCounts
 
 if TYPE_CHECKING:
-    from postier.explain.explainer import Explainer
-    from postier.explain.recorder import SessionRecords
+    from postier.explain import Explainer, SessionRecords
 
 log = logging.getLogger("postier.server")
 
@@ -137,10 +136,9 @@ def explainer(settings: Settings, records: SessionRecords | None) -> Explainer |
     sessions kept for the page (`records`). None: neither, and no cost at all."""
     if not settings.explain and records is None:
         return None
-    from postier.explain import TerminalPrinter, language_from_environment
-    from postier.explain.explainer import Explainer
+    from postier.explain import Explainer, TerminalPrinter, as_language
 
-    language = settings.lang or language_from_environment(os.environ)
+    language = as_language(settings.lang, os.environ)
     return Explainer(
         language,
         TerminalPrinter(language) if settings.explain else None,

@@ -10,12 +10,11 @@ from typing import Any
 
 from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
-from postier.server.http import HttpListener
+from postier.server.http import HttpListener, HttpOptions
 from postier.server.listener import SmtpListener, announce_workers, unoffered_verbs
 from postier.server.resources import Shared
 from postier.server.service import Ready, Service, run_services
 from postier.settings import Settings
-from postier.store.naming import mailbox_paths
 
 
 def services(settings: Settings, shared: Shared) -> list[Service]:
@@ -25,7 +24,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
         return [SmtpListener(settings, shared)]
     records = None
     if settings.sessions_kept > 0:
-        from postier.explain.recorder import SessionRecords
+        from postier.explain import SessionRecords, mailbox_paths
 
         records = SessionRecords(
             settings.sessions_kept,
@@ -45,6 +44,12 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
         sessions=records,
         optional=settings.http_port is None,
         log_at_start=settings.workers > 1,
+        options=HttpOptions(
+            auth=settings.http_auth,
+            failure_delay=settings.auth_failure_delay,
+            tls=shared.tls if settings.http_tls else None,
+            allow_hosts=settings.http_allow_host,
+        ),
     )
     return [smtp, http]
 

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import cast
 
+from postier.ends import EndReason
 from postier.protocol.smtp import (
     NEED_DATA,
     PAUSED,
@@ -34,7 +35,8 @@ from postier.protocol.smtp import (
     catalogue,
 )
 from postier.server.client_limits import normalize
-from postier.server.context import End, EndReason, ServerContext, addresses
+from postier.server.context import End, ServerContext, addresses
+from postier.server.narration import SessionNarrator
 from postier.server.queue_ids import new_queue_id
 from postier.store import Spool
 
@@ -55,7 +57,9 @@ class SmtpSession(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.implicit_tls = implicit_tls
         """RFC 8314: TLS starts at connect, before the greeting (the SMTPS port)."""
-        self.narrator = None if context.explain is None else context.explain.narrator()
+        self.narrator: SessionNarrator | None = (
+            None if context.explain is None else context.explain.narrator()
+        )
         """`--explain`: tells each step (`postier.explain`); None: nothing is told."""
         self.conn = ServerConnection(
             context.config, tls_active=implicit_tls, observer=self.narrator

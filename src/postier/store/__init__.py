@@ -4,7 +4,7 @@ from .batching import DEFAULT_MAX_BATCH, Batcher
 from .envelope import Envelope
 from .errors import DeliveryError, LockTimeoutError, StoreError
 from .factory import detect_format, open_store
-from .identity import is_message_id
+from .identity import is_message_id, postier_queue_id
 from .interface import MailStore, MessageSource
 from .maildir import MaildirStore
 from .mbox import MboxStore
@@ -33,6 +33,7 @@ __all__ = [
     "mailbox_name",
     "mailbox_path",
     "open_store",
+    "postier_queue_id",
     "recover",
     "unquote_mboxrd",
 ]

@@ -6,6 +6,8 @@ HTTP listener (`postier.server.http`) runs it on the event loop SMTP runs on, or
 
 from .app import build_app
 from .context import WebContext
+from .gate import Gate
+from .hosts import HostRule
 from .mail import Mail
 
-__all__ = ["Mail", "WebContext", "build_app"]
+__all__ = ["Gate", "HostRule", "Mail", "WebContext", "build_app"]

@@ -10,11 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from postier.explain.explainer import CATALOGUES
-from postier.explain.language import Language
-from postier.explain.parts import LABELS
-from postier.explain.recorder import SessionRecord, SessionRecords
-from postier.store.identity import postier_queue_id
+from postier.explain import CATALOGUES, LABELS, Language, SessionRecord, SessionRecords
+from postier.store import postier_queue_id
 
 from .context import context
 from .errors import ApiError
@@ -89,7 +86,8 @@ async def message_session(request: web.Request) -> web.Response:
     records = _records(request)
     mail = context(request).mail
     ref = request.match_info["id"]
-    head = await mail.run(lambda: mail.head(mail.resolve(ref)))
+    query = request.query.get("query", "")
+    head = await mail.run(lambda: mail.head(mail.resolve(ref, query)))
     queue_id = postier_queue_id(head)
     record = None if queue_id is None else records.delivered(queue_id.decode("ascii", "replace"))
     if record is None:

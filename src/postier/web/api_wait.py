@@ -28,11 +28,10 @@ POLL: Final = 0.25
 
 
 def timeout_of(request: web.Request) -> float:
-    text = request.query.get("timeout", "").strip()
-    if not text:
+    if "timeout" not in request.query:
         return DEFAULT_TIMEOUT
     try:
-        value = float(text)
+        value = float(request.query["timeout"])
     except ValueError:
         value = -1.0
     if not 0 <= value <= MAX_TIMEOUT:

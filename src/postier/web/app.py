@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import api_message, api_messages, api_sessions, api_status, api_wait, views
+from . import api_message, api_messages, api_sessions, api_status, api_wait, openapi, views
 from .context import CONTEXT, WebContext
 from .errors import json_errors
+from .guards import allowed_host, basic_auth
 from .origin import same_origin
 from .params import MAX_BODY
 
 
 def build_app(state: WebContext) -> web.Application:
-    """The application, reading the store through `state.mail`."""
-    app = web.Application(middlewares=[json_errors, same_origin], client_max_size=MAX_BODY)
+    """The application, reading the store through `state.mail`.
+
+    Its middlewares, outermost first: every failure as JSON; the `Host` check against
+    DNS rebinding; basic authentication; the refusal of changes from another origin.
+    Each applies to every route, whoever adds it."""
+    app = web.Application(
+        middlewares=[json_errors, allowed_host, basic_auth, same_origin],
+        client_max_size=MAX_BODY,
+    )
     app[CONTEXT] = state
     app.add_routes(
         [
@@ -26,7 +34,8 @@ def build_app(state: WebContext) -> web.Application:
             web.get("/api/v1/message/{id}/headers", api_message.get_headers, allow_head=False),
             web.get("/api/v1/message/{id}/raw", api_message.get_raw, allow_head=False),
             web.get("/api/v1/message/{id}/part/{part}", api_message.get_part, allow_head=False),
-            web.get("/view/{name}", views.view, allow_head=False),
+            web.get("/view/{id}.html", views.view_html, allow_head=False),
+            web.get("/view/{id}.txt", views.view_text, allow_head=False),
             web.get("/api/v1/info", api_status.info, allow_head=False),
             web.get("/api/v1/mailboxes", api_status.mailboxes, allow_head=False),
             web.get("/api/v1/wait", api_wait.wait, allow_head=False),
@@ -35,6 +44,7 @@ def build_app(state: WebContext) -> web.Application:
             web.get("/api/v1/message/{id}/session", api_sessions.message_session, allow_head=False),
             web.get("/livez", api_status.livez),
             web.get("/readyz", api_status.readyz),
+            web.get(openapi.OPENAPI_PATH, openapi.serve, allow_head=False),
         ]
     )
     return app

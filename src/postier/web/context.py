@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from postier.explain.recorder import SessionRecords
+from postier.explain import SessionRecords
 from postier.stats import SmtpCounts
 
+from .gate import Gate
+from .hosts import HostRule
 from .mail import Mail
 
 
@@ -23,6 +25,10 @@ class WebContext:
     started: float = field(default_factory=time.monotonic)
     deleted: int = 0
     """Messages deleted through this server."""
+    gate: Gate | None = None
+    """Who may use the server (`--http-auth`); None: anybody who can reach it."""
+    hosts: HostRule | None = None
+    """The `Host` names it answers to (bound to loopback); None: any."""
     sessions: SessionRecords | None = None
     """The SMTP sessions of this process kept for the sessions view (None: none are)."""
 

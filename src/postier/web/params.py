@@ -1,11 +1,12 @@
 """What a request asks for, checked: paging, search text, timeouts and JSON bodies.
 
 Paging is Mailpit's (`start` from 0, `limit` 50 by default, `limit=0` for no limit);
-values that are no whole number are refused with a 400, where Mailpit silently takes
-its defaults. Body keys are matched in any case, as Go's JSON decoder matches them
-(`{"ids": [...]}` is `{"IDs": [...]}`). A body may also be a form
+values that are no whole number (an empty one included) are refused with a 400, where
+Mailpit silently takes its defaults. Body keys are matched in any case, as Go's JSON
+decoder matches them (`{"ids": [...]}` is `{"IDs": [...]}`); a null is as if the key
+were not given, and keys the API does not know are ignored. A body may also be a form
 (`application/x-www-form-urlencoded`: `IDs=a&IDs=b&Read=true`), which is what the PyPI
-Mailpit client sends.
+Mailpit client sends; its `Read` is one of the words Go's `strconv.ParseBool` reads.
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ DEFAULT_LIMIT: Final = 50
 MAX_BODY: Final = 5 * 1024 * 1024
 """Bytes a request body may hold (Mailpit's limit too); more is a 413."""
 _FORM: Final = "application/x-www-form-urlencoded"
-_TRUE: Final = frozenset({"1", "true", "yes", "on"})
-_FALSE: Final = frozenset({"0", "false", "no", "off", ""})
+_TRUE: Final = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE: Final = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+MAX_NUMBER: Final = 2**63 - 1
+"""The largest `start` or `limit` (what SQLite's integers hold)."""
 
 
 def whole_number(query: Mapping[str, str], name: str, default: int) -> int:
-    text = query.get(name, "").strip()
-    if not text:
+    if name not in query:
         return default
-    if not text.isdigit():
+    text = query[name].strip()
+    if not (text.isascii() and text.isdigit() and int(text) <= MAX_NUMBER):
         raise ApiError(400, f"{name} must be a whole number of 0 or more, not {text!r}")
     return int(text)
 
@@ -113,11 +116,11 @@ def _from_form(form: Mapping[str, object]) -> Body:
         if isinstance(item, str):
             values.setdefault(key.lower(), []).append(item)
     read = values.get("read")
-    if read is not None and (len(read) != 1 or read[0].strip().lower() not in _TRUE | _FALSE):
+    if read is not None and (len(read) != 1 or read[0] not in _TRUE | _FALSE):
         raise ApiError(400, "Read must be true or false")
     search = values.get("search")
     return Body(
         ids=values.get("ids"),
-        read=None if read is None else read[0].strip().lower() in _TRUE,
+        read=None if read is None else read[0] in _TRUE,
         search=None if search is None else search[-1],
     )

@@ -17,9 +17,11 @@ from aiohttp import web
 from .api_message import SANDBOX, resolved
 from .context import context
 from .errors import ApiError
+from .mail import Opened
 from .parts import Part
 
-_NAME: Final = re.compile(r"([A-Za-z0-9]+|latest)\.(html|txt)")
+_ID: Final = re.compile(r"[A-Za-z0-9]+")
+"""What an ID (or `latest`) is made of; anything else names no message."""
 
 
 def linked(html: str, message_id: str, found: list[Part]) -> str:
@@ -39,17 +41,26 @@ def _pointed(target: str, match: re.Match[str]) -> str:
     return match[1] + target
 
 
-async def view(request: web.Request) -> web.Response:
-    match = _NAME.fullmatch(request.match_info["name"])
-    if match is None:
-        raise ApiError(404, f"no view {request.match_info['name']}: give ID.html or ID.txt")
+async def _opened(request: web.Request) -> Opened:
+    wanted = request.match_info["id"]
+    if _ID.fullmatch(wanted) is None:
+        raise ApiError(404, f"no message {wanted}")
     mail = context(request).mail
-    ref = await resolved(request, match[1])
-    opened = await mail.run(lambda: mail.open(ref, mark=True))
-    if match[2] == "txt":
-        return web.Response(text=opened.view.text or "", content_type="text/plain")
+    ref = await resolved(request, wanted)
+    return await mail.run(lambda: mail.open(ref, mark=True))
+
+
+async def view_text(request: web.Request) -> web.Response:
+    """`/view/{ID}.txt`."""
+    opened = await _opened(request)
+    return web.Response(text=opened.view.text or "", content_type="text/plain")
+
+
+async def view_html(request: web.Request) -> web.Response:
+    """`/view/{ID}.html`."""
+    opened = await _opened(request)
     if opened.view.html is None:
-        raise ApiError(404, f"message {ref} has no HTML part")
+        raise ApiError(404, f"message {opened.found.id} has no HTML part")
     return web.Response(
         text=linked(opened.view.html, opened.found.id, opened.parts),
         content_type="text/html",

@@ -1,0 +1,197 @@
+"""The JSON schemas of the OpenAPI document (`openapi`): what each answer of the API
+holds, field for field as `shapes` writes it and nothing more, and what a change's
+body may hold."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+Json = dict[str, Any]
+
+
+def ref(name: str) -> Json:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: Json) -> Json:
+    """An answer's JSON object: exactly these fields, every one of them present."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": sorted(properties),
+        "additionalProperties": False,
+    }
+
+
+def _request(properties: Json) -> Json:
+    """A request's body: any of these fields; others are ignored (as Go's decoder
+    ignores them in Mailpit), names matched in any case."""
+    return {"type": "object", "properties": properties}
+
+
+def array(items: Json) -> Json:
+    return {"type": "array", "items": items}
+
+
+def _nullable(schema: Json) -> Json:
+    """A request's field that may be null: as if it were not given (Go's decoder)."""
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+STRING: Final[Json] = {"type": "string"}
+COUNT: Final[Json] = {"type": "integer", "minimum": 0}
+_BOOL: Final[Json] = {"type": "boolean"}
+_TIME: Final[Json] = {"type": "string", "format": "date-time"}
+_ADDRESSES: Final[Json] = array(ref("Address"))
+_GO_BOOL: Final[Json] = {
+    "type": "string",
+    "enum": ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"],
+    "description": "What Go's strconv.ParseBool reads.",
+}
+
+_SUMMARY_FIELDS: Final[Json] = {
+    "ID": {**STRING, "description": "The stored copy's ID, stable across restarts."},
+    "MessageID": {**STRING, "description": "Its Message-ID, without the angle brackets."},
+    "Read": _BOOL,
+    "From": ref("Address"),
+    "To": _ADDRESSES,
+    "Cc": _ADDRESSES,
+    "Bcc": {**_ADDRESSES, "description": "The copy's recipient when no To or Cc names it."},
+    "ReplyTo": _ADDRESSES,
+    "Subject": STRING,
+    "Username": {**STRING, "description": "Who logged in to send it (SMTP AUTH), or ''."},
+    "Tags": array(STRING),
+    "Size": {**COUNT, "description": "Bytes, as stored."},
+}
+
+SCHEMAS: Final[Json] = {
+    "Error": {**_object({"Error": STRING}), "description": "Every refusal and failure."},
+    "Address": _object({"Name": STRING, "Address": STRING}),
+    "MessageSummary": _object(
+        {
+            **_SUMMARY_FIELDS,
+            "Created": {**_TIME, "description": "When the store received it."},
+            "Attachments": {**COUNT, "description": "How many attachments it has."},
+            "Snippet": {**STRING, "description": "The start of its text."},
+        }
+    ),
+    "MessagesSummary": _object(
+        {
+            "total": {**COUNT, "description": "Messages of the store (or of ?mailbox=)."},
+            "unread": {**COUNT, "description": "Of those, unread."},
+            "count": {**COUNT, "description": "Messages in this answer."},
+            "messages_count": {**COUNT, "description": "Messages that match."},
+            "messages_unread": {**COUNT, "description": "Of those, unread."},
+            "start": COUNT,
+            "tags": array(STRING),
+            "messages": array(ref("MessageSummary")),
+        }
+    ),
+    "Attachment": _object(
+        {
+            "PartID": {**STRING, "description": "Its path in the MIME tree: 1.2"},
+            "FileName": STRING,
+            "ContentType": STRING,
+            "ContentID": STRING,
+            "Size": {**COUNT, "description": "Bytes, decoded."},
+            "Checksums": _object({"MD5": STRING, "SHA1": STRING, "SHA256": STRING}),
+        }
+    ),
+    "Message": _object(
+        {
+            **_SUMMARY_FIELDS,
+            "ReturnPath": STRING,
+            "ListUnsubscribe": _object(
+                {
+                    "Header": STRING,
+                    "Links": array(STRING),
+                    "Errors": STRING,
+                    "HeaderPost": STRING,
+                }
+            ),
+            "Date": {**_TIME, "description": "Its Date header (else when it was received)."},
+            "Text": STRING,
+            "HTML": STRING,
+            "Inline": array(ref("Attachment")),
+            "Attachments": array(ref("Attachment")),
+        }
+    ),
+    "Headers": {
+        "type": "object",
+        "description": "Every header field under its canonical name, its values in order.",
+        "additionalProperties": array(STRING),
+    },
+    "Mailbox": _object(
+        {
+            "Address": STRING,
+            "Total": COUNT,
+            "Unread": COUNT,
+            "Size": COUNT,
+            "Newest": {"type": ["string", "null"], "format": "date-time"},
+        }
+    ),
+    "Session": _object(
+        {
+            "ID": STRING,
+            "Client": STRING,
+            "Started": _TIME,
+            "Ended": {"type": ["string", "null"], "format": "date-time"},
+            "Accepted": COUNT,
+            "Refused": COUNT,
+            "Messages": array(STRING),
+        }
+    ),
+    "Sessions": _object({"Kept": COUNT, "Sessions": array(ref("Session"))}),
+    "SessionLine": _object({"Time": _TIME, "Part": STRING, "Wire": STRING, "Text": STRING}),
+    "NarratedSession": _object(
+        {
+            "ID": STRING,
+            "Client": STRING,
+            "Started": _TIME,
+            "Ended": {"type": ["string", "null"], "format": "date-time"},
+            "Accepted": COUNT,
+            "Refused": COUNT,
+            "Messages": array(STRING),
+            "Language": {"type": "string", "enum": ["fr", "en"]},
+            "Lines": array(ref("SessionLine")),
+            "Dropped": COUNT,
+        }
+    ),
+    "AppInformation": _object(
+        {
+            "Version": STRING,
+            "LatestVersion": STRING,
+            "Database": STRING,
+            "DatabaseSize": COUNT,
+            "Messages": COUNT,
+            "Unread": COUNT,
+            "Tags": {"type": "object", "additionalProperties": COUNT},
+            "RuntimeStats": _object(
+                {
+                    name: COUNT
+                    for name in (
+                        "Uptime",
+                        "Memory",
+                        "MessagesDeleted",
+                        "SMTPAccepted",
+                        "SMTPAcceptedSize",
+                        "SMTPRejected",
+                        "SMTPIgnored",
+                    )
+                }
+            ),
+        }
+    ),
+    "ChangeBody": _request(
+        {
+            "IDs": _nullable(array(STRING)),
+            "Read": _nullable(_BOOL),
+            "Search": _nullable(
+                {**STRING, "description": "Instead of IDs: every message that matches."}
+            ),
+        }
+    ),
+    "ChangeForm": _request({"IDs": array(STRING), "Read": _GO_BOOL, "Search": STRING}),
+    "DeleteBody": _request({"IDs": _nullable(array(STRING))}),
+    "DeleteForm": _request({"IDs": array(STRING)}),
+}
