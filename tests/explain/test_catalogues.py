@@ -8,6 +8,7 @@ import string
 
 import pytest
 
+from postier.ends import EndReason
 from postier.explain.explainer import CATALOGUES
 from postier.explain.parts import LABELS, Part
 from postier.explain.server_narrator import EVENT_PARTS, VERBS
@@ -15,7 +16,6 @@ from postier.explain.texts import Say, Texts
 from postier.protocol.smtp import events
 from postier.protocol.smtp.codes import ReplyCode
 from postier.protocol.smtp.state import State
-from postier.server.context import EndReason
 
 LANGUAGES = sorted(CATALOGUES)
 EVENT_CLASSES = sorted(

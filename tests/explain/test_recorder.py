@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from postier.ends import EndReason
+from postier.explain import mailbox_paths
 from postier.explain.explainer import CATALOGUES
 from postier.explain.narration import Narration
 from postier.explain.recorder import DATA_KEPT, MAX_STEPS, SessionRecorder, SessionRecords
@@ -19,8 +21,6 @@ from postier.protocol.smtp import (
     ServerConnection,
     catalogue,
 )
-from postier.server.context import EndReason
-from postier.store.naming import mailbox_paths
 
 PATHS = functools.partial(mailbox_paths, Path("store"), "maildir")
 SESSION = (

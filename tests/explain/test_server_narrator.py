@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from postier.ends import EndReason
+from postier.explain import mailbox_paths
 from postier.explain.explainer import CATALOGUES
 from postier.explain.narration import Narration
 from postier.explain.parts import LABELS, Part
@@ -22,8 +24,6 @@ from postier.protocol.smtp import (
     ServerConnection,
     catalogue,
 )
-from postier.server.context import EndReason
-from postier.store.naming import mailbox_paths
 
 PASSWORD = "s3cr3t-Passw0rd"
 LESSON = (
