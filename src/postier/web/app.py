@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import api_message, api_messages, api_status, api_wait, views
+from . import api_events, api_message, api_messages, api_status, api_wait, views
 from .context import CONTEXT, WebContext
 from .errors import json_errors
+from .events import HUB, EventHub
 from .origin import same_origin
 from .params import MAX_BODY
 
@@ -15,6 +16,8 @@ def build_app(state: WebContext) -> web.Application:
     """The application, reading the store through `state.mail`."""
     app = web.Application(middlewares=[json_errors, same_origin], client_max_size=MAX_BODY)
     app[CONTEXT] = state
+    app[HUB] = hub = EventHub(state.mail)
+    app.on_shutdown.append(hub.close)
     app.add_routes(
         [
             web.get("/api/v1/messages", api_messages.list_messages, allow_head=False),
@@ -30,6 +33,7 @@ def build_app(state: WebContext) -> web.Application:
             web.get("/api/v1/info", api_status.info, allow_head=False),
             web.get("/api/v1/mailboxes", api_status.mailboxes, allow_head=False),
             web.get("/api/v1/wait", api_wait.wait, allow_head=False),
+            web.get("/api/events", api_events.events, allow_head=False),
             web.get("/livez", api_status.livez),
             web.get("/readyz", api_status.readyz),
         ]
