@@ -1,10 +1,11 @@
-"""The HTTP API's routes: Mailpit's API v1 paths, and postier's additions."""
+"""The HTTP server's routes: Mailpit's API v1 paths, postier's additions, the live
+events and the page."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from . import api_events, api_message, api_messages, api_status, api_wait, views
+from . import api_events, api_message, api_messages, api_status, api_wait, page, views
 from .context import CONTEXT, WebContext
 from .errors import json_errors
 from .events import HUB, EventHub
@@ -18,6 +19,7 @@ def build_app(state: WebContext) -> web.Application:
     app[CONTEXT] = state
     app[HUB] = hub = EventHub(state.mail)
     app.on_shutdown.append(hub.close)
+    app[page.ASSETS] = page.load()
     app.add_routes(
         [
             web.get("/api/v1/messages", api_messages.list_messages, allow_head=False),
@@ -34,6 +36,8 @@ def build_app(state: WebContext) -> web.Application:
             web.get("/api/v1/mailboxes", api_status.mailboxes, allow_head=False),
             web.get("/api/v1/wait", api_wait.wait, allow_head=False),
             web.get("/api/events", api_events.events, allow_head=False),
+            web.get("/", page.index, allow_head=False),
+            web.get("/assets/{name}", page.asset, allow_head=False),
             web.get("/livez", api_status.livez),
             web.get("/readyz", api_status.readyz),
         ]
