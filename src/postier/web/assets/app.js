@@ -217,6 +217,8 @@ function choose(mailbox) {
 // -- the list ----------------------------------------------------------------------------
 
 let listAsked = 0;
+let listLoading = false;
+let listStale = false; // a live change came while the list was asked: its answer may miss it
 
 function listPath() {
   const params = new URLSearchParams({ start: String(state.start), limit: String(PAGE) });
@@ -230,17 +232,22 @@ function listPath() {
 
 async function loadList() {
   const asked = ++listAsked;
+  listLoading = true;
+  listStale = false;
   let found;
   try {
     found = await api("GET", listPath());
   } catch (error) {
     if (asked !== listAsked) return;
+    listLoading = false;
     state.messages = [];
     state.total = 0;
     renderList(state.query ? `Search: ${error.message}` : error.message);
     return;
   }
   if (asked !== listAsked) return; // a later request answers for the list now
+  listLoading = false;
+  if (listStale) reloadSoon();
   if (found.messages.length === 0 && state.start > 0 && found.messages_count > 0) {
     state.start = Math.max(0, Math.floor((found.messages_count - 1) / PAGE) * PAGE);
     loadList();
@@ -617,6 +624,7 @@ function live(on) {
 
 function heard(frame) {
   const data = frame.Data;
+  if (listLoading && frame.Type !== "stats") listStale = true;
   switch (frame.Type) {
     case "new":
       if (state.messages.some((m) => m.ID === data.ID)) break;
