@@ -330,3 +330,45 @@ def test_dark_and_narrow_screens(postier: Postier, context: Any, watch: Watch) -
         if button.is_visible():
             assert (button.get_attribute("aria-label") or button.inner_text()).strip()
     watch.assert_harmless()
+
+
+def test_remote_content_loads_only_when_asked(postier: Postier, context: Any, watch: Watch) -> None:
+    postier.send("With a tracker", html=f"<p>Hi</p><img src='http://{REMOTE}/pixel.png'>")
+    page = open_page(context, postier)
+    row(page, "With a tracker").click()
+    expect(page.frame_locator("#view iframe").locator("p")).to_have_text("Hi")
+    page.wait_for_timeout(300)
+    watch.assert_harmless()  # opened: nothing asked of the tracker
+    page.locator("#remote").click()
+    expect(page.locator("#view iframe")).to_have_attribute("src", re.compile(r"\?remote=1$"))
+    deadline = time.monotonic() + 10
+    while not watch.remote and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert watch.remote == [f"http://{REMOTE}/pixel.png"]  # asked for now (and refused here)
+    assert page.locator("#view iframe").get_attribute("sandbox") == ""
+
+
+def test_the_keys_move_open_mark_and_delete(postier: Postier, context: Any, watch: Watch) -> None:
+    for subject in ("Oldest", "Middle", "Newest"):
+        postier.send(subject)
+        time.sleep(1.05)  # the store orders by the second it received each
+    page = open_page(context, postier)
+    expect(rows(page).locator(".subject")).to_have_text(["Newest", "Middle", "Oldest"])
+    page.locator("#messages").focus()
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    expect(row(page, "Newest")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.locator("#subject")).to_have_text("Middle")
+    expect(row(page, "Middle")).to_have_class("row")
+    page.locator("#messages").focus()
+    page.keyboard.press("u")
+    expect(row(page, "Middle")).to_have_class("row unread")
+    page.keyboard.press("Delete")
+    expect(row(page, "Middle")).to_have_count(0)
+    assert len(postier.ids()) == 2
+    page.keyboard.press("/")
+    expect(page.locator("#search")).to_be_focused()
+    watch.assert_harmless()
