@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import signal
+import smtplib
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from postier.web import Mail, WebContext, build_app
 from postier.web.events import HUB, EventHub
 from tests.store_read.helpers import deliver, plain
 from tests.support.hostile import narrow_connection
+from tests.support.server import ServerProcess
 
 ALICE = "alice@example.org"
 BOB = "bob@example.org"
@@ -303,3 +308,39 @@ def test_a_batch_larger_than_a_queue_drops_and_does_not_build_it(store: Path) ->
             await ws.close()
 
     run(test)
+
+
+def test_a_running_server_tells_smtp_arrivals_and_says_goodbye_at_a_stop(tmp_path: Path) -> None:
+    process = ServerProcess(tmp_path / "mail", "--http-host", "127.0.0.1", "--http-port", "0")
+
+    async def test() -> None:
+        match = re.search(r"HTTP API on (http://\S+?)/;", process.wait_for_log("HTTP API on"))
+        assert match is not None
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(match[1] + "/api/events")
+            await next_frame(ws, "stats")
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = BOB, ALICE, "Over SMTP"
+            message.set_content("Hello.\n")
+            sent = time.monotonic()
+            await asyncio.to_thread(smtp_send, process.address, message)
+            frame = await next_frame(ws, "new")
+            assert time.monotonic() - sent < 2.0
+            assert frame["Data"]["Subject"] == "Over SMTP"
+            assert frame["Data"]["To"] == [{"Name": "", "Address": ALICE}]
+            process.signal(signal.SIGTERM)
+            closing = await ws.receive(timeout=WAIT)
+            while closing.type == aiohttp.WSMsgType.TEXT:  # the counts after the arrival
+                closing = await ws.receive(timeout=WAIT)
+            assert closing.type == aiohttp.WSMsgType.CLOSE
+            assert closing.data == aiohttp.WSCloseCode.GOING_AWAY
+            await ws.close()
+        assert await asyncio.to_thread(process.wait) == 0
+
+    with process:
+        run(test)
+
+
+def smtp_send(address: tuple[str, int], message: EmailMessage) -> None:
+    with smtplib.SMTP(*address, timeout=10) as client:
+        client.send_message(message)

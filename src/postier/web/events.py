@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Final
 
@@ -36,6 +37,9 @@ POLL: Final = 0.3
 """Seconds between two looks at the files while a socket is open."""
 GATHER: Final = 0.05
 """Seconds a batch waits after being told for the changes that come with it."""
+TROUBLE: Final = (ReaderError, OSError, sqlite3.Error)
+"""What reading the store may meet (a damaged mailbox, a busy index): logged, and the
+next look tries again; the sockets stay open."""
 CLOSE_WAIT: Final = 2.0
 """Seconds a dropped or closing socket has to take its close frame."""
 
@@ -96,8 +100,9 @@ class EventHub:
         self._pending: list[Change] = []
         self._told = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._closes: set[asyncio.Task[None]] = set()
-        """Dropped sockets being closed: kept until done (a task nobody holds may vanish)."""
+        self._errands: set[asyncio.Task[None]] = set()
+        """Short tasks (a greeting, a dropped socket's close), held until done: a task
+        nobody holds may vanish."""
         self._unsubscribe: list[Callable[[], None]] = []
         self._closing = False
         self._frames: Frames | None = None
@@ -113,7 +118,7 @@ class EventHub:
         if len(self.clients) == 1:
             self._start()
         elif self._frames is not None:
-            self._tasks.append(asyncio.get_running_loop().create_task(self._welcome(client)))
+            self._errand(self._welcome(client))
         return client
 
     def leave(self, client: Client) -> None:
@@ -131,17 +136,19 @@ class EventHub:
         clients, self.clients = list(self.clients), set()
         await asyncio.gather(
             *(client.close(WSCloseCode.GOING_AWAY, b"server shutdown") for client in clients),
-            *self._closes,
+            *self._errands,
+            return_exceptions=True,
         )
 
     def _drop(self, client: Client, reason: bytes) -> None:
         self.leave(client)
         self.dropped += 1
-        task = asyncio.get_running_loop().create_task(
-            client.close(WSCloseCode.TRY_AGAIN_LATER, reason)
-        )
-        self._closes.add(task)
-        task.add_done_callback(self._closes.discard)
+        self._errand(client.close(WSCloseCode.TRY_AGAIN_LATER, reason))
+
+    def _errand(self, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._errands.add(task)
+        task.add_done_callback(self._errands.discard)
 
     # -- the store's changes ---------------------------------------------------------------
 
@@ -175,7 +182,7 @@ class EventHub:
         try:
             await self.mail.run(self.mail.reader.sync)
             frames = await self.mail.run(partial(Frames, self.mail, self.version, self.queue))
-        except (ReaderError, OSError) as error:
+        except TROUBLE as error:
             log.warning("live events: the store could not be read: %s", error)
             for client in list(self.clients):
                 self._drop(client, b"the store could not be read")
@@ -214,7 +221,7 @@ class EventHub:
             await asyncio.sleep(self.poll)
             try:
                 await self.mail.run(self.mail.reader.sync)
-            except (ReaderError, OSError) as error:
+            except TROUBLE as error:
                 log.warning("live events: the store could not be read: %s", error)
                 continue
             await self._send(frames.looked)
@@ -226,7 +233,7 @@ class EventHub:
             for client in list(self.clients):
                 self._drop(client, b"too many changes at once: reload")
             return
-        except (ReaderError, OSError) as error:
+        except TROUBLE as error:
             log.warning("live events: the changes could not be read: %s", error)
             return
         for client in list(self.clients):
