@@ -92,9 +92,11 @@ async def next_frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> Frame:
             return frame
 
 
-def fill(store: Path, count: int, to: tuple[str, ...] = (ALICE,), first: int = 0) -> None:
+def fill(
+    store: Path, count: int, to: tuple[str, ...] = (ALICE,), first: int = 0, fmt: str = "mbox"
+) -> None:
     messages = [plain(f"Message {n}", f"Body {n}.\n") for n in range(first, first + count)]
-    deliver(store, "mbox", messages, to)  # type: ignore[arg-type]
+    deliver(store, fmt, messages, to)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("fmt", ["mbox", "maildir"])
@@ -118,9 +120,10 @@ def test_a_new_message_is_its_summary_then_the_counts(store: Path, fmt: str) -> 
     run(test)
 
 
-def test_read_state_changes_are_updates_whoever_made_them(store: Path) -> None:
+@pytest.mark.parametrize("fmt", ["mbox", "maildir"])
+def test_read_state_changes_are_updates_whoever_made_them(store: Path, fmt: str) -> None:
     async def test() -> None:
-        fill(store, 2)
+        fill(store, 2, fmt=fmt)
         async with live(store) as server:
             first, second = [m["ID"] for m in (await server.listing())["messages"]]
             ws = await server.socket()
@@ -146,10 +149,11 @@ def test_read_state_changes_are_updates_whoever_made_them(store: Path) -> None:
     run(test)
 
 
-def test_deletions_are_deletes_and_emptying_the_store_a_truncate(store: Path) -> None:
+@pytest.mark.parametrize("fmt", ["mbox", "maildir"])
+def test_deletions_are_deletes_and_emptying_the_store_a_truncate(store: Path, fmt: str) -> None:
     async def test() -> None:
-        fill(store, 3)
-        fill(store, 2, (BOB,), first=3)
+        fill(store, 3, fmt=fmt)
+        fill(store, 2, (BOB,), first=3, fmt=fmt)
         async with live(store) as server:
             ids = [m["ID"] for m in (await server.listing())["messages"]]
             ws = await server.socket()
