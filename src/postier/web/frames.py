@@ -32,7 +32,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from postier.store.read import Change, MessageSummary, located
-from postier.store.read.queries import counted
 
 from . import shapes
 from .mail import Mail
@@ -113,7 +112,7 @@ class Frames:
                 elif was != seen:
                     result.append(frame("update", {"ID": id_, "Read": seen}))
                 self._show(id_, entry, seen)
-            total, unread = counted(conn, None)
+            total, unread = _totals(conn)
         if not result:  # told already (by the other source), or nothing the sockets show
             return []
         if gone and total == 0:
@@ -128,7 +127,7 @@ class Frames:
         """The `stats` frame (of the store as it is now, when not given)."""
         if total is None or unread is None:
             with self.mail.reader.db.reading() as conn:
-                total, unread = counted(conn, None)
+                total, unread = _totals(conn)
         return frame("stats", {"Total": total, "Unread": unread, "Version": self.version})
 
     def _arrivals(self, ids: list[str]) -> dict[str, str]:
@@ -172,6 +171,14 @@ def _lines(conn: sqlite3.Connection) -> dict[str, Line]:
     ):
         lines[str(entry)] = (*lines.get(str(entry), ()), mailbox, messages, unread)
     return lines
+
+
+def _totals(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The store's messages and unread ones: the index's per-file counts, summed."""
+    total, unread = conn.execute(
+        "SELECT coalesce(sum(messages), 0), coalesce(sum(unread), 0) FROM counts"
+    ).fetchone()
+    return int(total), int(unread)
 
 
 def _states(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
