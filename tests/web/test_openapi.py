@@ -4,12 +4,12 @@ each answer the application gives of the shape it describes."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema_rs
 
 from postier.store.read import MailboxSummary
-from postier.web import build_app
+from postier.web import Mail, WebContext, build_app
 from postier.web.openapi import OPENAPI_PATH, document
 from postier.web.shapes import mailbox
 from tests.store_read.helpers import deliver, plain
@@ -21,8 +21,9 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
 def routed() -> set[tuple[str, str]]:
-    """(method, path) of every route the application has, as aiohttp names its paths."""
-    app = build_app(None)  # type: ignore[arg-type]  # only the routes are looked at
+    """(method, path) of every route the application has, as aiohttp names its paths
+    (only the routes are looked at: its context reads nothing)."""
+    app = build_app(WebContext(cast(Mail, None)))
     found = set()
     for route in app.router.routes():
         info = route.resource.get_info() if route.resource is not None else {}

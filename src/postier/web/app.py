@@ -1,12 +1,24 @@
-"""The HTTP API's routes: Mailpit's API v1 paths, and postier's additions."""
+"""The HTTP server's routes: Mailpit's API v1 paths, postier's additions, the live
+events and the page."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from . import api_message, api_messages, api_sessions, api_status, api_wait, openapi, views
+from . import (
+    api_events,
+    api_message,
+    api_messages,
+    api_sessions,
+    api_status,
+    api_wait,
+    openapi,
+    page,
+    views,
+)
 from .context import CONTEXT, WebContext
 from .errors import json_errors
+from .events import HUB, EventHub
 from .guards import allowed_host, basic_auth
 from .origin import same_origin
 from .params import MAX_BODY
@@ -23,6 +35,9 @@ def build_app(state: WebContext) -> web.Application:
         client_max_size=MAX_BODY,
     )
     app[CONTEXT] = state
+    app[HUB] = hub = EventHub(state.mail)
+    app.on_shutdown.append(hub.close)
+    app[page.ASSETS] = page.load()
     app.add_routes(
         [
             web.get("/api/v1/messages", api_messages.list_messages, allow_head=False),
@@ -42,6 +57,9 @@ def build_app(state: WebContext) -> web.Application:
             web.get("/api/v1/sessions", api_sessions.list_sessions, allow_head=False),
             web.get("/api/v1/session/{id}", api_sessions.get_session, allow_head=False),
             web.get("/api/v1/message/{id}/session", api_sessions.message_session, allow_head=False),
+            web.get("/api/events", api_events.events, allow_head=False),
+            web.get("/", page.index, allow_head=False),
+            web.get("/assets/{name}", page.asset, allow_head=False),
             web.get("/livez", api_status.livez),
             web.get("/readyz", api_status.readyz),
             web.get(openapi.OPENAPI_PATH, openapi.serve, allow_head=False),

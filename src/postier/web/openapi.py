@@ -242,6 +242,22 @@ PATHS: Final[Json] = {
         "The session that delivered the message, while it is kept (postier's own)",
         _json("The session's summary.", ref("Session")),
     ),
+    "/api/events": {
+        "get": _operation(
+            "Live events over a WebSocket: new, update, delete, truncate, stats (as Mailpit's)",
+            {"description": "Never: the WebSocket handshake answers 101."},
+            400,
+        )
+    },
+    "/": {"get": _operation("The web page", _bytes("The page.", "text/html"))},
+    "/assets/{name}": {
+        "get": _operation(
+            "One of the page's files (its script, style and icon)",
+            {"description": "The file, with its type.", "content": {"*/*": {}}},
+            404,
+            parameters=[_path("name", "The file's name, as the page links it.")],
+        )
+    },
     OPENAPI_PATH: {
         "get": _operation("This document", _json("The OpenAPI document.", {"type": "object"}))
     },

@@ -3,7 +3,8 @@ serves them for tests to look at (the message is marked read, as Mailpit does).
 
 The HTML is the sender's: it is served with a Content-Security-Policy that sandboxes it
 (no script runs, it gets no origin of its own, so it cannot reach the API) and lets it
-load nothing from elsewhere; its `cid:` images point at their parts in the API.
+load nothing from elsewhere (`?remote=1`: images, styles and fonts from elsewhere, when
+the reader asks); its `cid:` images point at their parts in the API.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ from .parts import Part
 
 _ID: Final = re.compile(r"[A-Za-z0-9]+")
 """What an ID (or `latest`) is made of; anything else names no message."""
+VIEW_POLICY: Final = f"{SANDBOX}; form-action 'none'; base-uri 'none'"
+"""The HTML as it is opened: nothing runs, nothing is loaded from elsewhere (opening a
+message does not tell its sender), no form is sent and no `<base>` moves its links."""
+REMOTE_POLICY: Final = (
+    "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; "
+    "font-src * data:; media-src *; form-action 'none'; base-uri 'none'"
+)
+"""`?remote=1`, when the reader asks the page to load remote content: its images, styles
+and fonts come from where they are; still no script, no frame, no request of its own."""
 
 
 def linked(html: str, message_id: str, found: list[Part]) -> str:
@@ -65,7 +75,9 @@ async def view_html(request: web.Request) -> web.Response:
         text=linked(opened.view.html, opened.found.id, opened.parts),
         content_type="text/html",
         headers={
-            "Content-Security-Policy": SANDBOX,
+            "Content-Security-Policy": (
+                REMOTE_POLICY if request.query.get("remote") == "1" else VIEW_POLICY
+            ),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
         },

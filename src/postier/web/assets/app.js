@@ -1,0 +1,760 @@
+// postier's page: the mailboxes, a paged list of messages, one message; live through
+// /api/events. Plain JavaScript, no build step, nothing loaded from elsewhere.
+//
+// Every piece of a message (subject, addresses, file names, text) is put in the page
+// as text (textContent, attribute values), never as markup; the message's HTML is shown
+// in a sandboxed frame from /view/, which runs no script and has no origin of its own.
+
+const PAGE = 50; // messages a page of the list shows
+const SEARCH_DELAY = 250; // ms after the last key before a search is asked
+const RELOAD_DELAY = 120; // ms that live changes are gathered before a list is asked again
+
+const state = {
+  mailbox: null, // the address shown, or null: all mail
+  query: "",
+  start: 0,
+  total: 0, // messages of the list (those that match, for a search)
+  messages: [], // the summaries of the page shown
+  selected: null, // the ID of the row chosen
+  open: null, // the message shown, as /api/v1/message/{ID} gives it
+  view: "html",
+  remote: false,
+  mailboxes: [],
+};
+
+const $ = (id) => document.getElementById(id);
+
+/** An element with its properties and children (strings become text nodes). */
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+function clip() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "clip");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute(
+    "d",
+    "M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9",
+  );
+  svg.append(path);
+  return svg;
+}
+
+// -- talking to the API ----------------------------------------------------------------
+
+async function api(method, path, body) {
+  const options = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  const type = response.headers.get("Content-Type") || "";
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    if (type.includes("json")) message = (await response.json()).Error || message;
+    throw new Error(message);
+  }
+  return type.includes("json") ? response.json() : response.text();
+}
+
+function messagePath(id, tail = "") {
+  return `/api/v1/message/${encodeURIComponent(id)}${tail}`;
+}
+
+/** The query that names the list shown: its mailbox and its search. */
+function scope() {
+  const parts = [];
+  if (state.mailbox) parts.push(`mailbox:"${state.mailbox.replaceAll('"', "")}"`);
+  if (state.query) parts.push(state.query);
+  return parts.join(" ");
+}
+
+// -- formatting ------------------------------------------------------------------------
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const yearFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
+const longFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
+const numberFormat = new Intl.NumberFormat();
+
+function shortDate(text) {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) return "";
+  const now = new Date();
+  if (date.toDateString() === now.toDateString()) return timeFormat.format(date);
+  if (date.getFullYear() === now.getFullYear()) return dayFormat.format(date);
+  return yearFormat.format(date);
+}
+
+function longDate(text) {
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? text : longFormat.format(date);
+}
+
+function size(bytes) {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ["kB", "MB", "GB"];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+function person(contact) {
+  if (!contact) return "";
+  return contact.Name || contact.Address || "";
+}
+
+function address(contact) {
+  if (!contact.Name) return contact.Address;
+  return contact.Address ? `${contact.Name} <${contact.Address}>` : contact.Name;
+}
+
+// -- small things on screen --------------------------------------------------------------
+
+let toastTimer = 0;
+
+function toast(message) {
+  let node = $("toast");
+  if (!node) {
+    node = el("div", { id: "toast", class: "toast", role: "alert" });
+    document.body.append(node);
+  }
+  node.textContent = message;
+  node.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (node.hidden = true), 5000);
+}
+
+/** Ask before something that cannot be undone; in the page (never window.confirm). */
+function confirmed(question, action = "Delete") {
+  const dialog = $("confirm");
+  $("confirm-text").textContent = question;
+  $("confirm-ok").textContent = action;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}
+
+// -- mailboxes ---------------------------------------------------------------------------
+
+async function loadMailboxes() {
+  try {
+    state.mailboxes = await api("GET", "/api/v1/mailboxes");
+  } catch (error) {
+    toast(`Mailboxes: ${error.message}`);
+    return;
+  }
+  renderMailboxes();
+}
+
+function counter(unread, total) {
+  return el("span", {
+    class: unread ? "count" : "count zero",
+    text: unread ? numberFormat.format(unread) : numberFormat.format(total),
+    title: `${numberFormat.format(unread)} unread of ${numberFormat.format(total)}`,
+  });
+}
+
+function renderMailboxes() {
+  const list = $("mailboxes");
+  let total = 0;
+  let unread = 0;
+  for (const box of state.mailboxes) {
+    total += box.Total;
+    unread += box.Unread;
+  }
+  const entry = (label, value, count, extra) =>
+    el(
+      "li",
+      { class: extra },
+      el(
+        "button",
+        {
+          type: "button",
+          "aria-current": String(state.mailbox === value),
+          "aria-label": `${label}, ${count.title}`,
+          onclick: () => choose(value),
+        },
+        el("span", { class: "mailbox-name", text: label, title: label }),
+        count,
+      ),
+    );
+  list.replaceChildren(
+    entry("All mail", null, counter(unread, total), "all"),
+    ...state.mailboxes.map((box) => entry(box.Address, box.Address, counter(box.Unread, box.Total))),
+  );
+  document.title = unread ? `(${numberFormat.format(unread)}) postier` : "postier";
+}
+
+function choose(mailbox) {
+  state.mailbox = mailbox;
+  state.start = 0;
+  closeMessage();
+  renderMailboxes();
+  loadList();
+}
+
+// -- the list ----------------------------------------------------------------------------
+
+let listAsked = 0;
+let listLoading = false;
+let listStale = false; // a live change came while the list was asked: its answer may miss it
+
+function listPath() {
+  const params = new URLSearchParams({ start: String(state.start), limit: String(PAGE) });
+  if (state.mailbox) params.set("mailbox", state.mailbox);
+  if (state.query) {
+    params.set("query", state.query);
+    return `/api/v1/search?${params}`;
+  }
+  return `/api/v1/messages?${params}`;
+}
+
+async function loadList() {
+  const asked = ++listAsked;
+  listLoading = true;
+  listStale = false;
+  let found;
+  try {
+    found = await api("GET", listPath());
+  } catch (error) {
+    if (asked !== listAsked) return;
+    listLoading = false;
+    state.messages = [];
+    state.total = 0;
+    renderList(state.query ? `Search: ${error.message}` : error.message);
+    return;
+  }
+  if (asked !== listAsked) return; // a later request answers for the list now
+  listLoading = false;
+  if (listStale) reloadSoon();
+  if (found.messages.length === 0 && state.start > 0 && found.messages_count > 0) {
+    state.start = Math.max(0, Math.floor((found.messages_count - 1) / PAGE) * PAGE);
+    loadList();
+    return;
+  }
+  state.messages = found.messages;
+  state.total = found.messages_count;
+  renderList();
+}
+
+let reloadTimer = 0;
+
+function reloadSoon() {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(loadList, RELOAD_DELAY);
+}
+
+let mailboxTimer = 0;
+
+function mailboxesSoon() {
+  clearTimeout(mailboxTimer);
+  mailboxTimer = setTimeout(loadMailboxes, RELOAD_DELAY * 2);
+}
+
+function row(message) {
+  const attachments = message.Attachments
+    ? el(
+        "span",
+        {
+          class: "attached",
+          title: `${message.Attachments} attachment${message.Attachments === 1 ? "" : "s"}`,
+        },
+        clip(),
+      )
+    : null;
+  const sender = person(message.From) || "(no sender)";
+  const subject = message.Subject || "(no subject)";
+  return el(
+    "li",
+    {
+      class: message.Read ? "row" : "row unread",
+      role: "option",
+      "aria-selected": String(message.ID === state.selected),
+      "aria-label": `${message.Read ? "" : "Unread. "}${sender}: ${subject}`,
+      "data-id": message.ID,
+      onclick: () => openMessage(message.ID),
+    },
+    el("span", { class: "dot", "aria-hidden": "true" }),
+    el("span", { class: "from", text: sender, title: message.From ? address(message.From) : "" }),
+    el("time", {
+      class: "date",
+      datetime: message.Created,
+      text: shortDate(message.Created),
+      title: longDate(message.Created),
+    }),
+    el("span", { class: "subject", text: subject, title: subject }),
+    el("span", { class: "meta" }, attachments, el("span", { class: "size", text: size(message.Size) })),
+    el("span", { class: "snippet", text: message.Snippet || "" }),
+  );
+}
+
+function renderList(problem) {
+  const list = $("messages");
+  list.setAttribute("role", "listbox");
+  list.replaceChildren(...state.messages.map(row));
+  const empty = $("empty");
+  empty.hidden = state.messages.length > 0;
+  empty.textContent = problem || (state.query ? "No message matches." : "No messages.");
+  const title = state.mailbox || "All mail";
+  $("list-title").textContent = state.query ? `${title} · search` : title;
+  $("list-title").title = title;
+  const last = state.start + state.messages.length;
+  $("range").textContent = state.total
+    ? `${numberFormat.format(state.start + 1)}–${numberFormat.format(last)} of ${numberFormat.format(state.total)}`
+    : "";
+  $("prev").disabled = state.start === 0;
+  $("next").disabled = last >= state.total;
+  $("delete-all").disabled = state.total === 0;
+  $("mark-all-read").disabled = state.total === 0;
+}
+
+function rowOf(id) {
+  for (const node of $("messages").children) if (node.dataset.id === id) return node;
+  return null;
+}
+
+function select(id, { scroll = true } = {}) {
+  state.selected = id;
+  for (const node of $("messages").children) {
+    node.setAttribute("aria-selected", String(node.dataset.id === id));
+  }
+  const node = id && rowOf(id);
+  if (node && scroll) node.scrollIntoView({ block: "nearest" });
+}
+
+function move(step) {
+  const ids = state.messages.map((m) => m.ID);
+  if (ids.length === 0) return;
+  let at = ids.indexOf(state.selected);
+  at = at < 0 ? (step > 0 ? 0 : ids.length - 1) : Math.min(ids.length - 1, Math.max(0, at + step));
+  select(ids[at]);
+}
+
+function setRead(id, read) {
+  const message = state.messages.find((m) => m.ID === id);
+  if (message) message.Read = read;
+  const node = rowOf(id);
+  if (node) {
+    node.classList.toggle("unread", !read);
+    const label = node.getAttribute("aria-label").replace(/^Unread\. /, "");
+    node.setAttribute("aria-label", read ? label : `Unread. ${label}`);
+  }
+  if (state.open && state.open.ID === id) {
+    state.open.Read = read;
+    $("toggle-read").textContent = read ? "Mark unread" : "Mark read";
+  }
+}
+
+function removed(id) {
+  const at = state.messages.findIndex((m) => m.ID === id);
+  if (at >= 0) {
+    state.messages.splice(at, 1);
+    state.total = Math.max(0, state.total - 1);
+    const node = rowOf(id);
+    if (node) node.remove();
+    renderList();
+    if (state.start + state.messages.length < state.total) reloadSoon(); // fill the page again
+  }
+  if (state.open && state.open.ID === id) showGone();
+  if (state.selected === id) state.selected = null;
+}
+
+// -- one message -------------------------------------------------------------------------
+
+let openAsked = 0;
+
+async function openMessage(id) {
+  select(id);
+  const asked = ++openAsked;
+  let message;
+  try {
+    message = await api("GET", messagePath(id));
+  } catch (error) {
+    if (asked === openAsked) toast(error.message);
+    return;
+  }
+  if (asked !== openAsked) return;
+  state.open = message;
+  state.remote = false;
+  state.view = message.HTML ? "html" : "text";
+  renderMessage();
+  setRead(id, true);
+  document.body.classList.add("reading");
+  $("back").hidden = false;
+}
+
+function closeMessage() {
+  state.open = null;
+  openAsked += 1;
+  $("message").hidden = true;
+  $("nothing").hidden = false;
+  $("view").replaceChildren();
+  document.body.classList.remove("reading");
+  $("back").hidden = true;
+}
+
+function showGone() {
+  state.open = null;
+  $("message").hidden = true;
+  $("nothing").hidden = false;
+  $("nothing").querySelector("p").textContent = "That message was deleted.";
+  $("view").replaceChildren();
+}
+
+const REMOTE = /\b(?:src|srcset|background|poster)\s*=\s*["']?\s*(?:https?:)?\/\/|url\(\s*["']?\s*(?:https?:)?\/\/|@import/i;
+
+function renderMessage() {
+  const message = state.open;
+  $("nothing").hidden = true;
+  $("nothing").querySelector("p").textContent = "Choose a message to read it.";
+  $("message").hidden = false;
+  $("subject").textContent = message.Subject || "(no subject)";
+  const fields = $("fields");
+  fields.replaceChildren();
+  const field = (name, value) => {
+    if (value) fields.append(el("dt", { text: name }), el("dd", { text: value }));
+  };
+  const list = (contacts) => (contacts || []).map(address).join(", ");
+  field("From", message.From ? address(message.From) : "");
+  field("To", list(message.To));
+  field("Cc", list(message.Cc));
+  field("Bcc", list(message.Bcc));
+  field("Reply-To", list(message.ReplyTo));
+  field("Date", longDate(message.Date));
+  field("Size", size(message.Size));
+  const attachments = $("attachments");
+  attachments.replaceChildren(
+    ...(message.Attachments || []).map((part) =>
+      el(
+        "li",
+        {},
+        el(
+          "a",
+          {
+            href: messagePath(message.ID, `/part/${encodeURIComponent(part.PartID)}`),
+            download: part.FileName || `part-${part.PartID}`,
+            title: `${part.ContentType}, ${size(part.Size)}`,
+          },
+          clip(),
+          el("span", { text: part.FileName || part.ContentType }),
+          el("span", { class: "size", text: size(part.Size) }),
+        ),
+      ),
+    ),
+  );
+  attachments.hidden = !(message.Attachments || []).length;
+  $("toggle-read").textContent = message.Read ? "Mark unread" : "Mark read";
+  $("download").href = messagePath(message.ID, "/raw?dl=1");
+  $("tab-html").disabled = !message.HTML;
+  $("tab-text").disabled = !message.Text;
+  showView(state.view);
+}
+
+async function showView(name) {
+  const message = state.open;
+  if (!message) return;
+  state.view = name;
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    tab.setAttribute("aria-selected", String(tab.dataset.view === name));
+  }
+  const view = $("view");
+  $("remote").hidden = !(name === "html" && !state.remote && REMOTE.test(message.HTML || ""));
+  if (name === "html") {
+    const source = `/view/${encodeURIComponent(message.ID)}.html${state.remote ? "?remote=1" : ""}`;
+    view.replaceChildren(
+      el("iframe", {
+        sandbox: "",
+        referrerpolicy: "no-referrer",
+        title: "The message's HTML",
+        src: source,
+      }),
+    );
+  } else if (name === "text") {
+    view.replaceChildren(el("pre", { class: "plain", text: message.Text || "" }));
+  } else {
+    view.replaceChildren(el("p", { class: "gone", text: "Loading…" }));
+    let body;
+    try {
+      body = await api("GET", messagePath(message.ID, name === "raw" ? "/raw" : "/headers"));
+    } catch (error) {
+      body = null;
+      toast(error.message);
+    }
+    if (state.open !== message || state.view !== name) return;
+    if (body === null) view.replaceChildren();
+    else if (name === "raw") view.replaceChildren(el("pre", { text: body }));
+    else view.replaceChildren(headerTable(body));
+  }
+}
+
+function headerTable(headers) {
+  const rows = [];
+  for (const [name, values] of Object.entries(headers)) {
+    for (const value of values) rows.push(el("tr", {}, el("th", { scope: "row", text: name }), el("td", { text: value })));
+  }
+  return el("table", { class: "headers" }, el("tbody", {}, ...rows));
+}
+
+// -- changes asked from the page ---------------------------------------------------------
+
+async function toggleRead() {
+  const message = state.open;
+  if (!message) return;
+  const read = !message.Read;
+  try {
+    await api("PUT", "/api/v1/messages", { IDs: [message.ID], Read: read });
+    setRead(message.ID, read);
+  } catch (error) {
+    toast(error.message);
+  }
+}
+
+async function deleteMessage(id) {
+  if (!id) return;
+  const ids = state.messages.map((m) => m.ID);
+  const next = ids[ids.indexOf(id) + 1] || ids[ids.indexOf(id) - 1] || null;
+  const wasOpen = state.open && state.open.ID === id;
+  try {
+    await api("DELETE", "/api/v1/messages", { IDs: [id] });
+  } catch (error) {
+    toast(error.message);
+    return;
+  }
+  removed(id);
+  if (next) {
+    select(next);
+    if (wasOpen) openMessage(next);
+  } else if (wasOpen) {
+    closeMessage();
+  }
+}
+
+async function deleteAll() {
+  const what = state.query
+    ? `the ${numberFormat.format(state.total)} messages that match “${state.query}”`
+    : state.mailbox
+      ? `all ${numberFormat.format(state.total)} messages of ${state.mailbox}`
+      : `all ${numberFormat.format(state.total)} messages of the store`;
+  if (!(await confirmed(`Delete ${what}? This cannot be undone.`))) return;
+  try {
+    const query = scope();
+    if (query) await api("DELETE", `/api/v1/search?${new URLSearchParams({ query })}`);
+    else await api("DELETE", "/api/v1/messages");
+  } catch (error) {
+    toast(error.message);
+    return;
+  }
+  closeMessage();
+  state.start = 0;
+  loadList();
+  loadMailboxes();
+}
+
+async function markAllRead() {
+  const query = scope();
+  try {
+    await api("PUT", "/api/v1/messages", query ? { Search: query, Read: true } : { Read: true });
+  } catch (error) {
+    toast(error.message);
+    return;
+  }
+  for (const message of state.messages) setRead(message.ID, true);
+  mailboxesSoon();
+}
+
+// -- live --------------------------------------------------------------------------------
+
+let socket = null;
+let retry = 500;
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  socket = new WebSocket(`${scheme}//${location.host}/api/events`);
+  let greeted = false;
+  socket.addEventListener("message", (event) => {
+    let frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (!greeted) {
+      // The first frame: from now on every change is heard, so the lists are asked now.
+      greeted = true;
+      retry = 500;
+      live(true);
+      loadMailboxes();
+      loadList();
+    }
+    heard(frame);
+  });
+  socket.addEventListener("close", () => {
+    live(false);
+    setTimeout(connect, retry);
+    retry = Math.min(retry * 2, 8000);
+  });
+}
+
+function live(on) {
+  const node = $("live");
+  node.classList.toggle("on", on);
+  node.textContent = on ? "live" : "reconnecting…";
+}
+
+function heard(frame) {
+  const data = frame.Data;
+  if (listLoading && frame.Type !== "stats") listStale = true;
+  switch (frame.Type) {
+    case "new":
+      if (state.messages.some((m) => m.ID === data.ID)) break;
+      if (!state.mailbox && !state.query && state.start === 0) {
+        state.messages.unshift(data);
+        if (state.messages.length > PAGE) state.messages.length = PAGE;
+        state.total += 1;
+        renderList();
+        select(state.selected, { scroll: false });
+      } else {
+        reloadSoon(); // which copy is whose, or what a search matches: the server says
+      }
+      break;
+    case "update":
+      setRead(data.ID, data.Read);
+      break;
+    case "delete":
+      removed(data.ID);
+      break;
+    case "truncate":
+      state.messages = [];
+      state.total = 0;
+      state.start = 0;
+      renderList();
+      if (state.open) showGone();
+      break;
+    case "stats":
+      mailboxesSoon();
+      break;
+    default:
+      break;
+  }
+}
+
+// -- keys and wiring -------------------------------------------------------------------------
+
+function typing(target) {
+  return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target.isContentEditable;
+}
+
+function onKey(event) {
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+  if ($("confirm").open) return;
+  const search = $("search");
+  if (typing(event.target)) {
+    if (event.key === "Escape" && event.target === search) {
+      search.blur();
+      $("messages").focus();
+    } else if (event.key === "Enter" && event.target === search) {
+      event.preventDefault();
+      runSearch();
+    }
+    return;
+  }
+  switch (event.key) {
+    case "/":
+      event.preventDefault();
+      search.focus();
+      search.select();
+      break;
+    case "j":
+    case "ArrowDown":
+      event.preventDefault();
+      move(1);
+      break;
+    case "k":
+    case "ArrowUp":
+      event.preventDefault();
+      move(-1);
+      break;
+    case "Enter":
+      if (state.selected) openMessage(state.selected);
+      break;
+    case "Delete":
+      deleteMessage(state.selected);
+      break;
+    case "u":
+      toggleRead();
+      break;
+    case "Escape":
+      closeMessage();
+      break;
+    default:
+      break;
+  }
+}
+
+let searchTimer = 0;
+
+function runSearch() {
+  clearTimeout(searchTimer);
+  const query = $("search").value.trim();
+  if (query === state.query) return;
+  state.query = query;
+  state.start = 0;
+  loadList();
+}
+
+function wire() {
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    runSearch();
+  });
+  $("search").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(runSearch, SEARCH_DELAY);
+  });
+  $("prev").addEventListener("click", () => {
+    state.start = Math.max(0, state.start - PAGE);
+    loadList();
+  });
+  $("next").addEventListener("click", () => {
+    state.start += PAGE;
+    loadList();
+  });
+  $("delete-all").addEventListener("click", deleteAll);
+  $("mark-all-read").addEventListener("click", markAllRead);
+  $("toggle-read").addEventListener("click", toggleRead);
+  $("delete").addEventListener("click", () => deleteMessage(state.open && state.open.ID));
+  $("remote").addEventListener("click", () => {
+    state.remote = true;
+    showView("html");
+  });
+  $("back").addEventListener("click", closeMessage);
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    tab.addEventListener("click", () => showView(tab.dataset.view));
+  }
+  document.addEventListener("keydown", onKey);
+}
+
+wire();
+renderList();
+connect();

@@ -1,0 +1,195 @@
+"""What the open sockets of `/api/events` were told, and the frames that bring them up
+to date with the store: Mailpit's live events, one JSON text per frame, made once (on
+the `Mail` threads) for every socket.
+
+Mailpit's frames are `{"Type": T, "Data": D}`:
+- `new`: D is the message's summary, as `/api/v1/messages` lists it;
+- `update`: `{"ID", "Read"}`, a message whose read state changed;
+- `delete`: `{"ID"}`, a message gone;
+- `truncate`: D is null, every message is gone;
+- `stats`: `{"Total", "Unread", "Version"}`, the store's counts after the changes.
+
+Two sources say what changed: the `Change`s this process's reader makes or finds, at
+once; and the index itself, which other processes (the CLI, another worker) change
+behind this reader's back, looked at now and then (`looked`): each file's line of
+`mailboxes` (its stamp moves with every change written to it) and of `counts` is
+compared, and only a file whose line moved is read again, message by message. Either
+way each message is compared with what the sockets were last told of it (`shown`), so
+a change is told once, whichever source saw it first.
+
+A batch after which the store is empty becomes one `truncate` (what Mailpit sends when
+everything is deleted), however many messages went. A batch of more changes than a
+socket may hold unsent is not made into frames at all (`TooMany`): every socket would
+be dropped by it anyway, and the page reloads its lists when it reconnects.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from postier.store.read import Change, MessageSummary, located
+
+from . import shapes
+from .mail import Mail
+
+Line = tuple[object, ...]
+_BATCH = 500
+"""IDs asked of SQLite at a time (its limit on parameters is well above)."""
+
+
+class TooMany(Exception):  # noqa: N818 - a verdict, not a failure
+    """The batch holds more changes than a socket could be sent: reload, do not follow."""
+
+
+def frame(kind: str, data: Any) -> str:
+    return json.dumps({"Type": kind, "Data": data}, separators=(",", ":"))
+
+
+class Frames:
+    """The store as the sockets know it: each message's read state, by file."""
+
+    def __init__(self, mail: Mail, version: str, cap: int) -> None:
+        self.mail = mail
+        self.version = version
+        self.cap = cap
+        self.shown: dict[str, dict[str, bool]] = {}
+        """File (the index's entry) → message ID → read."""
+        self._entry_of: dict[str, str] = {}
+        self._lines: dict[str, Line] = {}
+        self._lock = threading.RLock()
+        with mail.reader.db.reading() as conn:
+            self._lines = _lines(conn)
+            for id_, entry, seen in conn.execute(
+                "SELECT id, entry, seen FROM messages WHERE hidden = 0"
+            ):
+                self._show(str(id_), str(entry), bool(seen))
+
+    def told(self, changes: Sequence[Change]) -> list[str]:
+        """The frames of the changes this process's reader announced (none, and no
+        `stats`, when the sockets were told of them already)."""
+        ids = list(dict.fromkeys(id_ for change in changes for id_ in change.ids))
+        return self._frames(ids)
+
+    def looked(self) -> list[str]:
+        """The frames of what the index holds that the sockets were not told of (none
+        when nothing moved)."""
+        with self._lock, self.mail.reader.db.reading() as conn:
+            lines = _lines(conn)
+            moved = {e for e in {*lines, *self._lines} if lines.get(e) != self._lines.get(e)}
+            self._lines = lines
+            ids: list[str] = []
+            for entry in moved:
+                ids += self.shown.get(entry, {})
+                ids += [str(row[0]) for row in conn.execute(
+                    "SELECT id FROM messages WHERE entry = ? AND hidden = 0", (entry,)
+                )]  # fmt: skip
+        return self._frames(list(dict.fromkeys(ids)))
+
+    # -- on the lock -----------------------------------------------------------------------
+
+    def _frames(self, ids: list[str]) -> list[str]:
+        with self._lock, self.mail.reader.db.reading() as conn:
+            now = _states(conn, ids)
+            result: list[str] = []
+            arrived: list[str] = []
+            gone = False
+            for id_ in ids:
+                was = self._was(id_)
+                if id_ not in now:
+                    if was is not None:
+                        self._hide(id_)
+                        result.append(frame("delete", {"ID": id_}))
+                        gone = True
+                    continue
+                entry, seen = now[id_]
+                if was is None:
+                    arrived.append(id_)
+                    result.append(id_)  # its place: its frame is made below
+                elif was != seen:
+                    result.append(frame("update", {"ID": id_, "Read": seen}))
+                self._show(id_, entry, seen)
+            total, unread = _totals(conn)
+        if not result:  # told already (by the other source), or nothing the sockets show
+            return []
+        if gone and total == 0:
+            return [frame("truncate", None), self.stats(total, unread)]
+        if len(result) >= self.cap:
+            raise TooMany(f"{len(result)} changes at once")
+        made, waiting = self._arrivals(arrived), set(arrived)
+        told = [made.get(item, item) for item in result if item in made or item not in waiting]
+        return [*told, self.stats(total, unread)]
+
+    def stats(self, total: int | None = None, unread: int | None = None) -> str:
+        """The `stats` frame (of the store as it is now, when not given)."""
+        if total is None or unread is None:
+            with self.mail.reader.db.reading() as conn:
+                total, unread = _totals(conn)
+        return frame("stats", {"Total": total, "Unread": unread, "Version": self.version})
+
+    def _arrivals(self, ids: list[str]) -> dict[str, str]:
+        """The `new` frames of `ids` (those still in the store)."""
+        found: list[MessageSummary] = []
+        with self.mail.reader.db.reading() as conn:
+            for id_ in ids:
+                where = located(conn, "m.id = ? AND m.hidden = 0", (id_,))
+                if where is not None:
+                    found.append(where.summary)
+        facts = self.mail.facts(found)
+        return {item.id: frame("new", shapes.summary(item, facts[item.id])) for item in found}
+
+    def _was(self, id_: str) -> bool | None:
+        entry = self._entry_of.get(id_)
+        return None if entry is None else self.shown[entry].get(id_)
+
+    def _show(self, id_: str, entry: str, seen: bool) -> None:
+        before = self._entry_of.get(id_)
+        if before is not None and before != entry:
+            self._hide(id_)
+        self._entry_of[id_] = entry
+        self.shown.setdefault(entry, {})[id_] = seen
+
+    def _hide(self, id_: str) -> None:
+        entry = self._entry_of.pop(id_)
+        messages = self.shown[entry]
+        messages.pop(id_, None)
+        if not messages:
+            del self.shown[entry]
+
+
+def _lines(conn: sqlite3.Connection) -> dict[str, Line]:
+    """Each file's line of `mailboxes` and `counts`: it moves when the file changes."""
+    lines: dict[str, Line] = {
+        str(entry): (stamp, end)
+        for entry, stamp, end in conn.execute("SELECT entry, stamp, indexed_end FROM mailboxes")
+    }
+    for entry, mailbox, messages, unread in conn.execute(
+        "SELECT entry, mailbox, messages, unread FROM counts"
+    ):
+        lines[str(entry)] = (*lines.get(str(entry), ()), mailbox, messages, unread)
+    return lines
+
+
+def _totals(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The store's messages and unread ones: the index's per-file counts, summed."""
+    total, unread = conn.execute(
+        "SELECT coalesce(sum(messages), 0), coalesce(sum(unread), 0) FROM counts"
+    ).fetchone()
+    return int(total), int(unread)
+
+
+def _states(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
+    """Each message's file and read state now (those still in the store)."""
+    wanted = list(ids)
+    states: dict[str, tuple[str, bool]] = {}
+    for start in range(0, len(wanted), _BATCH):
+        chunk = wanted[start : start + _BATCH]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT id, entry, seen FROM messages WHERE hidden = 0 AND id IN ({marks})", chunk
+        )
+        states.update((str(id_), (str(entry), bool(seen))) for id_, entry, seen in rows)
+    return states
