@@ -19,6 +19,7 @@ from email.message import Message
 from email.parser import BytesFeedParser
 from typing import Final, TypeVar
 
+from postier.store import is_delivery_id
 from postier.store.read import (
     Located,
     MessageSummary,
@@ -92,7 +93,10 @@ class Mail:
         result: dict[str, HeadFacts] = {}
         for item in items:
             with self.reader.db.reading() as conn:
-                where = located(conn, "m.id = ? AND m.hidden = 0", (item.id,))
+                column = "delivery" if is_delivery_id(item.id) else "id"
+                where = located(
+                    conn, f"m.{column} = ? AND m.hidden = 0 ORDER BY m.seq LIMIT 1", (item.id,)
+                )
             block = b""
             if where is not None:
                 with contextlib.suppress(NoSuchMessage, OSError):

@@ -10,6 +10,7 @@ what it finds changed, is announced to its subscribers (`changes`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import sqlite3
@@ -19,12 +20,14 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
+from ..identity import is_delivery_id
 from ..index.database import IndexDatabase, IndexUnavailableError
 from ..index.search_sql import where
 from ..index.words import clear as clear_words
 from ..naming import mailbox_file_name
 from ..query import QueryError, parse_query
 from .changes import Change, Listener, Subscribers
+from .deliveries import LEAD, UNREAD, all_mail_counts, as_deliveries, asks_copies
 from .edits import Editor
 from .errors import (
     BadQuery,
@@ -36,7 +39,7 @@ from .errors import (
     NotAnAddress,
     ReaderError,
 )
-from .lookup import Located, address_key, located, place
+from .lookup import Located, address_key, located, located_all, place
 from .mailboxes import Store
 from .message import MessageView, view
 from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines, page
@@ -52,6 +55,7 @@ DEFAULT_LIMIT: Final = 50
 _MAILBOX_ORDER: Final = "m.rank DESC, m.position DESC, m.location DESC"
 _ASCENDING: Final = "m.rank, m.position, m.location"
 _ALL_ORDER: Final = "m.received DESC, m.position DESC, m.location DESC"
+_DELIVERY_COPIES: Final = "m.delivery = ? AND m.hidden = 0 AND m.delivery != '' ORDER BY m.seq"
 
 Progress = Callable[[int, int, int], None]
 """Told (messages read, mailboxes done, mailboxes in all) as a reindex goes."""
@@ -195,8 +199,9 @@ class Reader:
                     progress(tally[0], tally[1], len(files))
 
             with self.db.writing() as conn:
-                # `counts` first: its triggers then find no line to update for each row.
-                for table in ("search", "counts", "messages", "mailboxes"):
+                # `counts` and `deliveries` first: their triggers then find no line to update
+                # for each row.
+                for table in ("search", "counts", "deliveries", "messages", "mailboxes"):
                     conn.execute(f"DELETE FROM {table}")
                 clear_words(conn)
                 for mailbox in files:
@@ -225,12 +230,17 @@ class Reader:
         offset: int = 0,
         limit: int | None = DEFAULT_LIMIT,
     ) -> Page:
-        """A page of a list, newest first: one mailbox's or every mailbox's messages,
-        those that match `query` (the search syntax of `store.query`) when given."""
+        """A page of a list, newest first: one mailbox's copies, or all mail (every
+        delivery once, `deliveries`), those that match `query` (the search syntax of
+        `store.query`) when given; in all mail, a query with a `mailbox:` term lists the
+        copies it matches."""
         try:
-            condition = where(parse_query(query))
+            parsed = parse_query(query)
         except QueryError as error:
             raise BadQuery(f"bad search: {error}") from None
+        by_delivery = mailbox is None and not asks_copies(parsed)
+        unread = UNREAD if by_delivery else "m.seen = 0"
+        condition = where(parsed, unread=UNREAD if by_delivery else None)
         self._look()
         # With a search, its matches drive the query: `+` keeps SQLite from walking the
         # index of read state over every message to test each against them.
@@ -242,24 +252,35 @@ class Reader:
                 wanted = self._mailbox(conn, mailbox)
             params.append(wanted)
             clauses.append("m.mailbox = ?")
+        if by_delivery:
+            clauses.append(LEAD)
         if condition.sql != "1":
             clauses.append(f"({condition.sql})")
             params.extend(condition.params)
         order = _MAILBOX_ORDER if mailbox is not None else _ALL_ORDER
         index = None if mailbox is not None else "messages_by_received"
         with self.db.reading() as conn:
-            # Without a search, the list is a whole mailbox, or all of them: counted already.
-            counts = counted(conn, wanted) if condition.sql == "1" else None
-            return page(
+            # Without a search, the list is a whole mailbox, or all mail: counted already.
+            counts = None
+            if condition.sql == "1":
+                counts = all_mail_counts(conn) if by_delivery else counted(conn, wanted)
+            found = page(
                 conn, " AND ".join(clauses), params, order=order, offset=offset, limit=limit,
                 numbered=mailbox is not None and condition.sql == "1", ordered_by=index,
-                counts=counts,
+                counts=counts, unread=unread,
             )  # fmt: skip
+            if by_delivery:
+                found = Page(found.total, found.unread, as_deliveries(conn, found.messages))
+            return found
 
-    def all_ids(self) -> set[str]:
-        """The IDs of every message the index shows (for a reader that follows the store)."""
+    def all_ids(self, *, deliveries: bool = False) -> set[str]:
+        """The IDs of every copy the index shows (for a reader that follows the store);
+        with `deliveries`, the IDs of their deliveries too (what all mail may name)."""
         with self.db.reading() as conn:
-            return {row[0] for row in conn.execute("SELECT id FROM messages WHERE hidden = 0")}
+            ids = {row[0] for row in conn.execute("SELECT id FROM messages WHERE hidden = 0")}
+            if deliveries:
+                ids.update(row[0] for row in conn.execute("SELECT delivery FROM deliveries"))
+            return ids
 
     def last_seq(self) -> int:
         """The highest row number of the index: what was indexed after it is new."""
@@ -279,11 +300,30 @@ class Reader:
     # -- one message -----------------------------------------------------------------------
 
     def locate(self, ref: str) -> Located:
-        """Where the message with ID `ref` is; NoSuchMessage when the store has none."""
+        """Where the message with ID `ref` is; NoSuchMessage when the store has none. A
+        delivery's ID gives its lead copy, with the delivery's entry as its summary."""
         self._look()
         with self.db.reading() as conn:
-            found = located(conn, "m.id = ? AND m.hidden = 0", (ref,))
+            if is_delivery_id(ref):
+                found = located(conn, f"{_DELIVERY_COPIES} LIMIT 1", (ref,))
+                if found is not None:
+                    entry = as_deliveries(conn, [found.summary])[0]
+                    found = dataclasses.replace(found, summary=entry)
+            else:
+                found = located(conn, "m.id = ? AND m.hidden = 0", (ref,))
         if found is None:
+            raise NoSuchMessage(f"no message with ID {ref} in the store")
+        return found
+
+    def copies(self, ref: str) -> list[Located]:
+        """The copies `ref` names: every visible copy of a delivery (its ID), in the
+        order indexed; the one copy of a copy's ID. NoSuchMessage when there is none."""
+        if not is_delivery_id(ref):
+            return [self.locate(ref)]
+        self._look()
+        with self.db.reading() as conn:
+            found = located_all(conn, _DELIVERY_COPIES, (ref,))
+        if not found:
             raise NoSuchMessage(f"no message with ID {ref} in the store")
         return found
 
@@ -320,7 +360,7 @@ class Reader:
     def message(self, ref: str) -> Located:
         """The message with ID `ref`, with its number in its mailbox (which costs a count
         of the messages on one side of it: `locate` when it is not wanted)."""
-        found = self.locate(ref)
+        found = self.locate(ref)  # a delivery's: its lead, numbered in the lead's mailbox
         with self.db.reading() as conn:
             return found.numbered(place(conn, found))
 
