@@ -31,11 +31,11 @@ LEAD: Final = (
 """True for the row all mail lists: a foreign copy, or a delivery's lead (one step along
 `messages_by_delivery`)."""
 UNREAD: Final = (
-    "(CASE WHEN m.delivery = '' THEN m.seen = 0 ELSE coalesce((SELECT u.unread FROM "
-    "deliveries u WHERE u.delivery = m.delivery), 0) > 0 END)"
+    "(CASE WHEN m.seen = 0 THEN 1 WHEN m.delivery = '' THEN 0 ELSE coalesce((SELECT "
+    "u.unread > 0 FROM deliveries u WHERE u.delivery = m.delivery), 0) END)"
 )
 """True for an entry of all mail that is unread: a foreign copy not read, a delivery with
-a copy not read."""
+a copy not read (a copy unread says so at once; only a read one looks at the others)."""
 
 
 def asks_copies(query: Query) -> bool:
@@ -60,6 +60,41 @@ def all_mail_counts(conn: sqlite3.Connection) -> tuple[int, int]:
         "FROM deliveries INDEXED BY deliveries_shared WHERE copies > 1"
     ).fetchone()
     return int(total) - int(extra), int(unread) - int(extra_unread)
+
+
+def search_counts(
+    conn: sqlite3.Connection, condition: str, params: Sequence[object]
+) -> tuple[int, int]:
+    """All mail's entries and unread entries among the rows `messages m WHERE {condition}`
+    (visible rows of a search, whose leads all mail lists): the rows' own count and unread,
+    less the copies that are no lead, and with each shared delivery's lead unread when any
+    of its copies is. Only the deliveries of several copies are looked at one by one
+    (`deliveries_shared`): testing every row for being a lead, and looking up its
+    delivery's read state, would cost a search of many matches a step more per match."""
+    total, unread = conn.execute(
+        f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m WHERE {condition}",
+        params,
+    ).fetchone()
+    total, unread = int(total), int(unread)
+    shared = conn.execute(
+        f"SELECT s.delivery, s.unread > 0, m.seen = 0, ({condition}) "
+        "FROM deliveries s INDEXED BY deliveries_shared "
+        "JOIN messages m INDEXED BY messages_by_delivery "
+        "ON m.delivery = s.delivery AND m.hidden = 0 AND m.delivery != '' "
+        "WHERE s.copies > 1 ORDER BY s.delivery, m.seq",
+        params,
+    )
+    previous = None
+    for delivery, delivery_unread, copy_unread, matches in shared:
+        lead, previous = delivery != previous, delivery
+        if not matches:
+            continue
+        if not lead:
+            total -= 1
+            unread -= int(copy_unread)
+        else:
+            unread += int(delivery_unread) - int(copy_unread)
+    return total, unread
 
 
 def as_deliveries(conn: sqlite3.Connection, rows: Sequence[MessageSummary]) -> list[MessageSummary]:

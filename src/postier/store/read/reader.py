@@ -27,7 +27,14 @@ from ..index.words import clear as clear_words
 from ..naming import mailbox_file_name
 from ..query import QueryError, parse_query
 from .changes import Change, Listener, Subscribers
-from .deliveries import LEAD, UNREAD, all_mail_counts, as_deliveries, asks_copies
+from .deliveries import (
+    LEAD,
+    UNREAD,
+    all_mail_counts,
+    as_deliveries,
+    asks_copies,
+    search_counts,
+)
 from .edits import Editor
 from .errors import (
     BadQuery,
@@ -252,11 +259,12 @@ class Reader:
                 wanted = self._mailbox(conn, mailbox)
             params.append(wanted)
             clauses.append("m.mailbox = ?")
-        if by_delivery:
-            clauses.append(LEAD)
         if condition.sql != "1":
             clauses.append(f"({condition.sql})")
             params.extend(condition.params)
+        matching = " AND ".join(clauses)
+        if by_delivery:
+            clauses.append(LEAD)
         order = _MAILBOX_ORDER if mailbox is not None else _ALL_ORDER
         index = None if mailbox is not None else "messages_by_received"
         with self.db.reading() as conn:
@@ -264,6 +272,8 @@ class Reader:
             counts = None
             if condition.sql == "1":
                 counts = all_mail_counts(conn) if by_delivery else counted(conn, wanted)
+            elif by_delivery:
+                counts = search_counts(conn, matching, params)
             found = page(
                 conn, " AND ".join(clauses), params, order=order, offset=offset, limit=limit,
                 numbered=mailbox is not None and condition.sql == "1", ordered_by=index,
