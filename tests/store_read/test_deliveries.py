@@ -5,6 +5,7 @@ that copy. In mbox, in Maildir, and with one delivery's copies in both formats."
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from postier.store.naming import StoreFormat, mailbox_path
 from postier.store.read import NoSuchMessage, Reader
 from postier.store.read.mbox_compact import compact
 from tests.store_read.helpers import (
+    CliRun,
     deliver,
     envelope,
     mbox_bytes,
@@ -296,3 +298,30 @@ def test_an_index_rebuilt_from_scratch_gives_the_same_ids(
         reader.reindex()
         assert reader.messages().total == 5
         assert [i.id for i in reader.messages().messages] == [i for i, _, _ in before[""]]
+
+
+def test_the_cli_takes_a_delivery_id_wherever_it_takes_an_id(store: Path, cli: CliRun) -> None:
+    layout = LAYOUTS["mixed"]
+    deliver_split(store, layout)
+    (entry,) = json.loads(cli("read", "--all", "--json", "--store", store).out)
+    d_id = entry["id"]
+    assert is_delivery_id(d_id) and sorted(entry["mailboxes"]) == sorted(RECIPIENTS)
+    bob = json.loads(cli("read", BOB, "--json", "--store", store).out)
+    assert [item["mailboxes"] for item in bob] == [[BOB]]
+    assert bob[0]["id"] != d_id
+    # `read ADDRESS ID` with the delivery's ID: the copy in ADDRESS.
+    shown = json.loads(cli("read", CAROL, d_id, "--json", "--peek", "--store", store).out)
+    assert (shown["mailbox"], shown["mailboxes"], shown["index"]) == (CAROL, [CAROL], 1)
+    assert cli("read", DAVE, d_id, "--store", store).status == 1
+    result = cli("read", d_id, "--json", "--peek", "--store", store)
+    assert json.loads(result.out)["id"] == d_id
+    assert cli("mark", "read", d_id, "--store", store).out == "Marked 1 message read.\n"
+    with Reader(store, fsync=False) as reader:
+        assert [box.unread for box in reader.mailboxes()] == [0, 0, 0]
+    result = cli("mark", "unread", d_id, bob[0]["id"], "--store", store)
+    assert result.out == "Marked 2 messages unread.\n"
+    assert cli("delete", bob[0]["id"], "--store", store).out == "Deleted 1 message.\n"
+    assert stored_copies(store, layout, b"Plans for the week") == {ALICE, CAROL}
+    assert cli("delete", d_id, "--store", store).out == "Deleted 1 message.\n"
+    assert stored_copies(store, layout, b"Plans for the week") == set()
+    assert cli("read", d_id, "--store", store).status == 1
