@@ -18,6 +18,7 @@ from tests.store_read.test_deliveries import (
     CAROL,
     LAYOUTS,
     RECIPIENTS,
+    add_foreign,
     deliver_split,
     stored_copies,
 )
@@ -117,3 +118,17 @@ def test_deleting_a_mailbox_search_deletes_its_copies_only(store: Path, api_for:
     assert bcc(entry) == [ALICE, CAROL]
     assert api.delete("/api/v1/search?query=plans").status == 200
     assert stored_copies(store, layout, BODY) == set()
+
+
+def test_the_entries_of_all_mail_for_changed_copies(store: Path, api_for: ApiFor) -> None:
+    deliver_split(store, LAYOUTS["mixed"])
+    add_foreign(store, ["Foreign"])
+    api = api_for(store)
+    reader = api.reader
+    copies = [m for box in reader.mailboxes() for m in reader.messages(box.address).messages]
+    assert len(copies) == 4
+    listed = {(m.id, m.copies, m.read, m.subject) for m in reader.messages().messages}
+    assert {(m.id, m.copies, m.read, m.subject) for m in api.mail.entries(copies)} == listed
+    assert len(api.mail.entries(copies)) == 2
+    reader.delete([c.id for c in copies if c.delivery])
+    assert [m.subject for m in api.mail.entries(copies)] == ["Foreign"]
