@@ -45,6 +45,10 @@ _ENTRIES = (
 )
 """All mail's entries and unread entries, counted from the rows: a delivery is one entry,
 unread while any copy is."""
+_SHARING = (
+    "SELECT count(*), coalesce(sum(copies), 0), coalesce(sum(unread - (unread > 0)), 0) "
+    "FROM deliveries WHERE copies > 1"
+)
 
 
 def counts_agree(reader: Reader) -> None:
@@ -54,6 +58,8 @@ def counts_agree(reader: Reader) -> None:
         kept = conn.execute(_DELIVERIES_KEPT).fetchall()
         assert kept == conn.execute(_DELIVERIES_COUNTED).fetchall()
         entries = conn.execute(_ENTRIES).fetchone()
+        sharing = conn.execute("SELECT deliveries, copies, unread FROM sharing").fetchone()
+        assert sharing == conn.execute(_SHARING).fetchone()
     page = reader.messages(limit=None)
     assert (page.total, page.unread) == tuple(entries)
     assert len(page.messages) == page.total
@@ -197,6 +203,15 @@ class CountsMachine(RuleBasedStateMachine):
         assert (found.total, found.unread, len(found.messages)) == (*_pair(page), found.total)
         found = self.reader.messages(query="is:unread", limit=None)
         assert (found.total, found.unread, len(found.messages)) == (page.unread,) * 3
+        # Fewer matches than shared copies (counted another way): "message 1", 1x.
+        every = self.reader.messages(limit=None).messages
+        wanted = [item for item in every if item.subject.startswith("message 1")]
+        found = self.reader.messages(query='subject:"message 1"', limit=None)
+        assert {item.id for item in found.messages} == {item.id for item in wanted}
+        assert (found.total, found.unread) == (
+            len(wanted),
+            sum(not item.read for item in wanted),
+        )
         with self.reader.db.reading() as conn:
             counted = conn.execute(
                 "SELECT mailbox, count(*), sum(seen = 0), sum(size), max(received) "

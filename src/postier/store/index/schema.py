@@ -32,8 +32,12 @@ writer (a server's indexer, or a reader catching up) commits the next.
                 unread; kept by triggers as `counts` is. All mail lists a delivery once,
                 so its total is `counts`' sum less `copies - 1` for each delivery of
                 several copies, and its unread less `unread - 1` for each with unread
-                copies (a delivery is unread while any copy is): `deliveries_shared`
-                holds just those, so the sums read a few rows, not one a delivery
+                copies (a delivery is unread while any copy is)
+    sharing     one row: the deliveries of several copies, their copies, and their unread
+                copies beyond one each (the sums above), kept by triggers on `deliveries`,
+                so that all mail's counts cost two lookups however many messages went to
+                several recipients; `deliveries_shared` lists those deliveries, for a
+                search that has more matches than they have copies
 
 Times are integers, microseconds since the epoch (UTC). `recipients` and `cc` are JSON
 arrays of the decoded addresses as written; in `search`, each address is folded and
@@ -151,10 +155,37 @@ ON messages WHEN new.hidden = 0 AND new.delivery != '' BEGIN
     INSERT INTO deliveries VALUES (new.delivery, 1, new.seen = 0)
     ON CONFLICT DO UPDATE SET copies = copies + 1, unread = unread + excluded.unread;
 END;
+CREATE TABLE IF NOT EXISTS sharing(
+    one INTEGER PRIMARY KEY CHECK (one = 0),
+    deliveries INTEGER NOT NULL,
+    copies INTEGER NOT NULL,
+    unread INTEGER NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO sharing VALUES (0, 0, 0, 0);
+CREATE TRIGGER IF NOT EXISTS sharing_inserted AFTER INSERT ON deliveries
+WHEN new.copies > 1 BEGIN
+    UPDATE sharing SET deliveries = deliveries + 1, copies = copies + new.copies,
+        unread = unread + new.unread - (new.unread > 0);
+END;
+CREATE TRIGGER IF NOT EXISTS sharing_deleted AFTER DELETE ON deliveries
+WHEN old.copies > 1 BEGIN
+    UPDATE sharing SET deliveries = deliveries - 1, copies = copies - old.copies,
+        unread = unread - old.unread + (old.unread > 0);
+END;
+CREATE TRIGGER IF NOT EXISTS sharing_updated_from AFTER UPDATE ON deliveries
+WHEN old.copies > 1 BEGIN
+    UPDATE sharing SET deliveries = deliveries - 1, copies = copies - old.copies,
+        unread = unread - old.unread + (old.unread > 0);
+END;
+CREATE TRIGGER IF NOT EXISTS sharing_updated_to AFTER UPDATE ON deliveries
+WHEN new.copies > 1 BEGIN
+    UPDATE sharing SET deliveries = deliveries + 1, copies = copies + new.copies,
+        unread = unread + new.unread - (new.unread > 0);
+END;
 """
-"""`deliveries`, its triggers, and the index that finds a delivery's copies (its lead, the
-visible copy with the lowest `seq`, first): as `counts`, an update takes a row out of its
-old line and puts it in its new one."""
+"""`deliveries`, `sharing`, their triggers, and the index that finds a delivery's copies
+(its lead, the visible copy with the lowest `seq`, first): as with `counts`, an update
+takes a row out of its old line and puts it in its new one."""
 
 TABLES: Final = f"""
 CREATE TABLE IF NOT EXISTS meta(

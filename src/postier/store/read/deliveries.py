@@ -51,50 +51,59 @@ def _names_mailbox(term: Term) -> bool:
 
 def all_mail_counts(conn: sqlite3.Connection) -> tuple[int, int]:
     """All mail's entries and unread entries: every visible copy (`counts`), less the
-    copies beyond the first of each delivery of several (`deliveries_shared`)."""
+    copies beyond the first of each delivery of several, and their unread beyond one
+    (`sharing`)."""
     total, unread = conn.execute(
         "SELECT coalesce(sum(messages), 0), coalesce(sum(unread), 0) FROM counts"
     ).fetchone()
-    extra, extra_unread = conn.execute(
-        "SELECT coalesce(sum(copies - 1), 0), coalesce(sum(unread - (unread > 0)), 0) "
-        "FROM deliveries INDEXED BY deliveries_shared WHERE copies > 1"
-    ).fetchone()
-    return int(total) - int(extra), int(unread) - int(extra_unread)
+    deliveries, copies, extra_unread = _sharing(conn)
+    return int(total) - (copies - deliveries), int(unread) - extra_unread
+
+
+def _sharing(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    row = conn.execute("SELECT deliveries, copies, unread FROM sharing").fetchone()
+    return (0, 0, 0) if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
 
 def search_counts(
     conn: sqlite3.Connection, condition: str, params: Sequence[object]
 ) -> tuple[int, int]:
     """All mail's entries and unread entries among the rows `messages m WHERE {condition}`
-    (visible rows of a search, whose leads all mail lists): the rows' own count and unread,
-    less the copies that are no lead, and with each shared delivery's lead unread when any
-    of its copies is. Only the deliveries of several copies are looked at one by one
-    (`deliveries_shared`): testing every row for being a lead, and looking up its
-    delivery's read state, would cost a search of many matches a step more per match."""
+    (the visible rows a search matches, whose leads all mail lists).
+
+    The rows are counted first. When no delivery has several copies, that is all. When the
+    matches are fewer than those deliveries' copies, each match is tested for being a lead
+    (`LEAD`) and for being unread as an entry (`UNREAD`); otherwise the copies of those
+    deliveries are, and the count corrected: less the copies that are no lead, and each
+    shared delivery's lead unread when any of its copies is. Either way the work is one
+    step per row of the smaller set, never one per match of a common word as well as one
+    per copy of a store where every message went to several recipients."""
     total, unread = conn.execute(
         f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m WHERE {condition}",
         params,
     ).fetchone()
     total, unread = int(total), int(unread)
-    shared = conn.execute(
-        f"SELECT s.delivery, s.unread > 0, m.seen = 0, ({condition}) "
-        "FROM deliveries s INDEXED BY deliveries_shared "
+    _, shared, _ = _sharing(conn)
+    if not shared or not total:
+        return total, unread
+    if total <= shared:
+        found, found_unread = conn.execute(
+            f"SELECT count(*), coalesce(sum({UNREAD}), 0) FROM messages m "
+            f"WHERE {condition} AND {LEAD}",
+            params,
+        ).fetchone()
+        return int(found), int(found_unread)
+    others, correction = conn.execute(
+        "SELECT coalesce(sum(NOT lead), 0), coalesce(sum(CASE WHEN lead "
+        "THEN delivery_unread - copy_unread ELSE -copy_unread END), 0) "
+        "FROM (SELECT s.unread > 0 AS delivery_unread, m.seen = 0 AS copy_unread, "
+        f"{LEAD} AS lead FROM deliveries s INDEXED BY deliveries_shared "
         "JOIN messages m INDEXED BY messages_by_delivery "
         "ON m.delivery = s.delivery AND m.hidden = 0 AND m.delivery != '' "
-        "WHERE s.copies > 1 ORDER BY s.delivery, m.seq",
+        f"WHERE s.copies > 1 AND ({condition}))",
         params,
-    )
-    previous = None
-    for delivery, delivery_unread, copy_unread, matches in shared:
-        lead, previous = delivery != previous, delivery
-        if not matches:
-            continue
-        if not lead:
-            total -= 1
-            unread -= int(copy_unread)
-        else:
-            unread += int(delivery_unread) - int(copy_unread)
-    return total, unread
+    ).fetchone()
+    return total - int(others), unread + int(correction)
 
 
 def as_deliveries(conn: sqlite3.Connection, rows: Sequence[MessageSummary]) -> list[MessageSummary]:
