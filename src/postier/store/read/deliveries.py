@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from ..query import Field, FieldTerm, Not, Query, Term
+from .lookup import Located, located, located_all
 from .results import MessageSummary
 
 LEAD: Final = (
@@ -36,6 +37,24 @@ UNREAD: Final = (
 )
 """True for an entry of all mail that is unread: a foreign copy not read, a delivery with
 a copy not read (a copy unread says so at once; only a read one looks at the others)."""
+
+
+_COPIES: Final = "m.delivery = ? AND m.hidden = 0 AND m.delivery != '' ORDER BY m.seq"
+"""A delivery's visible copies, its lead first."""
+
+
+def delivery_lead(conn: sqlite3.Connection, delivery: str) -> Located | None:
+    """The delivery's lead copy, with the delivery's entry as its summary; None when no
+    copy is left."""
+    found = located(conn, f"{_COPIES} LIMIT 1", (delivery,))
+    if found is None:
+        return None
+    return dataclasses.replace(found, summary=as_deliveries(conn, [found.summary])[0])
+
+
+def delivery_copies(conn: sqlite3.Connection, delivery: str) -> list[Located]:
+    """Every visible copy of the delivery, in the order indexed (its lead first)."""
+    return located_all(conn, _COPIES, (delivery,))
 
 
 def asks_copies(query: Query) -> bool:

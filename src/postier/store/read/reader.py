@@ -10,7 +10,6 @@ what it finds changed, is announced to its subscribers (`changes`).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import os
 import sqlite3
@@ -22,19 +21,11 @@ from typing import Final
 
 from ..identity import is_delivery_id
 from ..index.database import IndexDatabase, IndexUnavailableError
-from ..index.search_sql import where
 from ..index.words import clear as clear_words
 from ..naming import mailbox_file_name
 from ..query import QueryError, parse_query
 from .changes import Change, Listener, Subscribers
-from .deliveries import (
-    LEAD,
-    UNREAD,
-    all_mail_counts,
-    as_deliveries,
-    asks_copies,
-    search_counts,
-)
+from .deliveries import delivery_copies, delivery_lead
 from .edits import Editor
 from .errors import (
     BadQuery,
@@ -46,10 +37,11 @@ from .errors import (
     NotAnAddress,
     ReaderError,
 )
-from .lookup import Located, address_key, located, located_all, place
+from .listing import MAILBOX_ORDER, listed
+from .lookup import Located, address_key, located, place
 from .mailboxes import Store
 from .message import MessageView, view
-from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines, page
+from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines
 from .raw import open_maildir_message, open_mbox_message
 from .results import SUMMARY_COLUMNS, MailboxSummary, MessageSummary, Page, summary_from_row
 from .scan import StoredMessage
@@ -59,10 +51,7 @@ from .sync import IndexSync, stale_entries
 DEFAULT_FRESHNESS: Final = 0.0
 """Seconds a look may trust the last one: 0, every look compares the files' stamps."""
 DEFAULT_LIMIT: Final = 50
-_MAILBOX_ORDER: Final = "m.rank DESC, m.position DESC, m.location DESC"
 _ASCENDING: Final = "m.rank, m.position, m.location"
-_ALL_ORDER: Final = "m.received DESC, m.position DESC, m.location DESC"
-_DELIVERY_COPIES: Final = "m.delivery = ? AND m.hidden = 0 AND m.delivery != '' ORDER BY m.seq"
 
 Progress = Callable[[int, int, int], None]
 """Told (messages read, mailboxes done, mailboxes in all) as a reindex goes."""
@@ -206,8 +195,7 @@ class Reader:
                     progress(tally[0], tally[1], len(files))
 
             with self.db.writing() as conn:
-                # `counts` and `deliveries` first: their triggers then find no line to update
-                # for each row.
+                # `counts`, `deliveries` first: their triggers then find no line to update.
                 for table in ("search", "counts", "deliveries", "messages", "mailboxes"):
                     conn.execute(f"DELETE FROM {table}")
                 clear_words(conn)
@@ -245,43 +233,12 @@ class Reader:
             parsed = parse_query(query)
         except QueryError as error:
             raise BadQuery(f"bad search: {error}") from None
-        by_delivery = mailbox is None and not asks_copies(parsed)
-        unread = UNREAD if by_delivery else "m.seen = 0"
-        condition = where(parsed, unread=UNREAD if by_delivery else None)
         self._look()
-        # With a search, its matches drive the query: `+` keeps SQLite from walking the
-        # index of read state over every message to test each against them.
-        clauses: list[str] = ["m.hidden = 0" if condition.sql == "1" else "+m.hidden = 0"]
-        params: list[object] = []
         wanted = None
-        if mailbox is not None:
-            with self.db.reading() as conn:
-                wanted = self._mailbox(conn, mailbox)
-            params.append(wanted)
-            clauses.append("m.mailbox = ?")
-        if condition.sql != "1":
-            clauses.append(f"({condition.sql})")
-            params.extend(condition.params)
-        matching = " AND ".join(clauses)
-        if by_delivery:
-            clauses.append(LEAD)
-        order = _MAILBOX_ORDER if mailbox is not None else _ALL_ORDER
-        index = None if mailbox is not None else "messages_by_received"
         with self.db.reading() as conn:
-            # Without a search, the list is a whole mailbox, or all mail: counted already.
-            counts = None
-            if condition.sql == "1":
-                counts = all_mail_counts(conn) if by_delivery else counted(conn, wanted)
-            elif by_delivery:
-                counts = search_counts(conn, matching, params)
-            found = page(
-                conn, " AND ".join(clauses), params, order=order, offset=offset, limit=limit,
-                numbered=mailbox is not None and condition.sql == "1", ordered_by=index,
-                counts=counts, unread=unread,
-            )  # fmt: skip
-            if by_delivery:
-                found = Page(found.total, found.unread, as_deliveries(conn, found.messages))
-            return found
+            if mailbox is not None:
+                wanted = self._mailbox(conn, mailbox)
+            return listed(conn, parsed, wanted, offset, limit)
 
     def all_ids(self, *, deliveries: bool = False) -> set[str]:
         """The IDs of every copy the index shows (for a reader that follows the store);
@@ -315,10 +272,7 @@ class Reader:
         self._look()
         with self.db.reading() as conn:
             if is_delivery_id(ref):
-                found = located(conn, f"{_DELIVERY_COPIES} LIMIT 1", (ref,))
-                if found is not None:
-                    entry = as_deliveries(conn, [found.summary])[0]
-                    found = dataclasses.replace(found, summary=entry)
+                found = delivery_lead(conn, ref)
             else:
                 found = located(conn, "m.id = ? AND m.hidden = 0", (ref,))
         if found is None:
@@ -332,9 +286,8 @@ class Reader:
             return [self.locate(ref)]
         self._look()
         with self.db.reading() as conn:
-            found = located_all(conn, _DELIVERY_COPIES, (ref,))
-        if not found:
-            raise NoSuchMessage(f"no message with ID {ref} in the store")
+            if not (found := delivery_copies(conn, ref)):
+                raise NoSuchMessage(f"no message with ID {ref} in the store")
         return found
 
     def numbered(self, address: str, number: int | None) -> Located:
@@ -358,7 +311,7 @@ class Reader:
             ahead = index - 1 <= count - index
             found = located(
                 conn,
-                f"m.mailbox = ? AND m.hidden = 0 ORDER BY {_ASCENDING if ahead else _MAILBOX_ORDER}"
+                f"m.mailbox = ? AND m.hidden = 0 ORDER BY {_ASCENDING if ahead else MAILBOX_ORDER}"
                 " LIMIT 1 OFFSET ?",
                 (wanted, index - 1 if ahead else count - index),
                 number=index,
