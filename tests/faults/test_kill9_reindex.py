@@ -139,12 +139,18 @@ def index_rows(store: Path) -> tuple[list[str], list[str]]:
 
 
 def listed(store: Path) -> tuple[list[str], list[MailboxSummary]]:
-    """Every ID a new reader lists (one per message, so not sorted into a set), and its
-    mailboxes."""
+    """Every copy's ID a new reader lists in the mailboxes (one per message, so not sorted
+    into a set), and its mailboxes. All mail lists deliveries, under their own IDs."""
     with Reader(store) as reader:
         page = reader.messages(limit=None)
         assert page.total == len(page.messages)
-        return sorted(message.id for message in page.messages), reader.mailboxes()
+        boxes = reader.mailboxes()
+        ids = []
+        for box in boxes:
+            copies = reader.messages(box.address, limit=None)
+            assert copies.total == len(copies.messages) == box.count
+            ids += [message.id for message in copies.messages]
+        return sorted(ids), boxes
 
 
 @pytest.mark.slow

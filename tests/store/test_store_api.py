@@ -35,6 +35,7 @@ PUBLIC = {
     "StoreFormat",
     "address_from_name",
     "detect_format",
+    "is_delivery_id",
     "is_message_id",
     "mailbox_name",
     "mailbox_path",

@@ -56,7 +56,10 @@ def test_serve_serves_the_api_on_its_loop(start_server: StartServer) -> None:
     arrived = get_json(f"{url}/api/v1/wait?query=mailbox:c@example.org&timeout=10")
     assert arrived["Subject"] == "Hi"
     assert arrived["Bcc"] == [{"Name": "", "Address": "c@example.org"}]
-    assert get_json(f"{url}/api/v1/messages")["total"] == 2
+    assert get_json(f"{url}/api/v1/messages?mailbox=b@example.org")["total"] == 1
+    everything = get_json(f"{url}/api/v1/messages")  # one delivery: one entry
+    assert everything["total"] == 1
+    assert everything["messages"][0]["Bcc"] == [{"Name": "", "Address": "c@example.org"}]
     runtime = get_json(f"{url}/api/v1/info")["RuntimeStats"]
     assert runtime["SMTPAccepted"] == 1
     assert runtime["SMTPAcceptedSize"] > len("Sent over SMTP.")

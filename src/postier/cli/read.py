@@ -21,6 +21,7 @@ from postier.cli.display import human_size, message_table, message_text
 from postier.cli.options import env, subcommand
 from postier.cli.refs import is_id
 from postier.cli.shapes import message_json
+from postier.store import is_delivery_id
 from postier.store.read import (
     Located,
     MessageSummary,
@@ -41,18 +42,22 @@ and mark it read (--peek leaves it as it is).
 The address is matched as the server names mailboxes: case does not matter. A mailbox
 that does not exist is empty. The store's format (mbox or Maildir) is detected.
 An ID is the message's stable name in the store: the same however many messages are
-filed or deleted around it (as `postier delete` and `postier mark` take it).
+filed or deleted around it (as `postier delete` and `postier mark` take it). A message
+sent to several recipients is one entry of every mailbox's list (--all), under its
+delivery's ID (d...), and a copy in each recipient's mailbox, under the copy's ID: a
+delivery's ID shows its first copy, ADDRESS and a delivery's ID the copy in ADDRESS.
 
 A search holds words and "quoted phrases" (found in the subject, sender, recipients and
 text) and terms: from:, to:, cc:, subject:, message-id:, mailbox:, is:read, is:unread,
 has:attachment, before:DATE, after:DATE (YYYY-MM-DD, UTC), larger:SIZE, smaller:SIZE
 (10K, 2M); a leading - negates a term; all terms must match; case does not matter.
 
---json is for scripts: one object per message with the keys id, mailbox, read, index,
-from, to, cc, subject, date (ISO 8601), size, message_id, raw (the stored message as
-text, trace headers included), raw_base64 (its exact bytes), text, html and attachments
-(name, type, size); an array of them for a list. --raw prints the stored message itself:
-the trace headers and the message exactly as received, mbox quoting undone."""
+--json is for scripts: one object per message with the keys id, mailbox, mailboxes
+(every mailbox holding a copy of a delivery listed by its ID), read, index, from, to,
+cc, subject, date (ISO 8601), size, message_id, raw (the stored message as text, trace
+headers included), raw_base64 (its exact bytes), text, html and attachments (name, type,
+size); an array of them for a list. --raw prints the stored message itself: the trace
+headers and the message exactly as received, mbox quoting undone."""
 
 
 def register(subparsers: Any) -> None:
@@ -164,12 +169,23 @@ def _read(args: argparse.Namespace) -> int:
 def _find(reader: Reader, args: argparse.Namespace) -> Located:
     if args.number is None and not args.last:
         return reader.message(args.address.strip())
+    if args.number is not None and is_delivery_id(args.number.strip()):
+        return _copy_in(reader, args.number.strip(), args.address)
     if args.number is not None and is_id(args.number):
         found = reader.message(args.number.strip())
         if found.summary.mailbox != locate_address(args.address):
             raise ReaderError(f"message {found.id} is not in {args.address}'s mailbox")
         return found
     return reader.numbered(args.address, None if args.last else int(args.number))
+
+
+def _copy_in(reader: Reader, delivery: str, address: str) -> Located:
+    """The copy of the delivery `delivery` that `address`'s mailbox holds."""
+    wanted = locate_address(address)
+    for copy in reader.copies(delivery):
+        if copy.summary.mailbox == wanted:
+            return reader.message(copy.id)
+    raise ReaderError(f"message {delivery} has no copy in {address}'s mailbox")
 
 
 def _list(reader: Reader, args: argparse.Namespace) -> int:

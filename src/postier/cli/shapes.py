@@ -26,9 +26,17 @@ def mailbox_json(row: MailboxSummary) -> dict[str, Any]:
 
 
 def message_json(summary: MessageSummary, message: MessageView) -> dict[str, Any]:
-    """One message of `read --json`: its view, with its ID, mailbox and read state."""
+    """One message of `read --json`: its view, with its ID, mailbox (a delivery's: its
+    first copy's), the mailboxes of its copies and its read state."""
     shape = message.to_json()
-    shape.update({"id": summary.id, "mailbox": summary.mailbox, "read": summary.read})
+    shape.update(
+        {
+            "id": summary.id,
+            "mailbox": summary.mailbox,
+            "mailboxes": list(summary.copies or (summary.mailbox,)),
+            "read": summary.read,
+        }
+    )
     return shape
 
 

@@ -4,7 +4,7 @@ from .batching import DEFAULT_MAX_BATCH, Batcher
 from .envelope import Envelope
 from .errors import DeliveryError, LockTimeoutError, StoreError
 from .factory import detect_format, open_store
-from .identity import is_message_id, postier_queue_id
+from .identity import is_delivery_id, is_message_id, postier_queue_id
 from .interface import MailStore, MessageSource
 from .maildir import MaildirStore
 from .mbox import MboxStore
@@ -29,6 +29,7 @@ __all__ = [
     "StoreFormat",
     "address_from_name",
     "detect_format",
+    "is_delivery_id",
     "is_message_id",
     "mailbox_name",
     "mailbox_path",

@@ -9,6 +9,8 @@ is computed from what the copy itself holds, never from its position or from an 
     m     a Maildir file: its unique name (the file name without its info part)
     q     an mbox message filed by postier: the queue id of its topmost `Received:`
     c     any other mbox message: a digest of its bytes, less the fields tools rewrite
+    d     a delivery, all its copies at once: the queue id postier wrote in them (no
+          mailbox, no ordinal; `delivery_id`)
 
 17 characters of `[a-z2-7]` (`qwij475lfknpyrfdp`): URL-safe, unchanged by a file system
 that ignores case, and well inside POP3's UIDL (RFC 1939 §7: 1 to 70 characters of
@@ -46,6 +48,14 @@ Where this improves on hashing the mailbox and a key as they come:
 - a queue id can repeat within a mailbox (a tool copying a message within it), so the
   ordinal below applies to every mbox key, not only to digests.
 
+A **delivery** is what one SMTP transaction handed postier: one copy in each recipient's
+mailbox, mbox or Maildir, every copy's topmost `Received:` naming the same queue id
+(`server/queue_ids`: unique across processes and restarts). Its `d` ID hashes that queue
+id alone, so it is the same whichever copies are left, in whichever formats, and is
+worked out again from any one of them; "all mail" lists a delivery once under it, and
+deleting or marking it acts on every copy. A message postier did not file (no such
+`Received:`) is a delivery of one copy and has no `d` ID: its copy ID names it.
+
 Copies with the same key in one mailbox (identical foreign messages; a postier copy that a
 tool duplicated in place) are told apart by their **ordinal** among them, in file order: 0
 for the first, 1 for the next, and so on. Deleting one gives each later twin the ID of the
@@ -68,7 +78,7 @@ from typing import Final, Literal
 
 from .maildir_flags import unique_part
 
-Kind = Literal["m", "q", "c"]
+Kind = Literal["m", "q", "c", "d"]
 
 ID_HASH_BYTES: Final = 10
 """80 bits of blake2b: 16 base32 characters, no padding."""
@@ -103,7 +113,7 @@ start (`Status    :` counts, the obsolete syntax of RFC 5322 §4.5): decided on 
 bounded prefix of each line, so chunks cut anywhere give the same digest."""
 _ID_PERSON: Final = b"postier.msgid"
 _CONTENT_PERSON: Final = b"postier.content"
-_ID_TEXT: Final = re.compile(rf"[mqc][{ID_ALPHABET}]{{{ID_LENGTH - 1}}}")
+_ID_TEXT: Final = re.compile(rf"[mqcd][{ID_ALPHABET}]{{{ID_LENGTH - 1}}}")
 _RECEIVED: Final = re.compile(rb"^received[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _FIELD_END: Final = re.compile(rb"\n(?=[^ \t])")
 _HEAD_END: Final = re.compile(rb"(?:\A|\n)\r?\n")
@@ -130,6 +140,17 @@ def _text(value: str) -> bytes:
 def is_message_id(text: str) -> bool:
     """Whether `text` has the form of an ID (the CLI takes an ID where it takes a number)."""
     return _ID_TEXT.fullmatch(text) is not None
+
+
+def is_delivery_id(text: str) -> bool:
+    """Whether `text` has the form of a delivery's ID (`d`), which names all its copies."""
+    return text[:1] == "d" and is_message_id(text)
+
+
+def delivery_id(queue_id: bytes) -> str:
+    """The ID of the delivery whose copies postier filed under `queue_id`
+    (`postier_queue_id` of any of them)."""
+    return _hash_id("d", queue_id)
 
 
 def maildir_message_id(mailbox: str, file_name: str) -> str:

@@ -96,5 +96,5 @@ async def delete_search(request: web.Request) -> web.Response:
 
 
 def _still_there(mail: Mail, ids: list[str]) -> list[str]:
-    held = mail.reader.all_ids()
+    held = mail.reader.all_ids(deliveries=True)
     return [id_ for id_ in ids if id_ in held]

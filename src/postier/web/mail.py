@@ -19,6 +19,7 @@ from email.message import Message
 from email.parser import BytesFeedParser
 from typing import Final, TypeVar
 
+from postier.store import is_delivery_id
 from postier.store.read import (
     Located,
     MessageSummary,
@@ -86,13 +87,29 @@ class Mail:
         whole = found if not query else self.reader.messages(mailbox, limit=0)
         return found, whole, self.facts(found.messages)
 
+    def entries(self, copies: list[MessageSummary]) -> list[MessageSummary]:
+        """All mail's entries for `copies` (the store's changes name copies): a delivery's
+        once, as all mail lists it (its ID, every copy's mailbox); a foreign copy as it
+        is; a delivery none of whose copies is left, not at all."""
+        found: dict[str, MessageSummary] = {}
+        for item in copies:
+            if not item.delivery:
+                found[item.id] = item
+            elif item.delivery not in found:
+                with contextlib.suppress(NoSuchMessage):
+                    found[item.delivery] = self.reader.locate(item.delivery).summary
+        return list(found.values())
+
     def facts(self, items: list[MessageSummary]) -> dict[str, HeadFacts]:
         """`HeadFacts` of each message, from its header block (no look at the files'
         stamps per message: the page was just brought up to date)."""
         result: dict[str, HeadFacts] = {}
         for item in items:
             with self.reader.db.reading() as conn:
-                where = located(conn, "m.id = ? AND m.hidden = 0", (item.id,))
+                column = "delivery" if is_delivery_id(item.id) else "id"
+                where = located(
+                    conn, f"m.{column} = ? AND m.hidden = 0 ORDER BY m.seq LIMIT 1", (item.id,)
+                )
             block = b""
             if where is not None:
                 with contextlib.suppress(NoSuchMessage, OSError):

@@ -3,10 +3,11 @@ field (`MessageSummary`, `Message`, `Attachment`, `MessagesSummary`, `AppInforma
 and postier's own additions in the same style. Pure: values in, dicts out.
 
 Addresses are `{"Name", "Address"}` objects (Go's `mail.Address`), times RFC 3339 with
-the fraction trimmed as Go writes it. Mailpit lists a message sent to several recipients
-once; postier files one copy per recipient, each its own entry with its own ID, and the
-copy's recipient appears in `Bcc` when no `To` or `Cc` field names it (what Mailpit does
-for envelope recipients missing from the header).
+the fraction trimmed as Go writes it. A message sent to several recipients is one entry
+of all mail, as in Mailpit, under its delivery's ID; postier files one copy per recipient,
+and a mailbox (`?mailbox=`) lists its copy under the copy's ID. Envelope recipients that
+no `To` or `Cc` field names appear in `Bcc` (what Mailpit does): every recipient with a
+copy for a delivery's entry, the copy's own recipient for a copy.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def blind(mailbox: str, named: Iterable[Pair]) -> list[Pair]:
     return [("", mailbox)]
 
 
+def blinded(item: MessageSummary, named: Sequence[Pair]) -> list[Pair]:
+    """The recipients of the entry's copies (`MessageSummary.copies`: every copy's for a
+    delivery, its own for a copy) that no address field named, as Bccs."""
+    return [pair for mailbox in item.copies or (item.mailbox,) for pair in blind(mailbox, named)]
+
+
 @dataclass(frozen=True, slots=True)
 class HeadFacts:
     """What a summary shows that the index does not keep, read from the header block."""
@@ -64,7 +71,7 @@ class HeadFacts:
 
 
 def summary(item: MessageSummary, facts: HeadFacts) -> Json:
-    """Mailpit's `MessageSummary` of one stored copy."""
+    """Mailpit's `MessageSummary` of an entry: a delivery in all mail, or one copy."""
     to = [shown_pair(address) for address in item.to]
     cc = [shown_pair(address) for address in item.cc]
     sender = shown_pair(item.sender) if item.sender else ("", item.from_address)
@@ -75,7 +82,7 @@ def summary(item: MessageSummary, facts: HeadFacts) -> Json:
         "From": contact(sender),
         "To": [contact(pair) for pair in to],
         "Cc": [contact(pair) for pair in cc],
-        "Bcc": [contact(pair) for pair in blind(item.mailbox, [*to, *cc])],
+        "Bcc": [contact(pair) for pair in blinded(item, [*to, *cc])],
         "ReplyTo": [contact(pair) for pair in facts.reply_to],
         "Subject": item.subject,
         "Created": rfc3339(item.received),
@@ -152,7 +159,7 @@ def message(
         "From": contact(sender),
         "To": [contact(pair) for pair in fields.to],
         "Cc": [contact(pair) for pair in fields.cc],
-        "Bcc": [contact(pair) for pair in [*fields.bcc, *blind(item.mailbox, named)]],
+        "Bcc": [contact(pair) for pair in [*fields.bcc, *blinded(item, named)]],
         "ReplyTo": [contact(pair) for pair in fields.reply_to],
         "ReturnPath": fields.return_path.strip().strip("<>") or sender[1],
         "Subject": item.subject,

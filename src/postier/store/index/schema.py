@@ -27,6 +27,17 @@ writer (a server's indexer, or a reader catching up) commits the next.
                 kept by triggers on `messages`, so that every change of a row (an update
                 of the files, a mark, a deletion, a reindex) moves them in the same
                 transaction, and a list's counts cost a lookup, not a count of its rows
+    deliveries  per delivery postier filed (`identity.delivery_id`, the `delivery` of its
+                copies' rows), how many of its copies are visible and how many of those
+                unread; kept by triggers as `counts` is. All mail lists a delivery once,
+                so its total is `counts`' sum less `copies - 1` for each delivery of
+                several copies, and its unread less `unread - 1` for each with unread
+                copies (a delivery is unread while any copy is)
+    sharing     one row: the deliveries of several copies, their copies, and their unread
+                copies beyond one each (the sums above), kept by triggers on `deliveries`,
+                so that all mail's counts cost two lookups however many messages went to
+                several recipients; `deliveries_shared` lists those deliveries, for a
+                search that has more matches than they have copies
 
 Times are integers, microseconds since the epoch (UTC). `recipients` and `cc` are JSON
 arrays of the decoded addresses as written; in `search`, each address is folded and
@@ -38,7 +49,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 """Bumped whenever a table changes: an index of another version is rebuilt."""
 
 ADDRESS_SEPARATOR: Final = "\n"
@@ -113,6 +124,69 @@ its newest goes. An update of a row takes it out of its old line and puts it in 
 one (in either order, the result is the same: the newest is looked up again from the
 rows as they are after the update, and taking the larger of two is idempotent)."""
 
+DELIVERIES: Final = """
+CREATE TABLE IF NOT EXISTS deliveries(
+    delivery TEXT PRIMARY KEY,
+    copies INTEGER NOT NULL,
+    unread INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_shared ON deliveries(copies, unread) WHERE copies > 1;
+CREATE INDEX IF NOT EXISTS messages_by_delivery ON messages(delivery, seq)
+    WHERE hidden = 0 AND delivery != '';
+CREATE TRIGGER IF NOT EXISTS deliveries_inserted AFTER INSERT ON messages
+WHEN new.hidden = 0 AND new.delivery != '' BEGIN
+    INSERT INTO deliveries VALUES (new.delivery, 1, new.seen = 0)
+    ON CONFLICT DO UPDATE SET copies = copies + 1, unread = unread + excluded.unread;
+END;
+CREATE TRIGGER IF NOT EXISTS deliveries_deleted AFTER DELETE ON messages
+WHEN old.hidden = 0 AND old.delivery != '' BEGIN
+    UPDATE deliveries SET copies = copies - 1, unread = unread - (old.seen = 0)
+    WHERE delivery = old.delivery;
+    DELETE FROM deliveries WHERE delivery = old.delivery AND copies = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS deliveries_updated_from AFTER UPDATE OF delivery, seen, hidden
+ON messages WHEN old.hidden = 0 AND old.delivery != '' BEGIN
+    UPDATE deliveries SET copies = copies - 1, unread = unread - (old.seen = 0)
+    WHERE delivery = old.delivery;
+    DELETE FROM deliveries WHERE delivery = old.delivery AND copies = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS deliveries_updated_to AFTER UPDATE OF delivery, seen, hidden
+ON messages WHEN new.hidden = 0 AND new.delivery != '' BEGIN
+    INSERT INTO deliveries VALUES (new.delivery, 1, new.seen = 0)
+    ON CONFLICT DO UPDATE SET copies = copies + 1, unread = unread + excluded.unread;
+END;
+CREATE TABLE IF NOT EXISTS sharing(
+    one INTEGER PRIMARY KEY CHECK (one = 0),
+    deliveries INTEGER NOT NULL,
+    copies INTEGER NOT NULL,
+    unread INTEGER NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO sharing VALUES (0, 0, 0, 0);
+CREATE TRIGGER IF NOT EXISTS sharing_inserted AFTER INSERT ON deliveries
+WHEN new.copies > 1 BEGIN
+    UPDATE sharing SET deliveries = deliveries + 1, copies = copies + new.copies,
+        unread = unread + new.unread - (new.unread > 0);
+END;
+CREATE TRIGGER IF NOT EXISTS sharing_deleted AFTER DELETE ON deliveries
+WHEN old.copies > 1 BEGIN
+    UPDATE sharing SET deliveries = deliveries - 1, copies = copies - old.copies,
+        unread = unread - old.unread + (old.unread > 0);
+END;
+CREATE TRIGGER IF NOT EXISTS sharing_updated_from AFTER UPDATE ON deliveries
+WHEN old.copies > 1 BEGIN
+    UPDATE sharing SET deliveries = deliveries - 1, copies = copies - old.copies,
+        unread = unread - old.unread + (old.unread > 0);
+END;
+CREATE TRIGGER IF NOT EXISTS sharing_updated_to AFTER UPDATE ON deliveries
+WHEN new.copies > 1 BEGIN
+    UPDATE sharing SET deliveries = deliveries + 1, copies = copies + new.copies,
+        unread = unread + new.unread - (new.unread > 0);
+END;
+"""
+"""`deliveries`, `sharing`, their triggers, and the index that finds a delivery's copies
+(its lead, the visible copy with the lowest `seq`, first): as with `counts`, an update
+takes a row out of its old line and puts it in its new one."""
+
 TABLES: Final = f"""
 CREATE TABLE IF NOT EXISTS meta(
     key TEXT PRIMARY KEY,
@@ -147,7 +221,8 @@ CREATE TABLE IF NOT EXISTS messages(
     hidden INTEGER NOT NULL,
     snippet TEXT NOT NULL,
     key TEXT NOT NULL DEFAULT '',
-    rank INTEGER NOT NULL DEFAULT 0
+    rank INTEGER NOT NULL DEFAULT 0,
+    delivery TEXT NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX IF NOT EXISTS messages_by_received ON messages(received, position);
 CREATE INDEX IF NOT EXISTS messages_by_mailbox
@@ -167,7 +242,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS words_trigrams USING fts5(
     word, content = 'words', content_rowid = 'id',
     tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0
 );
-{COUNTS}"""
+{COUNTS}{DELIVERIES}"""
 """`messages` columns:
 
 - `seq`: the row's number (its rowid, and the `search` row's): it only grows, so that a
@@ -188,4 +263,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS words_trigrams USING fts5(
 - `rank`: 0 in an mbox, 1 in a Maildir: an address with both lists the mbox first.
   A mailbox's order is `(rank, position, location)`: its file order (an mbox) or the
   order received (a Maildir); all mailboxes together are ordered by `received`.
+- `delivery`: the ID of the delivery the copy belongs to (`identity.delivery_id` of the
+  queue id in postier's `Received:`), or '' for a message postier did not file.
 """

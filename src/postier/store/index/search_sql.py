@@ -119,31 +119,34 @@ def message_columns(record: SearchRecord) -> dict[str, int]:
     }
 
 
-def where(query: Query, *, alias: str = "m") -> Condition:
+def where(query: Query, *, alias: str = "m", unread: str | None = None) -> Condition:
     """A SQL boolean expression over `messages AS {alias}`, true for exactly the rows whose
-    record `query.matches`; `"1"` for the empty query. Every value is a parameter."""
+    record `query.matches`; `"1"` for the empty query. Every value is a parameter.
+    `unread`: the SQL that says a row is unread, when not its own `seen` (all mail's
+    entry for a delivery is unread while any copy is)."""
     if not _ALIAS.fullmatch(alias):
         raise ValueError(f"not a plain SQL identifier: {alias!r}")
-    parts = [_term(term, alias) for term in query.terms]
+    unread_sql = f"{alias}.seen = 0" if unread is None else unread
+    parts = [_term(term, alias, unread_sql) for term in query.terms]
     if not parts:
         return Condition("1", ())
     sql = " AND ".join(f"({part.sql})" for part in parts)
     return Condition(sql, tuple(param for part in parts for param in part.params))
 
 
-def _term(term: Term, alias: str) -> Condition:
+def _term(term: Term, alias: str, unread: str) -> Condition:
     match term:
         case Not(inner):
-            negated = _term(inner, alias)
+            negated = _term(inner, alias, unread)
             return Condition(f"NOT ({negated.sql})", negated.params)
         case TextTerm(words):
             return _text(alias, _TEXT_COLUMNS, " ".join(words))
         case FieldTerm(field, words):
             return _text(alias, _FIELD_COLUMNS[field], " ".join(words))
         case FlagTerm(Flag.READ):
-            return Condition(f"{alias}.seen != 0", ())
+            return Condition(f"NOT {unread}", ())
         case FlagTerm(Flag.UNREAD):
-            return Condition(f"{alias}.seen = 0", ())
+            return Condition(unread, ())
         case FlagTerm(_):
             return Condition(f"{alias}.attachments > 0", ())
         case DateTerm(field, day):

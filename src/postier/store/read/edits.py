@@ -50,9 +50,16 @@ class Edited(Protocol):
 
     def locate(self, ref: str) -> Located: ...
 
+    def copies(self, ref: str) -> list[Located]: ...
+
     def publish(self, changes: Iterable[Change]) -> None: ...
 
     def sync(self, only: Iterable[str] | None = None) -> list[Change]: ...
+
+
+def _touched(named: dict[str, list[str]], copies: set[str]) -> list[str]:
+    """The refs of `named` that named one of `copies`."""
+    return [ref for ref, ids in named.items() if any(id_ in copies for id_ in ids)]
 
 
 class Editor:
@@ -65,8 +72,23 @@ class Editor:
 
     # -- read state ------------------------------------------------------------------------
 
+    def _named(self, ids: list[str]) -> tuple[list[Located], dict[str, list[str]]]:
+        """The copies `ids` name (a delivery's ID names all of its, a copy's ID that
+        copy), each once; and the copy IDs each ref named. Every ref is resolved before
+        anything changes: one that names nothing raises NoSuchMessage."""
+        copies: dict[str, Located] = {}
+        named: dict[str, list[str]] = {}
+        for ref in dict.fromkeys(ids):
+            found = self.reader.copies(ref)
+            named[ref] = [item.id for item in found]
+            for item in found:
+                copies.setdefault(item.id, item)
+        return list(copies.values()), named
+
     def mark(self, ids: list[str], *, read: bool) -> list[str]:
-        found = [self.reader.locate(id_) for id_ in dict.fromkeys(ids)]
+        """Returns the refs of `ids` (a delivery's or a copy's) whose state changed: a
+        delivery's when any of its copies changed."""
+        found, named = self._named(ids)
         todo = [item for item in found if item.summary.read != read]
         mboxes: dict[str, list[Located]] = {}
         for item in todo:
@@ -85,7 +107,7 @@ class Editor:
                 )
                 self._applied(conn, entry, logged)
         self.reader.publish(grouped("changed", ((i.summary.mailbox, i.id) for i in todo)))
-        return [item.id for item in todo]
+        return _touched(named, {item.id for item in todo})
 
     def _applied(self, conn: sqlite3.Connection, entry: str, logged: Logged | None) -> None:
         """The index holds our record now, as a look would have read it from the log: its
@@ -112,8 +134,9 @@ class Editor:
     # -- deletion --------------------------------------------------------------------------
 
     def delete(self, ids: list[str], *, wait: bool) -> list[str]:
-        found = [self.reader.locate(id_) for id_ in dict.fromkeys(ids)]
-        return self._delete(found, wait=wait)
+        """Returns the refs of `ids` that are gone: a delivery's with all its copies."""
+        found, named = self._named(ids)
+        return _touched(named, set(self._delete(found, wait=wait)))
 
     def _delete(self, found: list[Located], *, wait: bool) -> list[str]:
         mboxes: dict[str, list[Located]] = {}

@@ -13,6 +13,7 @@ from .queries import counted
 from .results import SUMMARY_COLUMNS, MessageSummary, summary_from_row
 
 _PLACE_COLUMNS = "m.entry, m.rank, m.position, m.location, m.length"
+_SUMMARY = ", ".join(f"m.{name.strip()}" for name in SUMMARY_COLUMNS.split(","))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +45,28 @@ def located(
     conn: sqlite3.Connection, condition: str, params: tuple[object, ...], *, number: int = 0
 ) -> Located | None:
     """The first message of `SELECT ... FROM messages m WHERE {condition}`."""
-    columns = ", ".join(f"m.{name.strip()}" for name in SUMMARY_COLUMNS.split(","))
     row = conn.execute(
-        f"SELECT {columns}, {_PLACE_COLUMNS} FROM messages m WHERE {condition}", params
+        f"SELECT {_SUMMARY}, {_PLACE_COLUMNS} FROM messages m WHERE {condition}", params
     ).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _located(row, number)
+
+
+def located_all(
+    conn: sqlite3.Connection, condition: str, params: tuple[object, ...]
+) -> list[Located]:
+    """Every message of `SELECT ... FROM messages m WHERE {condition}`."""
+    rows = conn.execute(
+        f"SELECT {_SUMMARY}, {_PLACE_COLUMNS} FROM messages m WHERE {condition}", params
+    ).fetchall()
+    return [_located(row, 0) for row in rows]
+
+
+def _located(row: tuple[object, ...], number: int) -> Located:
     *summary, entry, rank, position, location, length = row
     return Located(
-        summary_from_row(tuple(summary), number), entry, rank, position, location, length
-    )
+        summary_from_row(tuple(summary), number),
+        str(entry), int(str(rank)), int(str(position)), str(location), int(str(length)),
+    )  # fmt: skip
 
 
 def place(conn: sqlite3.Connection, found: Located) -> int:

@@ -50,17 +50,19 @@ def page(
     numbered: bool,
     ordered_by: str | None = None,
     counts: tuple[int, int] | None = None,
+    unread: str = "m.seen = 0",
 ) -> Page:
     """The rows of `messages m WHERE {condition}` in `order`, from `offset`, and their
     counts. `numbered`: the list is one whole mailbox, newest first, so each row's number
     in it follows from its place. `ordered_by`: an index whose order starts `order`'s.
-    `counts`: the rows' number and unread, when known (`counted`); else they are counted."""
+    `counts`: the rows' number and unread, when known (`counted`); else they are counted,
+    `unread` saying which are."""
     if counts is None:
         counts = conn.execute(
-            f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m WHERE {condition}",
+            f"SELECT count(*), coalesce(sum({unread}), 0) FROM messages m WHERE {condition}",
             params,
         ).fetchone()
-    total, unread = counts
+    total, unread_count = counts
     source = "messages m"
     if (
         ordered_by is not None
@@ -77,7 +79,7 @@ def page(
         summary_from_row(row, total - offset - index if numbered else 0)
         for index, row in enumerate(rows)
     ]
-    return Page(int(total), int(unread), messages)
+    return Page(int(total), int(unread_count), messages)
 
 
 def counted(conn: sqlite3.Connection, address: str | None) -> tuple[int, int]:

@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
+from ..identity import is_delivery_id
 from ..index.database import IndexDatabase, IndexUnavailableError
-from ..index.search_sql import where
 from ..index.words import clear as clear_words
 from ..naming import mailbox_file_name
 from ..query import QueryError, parse_query
 from .changes import Change, Listener, Subscribers
+from .deliveries import delivery_copies, delivery_lead
 from .edits import Editor
 from .errors import (
     BadQuery,
@@ -36,10 +37,11 @@ from .errors import (
     NotAnAddress,
     ReaderError,
 )
+from .listing import MAILBOX_ORDER, listed
 from .lookup import Located, address_key, located, place
 from .mailboxes import Store
 from .message import MessageView, view
-from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines, page
+from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines
 from .raw import open_maildir_message, open_mbox_message
 from .results import SUMMARY_COLUMNS, MailboxSummary, MessageSummary, Page, summary_from_row
 from .scan import StoredMessage
@@ -49,9 +51,7 @@ from .sync import IndexSync, stale_entries
 DEFAULT_FRESHNESS: Final = 0.0
 """Seconds a look may trust the last one: 0, every look compares the files' stamps."""
 DEFAULT_LIMIT: Final = 50
-_MAILBOX_ORDER: Final = "m.rank DESC, m.position DESC, m.location DESC"
 _ASCENDING: Final = "m.rank, m.position, m.location"
-_ALL_ORDER: Final = "m.received DESC, m.position DESC, m.location DESC"
 
 Progress = Callable[[int, int, int], None]
 """Told (messages read, mailboxes done, mailboxes in all) as a reindex goes."""
@@ -195,8 +195,8 @@ class Reader:
                     progress(tally[0], tally[1], len(files))
 
             with self.db.writing() as conn:
-                # `counts` first: its triggers then find no line to update for each row.
-                for table in ("search", "counts", "messages", "mailboxes"):
+                # `counts`, `deliveries` first: their triggers then find no line to update.
+                for table in ("search", "counts", "deliveries", "messages", "mailboxes"):
                     conn.execute(f"DELETE FROM {table}")
                 clear_words(conn)
                 for mailbox in files:
@@ -225,41 +225,29 @@ class Reader:
         offset: int = 0,
         limit: int | None = DEFAULT_LIMIT,
     ) -> Page:
-        """A page of a list, newest first: one mailbox's or every mailbox's messages,
-        those that match `query` (the search syntax of `store.query`) when given."""
+        """A page of a list, newest first: one mailbox's copies, or all mail (every
+        delivery once, `deliveries`), those that match `query` (the search syntax of
+        `store.query`) when given; in all mail, a query with a `mailbox:` term lists the
+        copies it matches."""
         try:
-            condition = where(parse_query(query))
+            parsed = parse_query(query)
         except QueryError as error:
             raise BadQuery(f"bad search: {error}") from None
         self._look()
-        # With a search, its matches drive the query: `+` keeps SQLite from walking the
-        # index of read state over every message to test each against them.
-        clauses: list[str] = ["m.hidden = 0" if condition.sql == "1" else "+m.hidden = 0"]
-        params: list[object] = []
         wanted = None
-        if mailbox is not None:
-            with self.db.reading() as conn:
+        with self.db.reading() as conn:
+            if mailbox is not None:
                 wanted = self._mailbox(conn, mailbox)
-            params.append(wanted)
-            clauses.append("m.mailbox = ?")
-        if condition.sql != "1":
-            clauses.append(f"({condition.sql})")
-            params.extend(condition.params)
-        order = _MAILBOX_ORDER if mailbox is not None else _ALL_ORDER
-        index = None if mailbox is not None else "messages_by_received"
-        with self.db.reading() as conn:
-            # Without a search, the list is a whole mailbox, or all of them: counted already.
-            counts = counted(conn, wanted) if condition.sql == "1" else None
-            return page(
-                conn, " AND ".join(clauses), params, order=order, offset=offset, limit=limit,
-                numbered=mailbox is not None and condition.sql == "1", ordered_by=index,
-                counts=counts,
-            )  # fmt: skip
+            return listed(conn, parsed, wanted, offset, limit)
 
-    def all_ids(self) -> set[str]:
-        """The IDs of every message the index shows (for a reader that follows the store)."""
+    def all_ids(self, *, deliveries: bool = False) -> set[str]:
+        """The IDs of every copy the index shows (for a reader that follows the store);
+        with `deliveries`, the IDs of their deliveries too (what all mail may name)."""
         with self.db.reading() as conn:
-            return {row[0] for row in conn.execute("SELECT id FROM messages WHERE hidden = 0")}
+            ids = {row[0] for row in conn.execute("SELECT id FROM messages WHERE hidden = 0")}
+            if deliveries:
+                ids.update(row[0] for row in conn.execute("SELECT delivery FROM deliveries"))
+            return ids
 
     def last_seq(self) -> int:
         """The highest row number of the index: what was indexed after it is new."""
@@ -279,12 +267,27 @@ class Reader:
     # -- one message -----------------------------------------------------------------------
 
     def locate(self, ref: str) -> Located:
-        """Where the message with ID `ref` is; NoSuchMessage when the store has none."""
+        """Where the message with ID `ref` is; NoSuchMessage when the store has none. A
+        delivery's ID gives its lead copy, with the delivery's entry as its summary."""
         self._look()
         with self.db.reading() as conn:
-            found = located(conn, "m.id = ? AND m.hidden = 0", (ref,))
+            if is_delivery_id(ref):
+                found = delivery_lead(conn, ref)
+            else:
+                found = located(conn, "m.id = ? AND m.hidden = 0", (ref,))
         if found is None:
             raise NoSuchMessage(f"no message with ID {ref} in the store")
+        return found
+
+    def copies(self, ref: str) -> list[Located]:
+        """The copies `ref` names: every visible copy of a delivery (its ID), in the
+        order indexed; the one copy of a copy's ID. NoSuchMessage when there is none."""
+        if not is_delivery_id(ref):
+            return [self.locate(ref)]
+        self._look()
+        with self.db.reading() as conn:
+            if not (found := delivery_copies(conn, ref)):
+                raise NoSuchMessage(f"no message with ID {ref} in the store")
         return found
 
     def numbered(self, address: str, number: int | None) -> Located:
@@ -308,7 +311,7 @@ class Reader:
             ahead = index - 1 <= count - index
             found = located(
                 conn,
-                f"m.mailbox = ? AND m.hidden = 0 ORDER BY {_ASCENDING if ahead else _MAILBOX_ORDER}"
+                f"m.mailbox = ? AND m.hidden = 0 ORDER BY {_ASCENDING if ahead else MAILBOX_ORDER}"
                 " LIMIT 1 OFFSET ?",
                 (wanted, index - 1 if ahead else count - index),
                 number=index,
@@ -320,7 +323,7 @@ class Reader:
     def message(self, ref: str) -> Located:
         """The message with ID `ref`, with its number in its mailbox (which costs a count
         of the messages on one side of it: `locate` when it is not wanted)."""
-        found = self.locate(ref)
+        found = self.locate(ref)  # a delivery's: its lead, numbered in the lead's mailbox
         with self.db.reading() as conn:
             return found.numbered(place(conn, found))
 

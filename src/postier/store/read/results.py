@@ -35,12 +35,14 @@ def to_micros(moment: datetime) -> int:
 
 @dataclass(frozen=True, slots=True)
 class MessageSummary:
-    """One stored copy, as lists show it."""
+    """One stored copy, or in all mail one delivery (through its lead copy), as lists
+    show it."""
 
     id: str
-    """Its stable ID (`store.identity`): what the CLI, the HTTP API and POP3's UIDL show."""
+    """Its stable ID (`store.identity`): what the CLI, the HTTP API and POP3's UIDL show;
+    a delivery's (`d...`) for a delivery's entry in all mail."""
     mailbox: str
-    """The address of the mailbox that holds it."""
+    """The address of the mailbox that holds it (a delivery's: its lead copy's)."""
     number: int
     """Its place in its mailbox, from 1, oldest first (what `read ADDRESS N` takes);
     0 when the summary came from a list that did not count it."""
@@ -61,11 +63,19 @@ class MessageSummary:
     read: bool
     snippet: str
     """Up to `SNIPPET_LENGTH` characters of its text, whitespace collapsed."""
+    delivery: str = ""
+    """The ID of the delivery it belongs to (`identity.delivery_id`); '' for a message
+    postier did not file. A copy's entry carries it too, so that a reader of changes
+    (which name copies) can tell which entry of all mail a copy is part of."""
+    copies: tuple[str, ...] = ()
+    """The mailboxes holding its copies: all of a delivery's for its entry in all mail
+    (its envelope's recipients, as far as their copies are left), the copy's own for a
+    copy; `read` is then true when none of them is unread."""
 
 
 SUMMARY_COLUMNS: Final = (
     "id, mailbox, sender, from_address, recipients, cc, subject, message_id, date, "
-    "received, size, attachments, seen, snippet"
+    "received, size, attachments, seen, snippet, delivery"
 )
 """The `messages` columns `summary_from_row` reads, in its order."""
 
@@ -87,6 +97,7 @@ def summary_from_row(row: sqlite3.Row | tuple[object, ...], number: int = 0) -> 
         attachments,
         seen,
         snippet,
+        delivery,
     ) = tuple(row)
     return MessageSummary(
         id=str(id_),
@@ -104,6 +115,8 @@ def summary_from_row(row: sqlite3.Row | tuple[object, ...], number: int = 0) -> 
         attachments=int(str(attachments)),
         read=bool(seen),
         snippet=str(snippet),
+        delivery=str(delivery),
+        copies=(str(mailbox),),
     )
 
 

@@ -23,8 +23,8 @@ searched in its first mebibyte (its subject and addresses always)."""
 _INSERT_MESSAGE: Final = (
     "INSERT INTO messages (id, entry, mailbox, position, location, length, received, size, "
     "date, sender, from_address, recipients, cc, subject, message_id, attachments, seen, "
-    "hidden, snippet, key, rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?, ?, ?)"
+    "hidden, snippet, key, rank, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_SEARCH: Final = (
     f"INSERT INTO search (rowid, {', '.join(SEARCH_COLUMNS)}) "
@@ -49,6 +49,9 @@ class Placed:
     hidden: bool
     key: str
     rank: int
+    delivery: str = ""
+    """The ID of the delivery it is a copy of (`identity.delivery_id`); '' when postier
+    did not file it."""
 
 
 def insert(conn: sqlite3.Connection, placed: Placed, found: Extracted, words: KnownWords) -> None:
@@ -78,6 +81,7 @@ def insert(conn: sqlite3.Connection, placed: Placed, found: Extracted, words: Kn
             found.snippet,
             placed.key,
             placed.rank,
+            placed.delivery,
         ),
     )
     record = SearchRecord(

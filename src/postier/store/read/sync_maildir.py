@@ -7,7 +7,7 @@ import os
 import time
 from typing import Final
 
-from ..identity import maildir_message_id
+from ..identity import delivery_id, maildir_message_id, postier_queue_id
 from ..maildir_flags import parse_name
 from ..maildir_layout import CUR
 from .changes import Change, grouped
@@ -130,9 +130,11 @@ class MaildirUpdate(MailboxUpdate):
             found, size = extract(stored.data), len(stored.data)
         else:
             found, size = extract_streamed(stored.data, item.chunks(READ_CHUNK))
+        queue_id = postier_queue_id(stored.data, whole=stored.complete)
         placed = Placed(
             id=maildir_message_id(self.mailbox.name, unique), entry=self.entry, mailbox=address,
             position=seconds * 1_000_000 + micros, location=location, length=size,
             received=item.delivered, size=size, seen=seen, hidden=False, key=unique, rank=1,
+            delivery="" if queue_id is None else delivery_id(queue_id),
         )  # fmt: skip
         insert(self.conn, placed, found, self.words)

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Final
 
-from ..identity import IdAssigner, MboxKey, mbox_key
+from ..identity import IdAssigner, MboxKey, delivery_id, mbox_key
 from .changes import Change, grouped
 from .extract import extract
 from .mbox_changes import pending_changes
@@ -172,7 +172,7 @@ class MboxUpdate(MailboxUpdate):
         placed = Placed(
             id=id_, entry=self.entry, mailbox=address, position=stored.offset, location="",
             length=length, received=received, size=size, seen=seen, hidden=hidden,
-            key=_key_text(key), rank=0,
+            key=_key_text(key), rank=0, delivery=delivery_id(key.value) if key.kind == "q" else "",
         )  # fmt: skip
         insert(self.conn, placed, found, self.words)
         if not hidden:
