@@ -348,3 +348,43 @@ def test_a_running_server_tells_smtp_arrivals_and_says_goodbye_at_a_stop(tmp_pat
 def smtp_send(address: tuple[str, int], message: EmailMessage) -> None:
     with smtplib.SMTP(*address, timeout=10) as client:
         client.send_message(message)
+
+
+@pytest.mark.parametrize("fmt", ["mbox", "maildir"])
+def test_a_delivery_to_several_is_one_entry_in_the_frames(store: Path, fmt: str) -> None:
+    """The frames speak of all mail's entries: a delivery to three is one `new` under its
+    d ID; one copy leaving changes nothing but the entry's read state; the last one
+    leaving is its `delete`."""
+
+    async def test() -> None:
+        deliver(store, fmt, [plain("Before")], [ALICE])  # type: ignore[arg-type]
+        carol = "carol@example.org"
+        async with live(store) as server:
+            ws = await server.socket()
+            shared = plain("To three", "Hello all.\n")
+            await server.run(lambda: deliver(store, fmt, [shared], [ALICE, BOB, carol]))  # type: ignore[arg-type]
+            frame = await next_frame(ws, "new")
+            entry = frame["Data"]
+            assert entry["ID"].startswith("d")
+            named = [*entry["To"], *entry["Cc"], *entry["Bcc"]]
+            assert {c["Address"] for c in named} == {ALICE, BOB, carol}
+            assert (await next_frame(ws, "stats"))["Data"]["Total"] == 2
+            copies = await server.run(lambda: server.reader.copies(entry["ID"]))
+            copy_ids = [c.id for c in copies]
+            assert len(copy_ids) == 3 and entry["ID"] not in copy_ids
+            # Two copies read: the entry stays unread (a copy still is); nothing is said.
+            await server.run(lambda: server.reader.mark(copy_ids[:2], read=True))
+            # The last unread copy leaves: the entry is read now, and still there.
+            await server.run(lambda: server.reader.delete(copy_ids[2:]))
+            update = await next_frame(ws, "update")
+            assert update["Data"] == {"ID": entry["ID"], "Read": True}
+            assert (await next_frame(ws, "stats"))["Data"]["Total"] == 2
+            # The other copies leave: the entry goes.
+            await server.run(lambda: server.reader.delete(copy_ids[:2]))
+            gone = await next_frame(ws, "delete")
+            assert gone["Data"] == {"ID": entry["ID"]}
+            stats = await next_frame(ws, "stats")
+            assert stats["Data"]["Total"] == 1
+            await ws.close()
+
+    run(test)

@@ -17,6 +17,13 @@ compared, and only a file whose line moved is read again, message by message. Ei
 way each message is compared with what the sockets were last told of it (`shown`), so
 a change is told once, whichever source saw it first.
 
+The frames speak of all mail's entries, as `/api/v1/messages` lists them (Mailpit has
+no other list): a delivery to several recipients is one entry under its `d` ID, a new
+one when its first copy arrives, an `update` when its read state (unread while a copy
+is) changes, a `delete` when its last copy goes; a copy that leaves while others stay
+changes no entry but its read state. The store's changes name copies: each is taken to
+its entry, and each entry is compared with what the sockets were told of it.
+
 A batch after which the store is empty becomes one `truncate` (what Mailpit sends when
 everything is deleted), however many messages went. A batch of more changes than a
 socket may hold unsent is not made into frames at all (`TooMany`): every socket would
@@ -31,7 +38,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from postier.store.read import Change, MessageSummary, located
+from postier.store import is_delivery_id
+from postier.store.read import Change, MessageSummary, all_mail_counts, delivery_lead, located
 
 from . import shapes
 from .mail import Mail
@@ -57,16 +65,22 @@ class Frames:
         self.version = version
         self.cap = cap
         self.shown: dict[str, dict[str, bool]] = {}
-        """File (the index's entry) → message ID → read."""
+        """File (the index's entry) → copy ID → read: the copies the sockets know of."""
         self._entry_of: dict[str, str] = {}
+        self._key_of: dict[str, str] = {}
+        """Copy ID → its entry of all mail: its delivery's ID, or its own."""
+        self.entries: dict[str, bool] = {}
+        """All mail's entries the sockets know of → read."""
         self._lines: dict[str, Line] = {}
         self._lock = threading.RLock()
         with mail.reader.db.reading() as conn:
             self._lines = _lines(conn)
-            for id_, entry, seen in conn.execute(
-                "SELECT id, entry, seen FROM messages WHERE hidden = 0"
+            for id_, entry, seen, delivery in conn.execute(
+                "SELECT id, entry, seen, delivery FROM messages WHERE hidden = 0"
             ):
-                self._show(str(id_), str(entry), bool(seen))
+                key = str(delivery) or str(id_)
+                self._show(str(id_), str(entry), bool(seen), key)
+                self.entries[key] = self.entries.get(key, True) and bool(seen)
 
     def told(self, changes: Sequence[Change]) -> list[str]:
         """The frames of the changes this process's reader announced (none, and no
@@ -94,25 +108,35 @@ class Frames:
     def _frames(self, ids: list[str]) -> list[str]:
         with self._lock, self.mail.reader.db.reading() as conn:
             now = _states(conn, ids)
+            keys: list[str] = []
+            for id_ in ids:
+                if id_ in now:
+                    entry, seen, key = now[id_]
+                    self._show(id_, entry, seen, key)
+                elif self._was(id_) is not None:
+                    key = self._key_of[id_]
+                    self._hide(id_)
+                else:
+                    continue  # gone before the sockets were told of it
+                keys.append(key)
             result: list[str] = []
             arrived: list[str] = []
             gone = False
-            for id_ in ids:
-                was = self._was(id_)
-                if id_ not in now:
+            for key in dict.fromkeys(keys):
+                was, read = self.entries.get(key), _entry_read(conn, key)
+                if read is None:
                     if was is not None:
-                        self._hide(id_)
-                        result.append(frame("delete", {"ID": id_}))
+                        del self.entries[key]
+                        result.append(frame("delete", {"ID": key}))
                         gone = True
                     continue
-                entry, seen = now[id_]
                 if was is None:
-                    arrived.append(id_)
-                    result.append(id_)  # its place: its frame is made below
-                elif was != seen:
-                    result.append(frame("update", {"ID": id_, "Read": seen}))
-                self._show(id_, entry, seen)
-            total, unread = _totals(conn)
+                    arrived.append(key)
+                    result.append(key)  # its place: its frame is made below
+                elif was != read:
+                    result.append(frame("update", {"ID": key, "Read": read}))
+                self.entries[key] = read
+            total, unread = all_mail_counts(conn)
         if not result:  # told already (by the other source), or nothing the sockets show
             return []
         if gone and total == 0:
@@ -127,15 +151,18 @@ class Frames:
         """The `stats` frame (of the store as it is now, when not given)."""
         if total is None or unread is None:
             with self.mail.reader.db.reading() as conn:
-                total, unread = _totals(conn)
+                total, unread = all_mail_counts(conn)
         return frame("stats", {"Total": total, "Unread": unread, "Version": self.version})
 
-    def _arrivals(self, ids: list[str]) -> dict[str, str]:
-        """The `new` frames of `ids` (those still in the store)."""
+    def _arrivals(self, keys: list[str]) -> dict[str, str]:
+        """The `new` frames of the entries `keys` (those still in the store)."""
         found: list[MessageSummary] = []
         with self.mail.reader.db.reading() as conn:
-            for id_ in ids:
-                where = located(conn, "m.id = ? AND m.hidden = 0", (id_,))
+            for key in keys:
+                if is_delivery_id(key):
+                    where = delivery_lead(conn, key)
+                else:
+                    where = located(conn, "m.id = ? AND m.hidden = 0", (key,))
                 if where is not None:
                     found.append(where.summary)
         facts = self.mail.facts(found)
@@ -145,15 +172,17 @@ class Frames:
         entry = self._entry_of.get(id_)
         return None if entry is None else self.shown[entry].get(id_)
 
-    def _show(self, id_: str, entry: str, seen: bool) -> None:
+    def _show(self, id_: str, entry: str, seen: bool, key: str) -> None:
         before = self._entry_of.get(id_)
         if before is not None and before != entry:
             self._hide(id_)
         self._entry_of[id_] = entry
+        self._key_of[id_] = key
         self.shown.setdefault(entry, {})[id_] = seen
 
     def _hide(self, id_: str) -> None:
         entry = self._entry_of.pop(id_)
+        self._key_of.pop(id_, None)
         messages = self.shown[entry]
         messages.pop(id_, None)
         if not messages:
@@ -173,23 +202,30 @@ def _lines(conn: sqlite3.Connection) -> dict[str, Line]:
     return lines
 
 
-def _totals(conn: sqlite3.Connection) -> tuple[int, int]:
-    """The store's messages and unread ones: the index's per-file counts, summed."""
-    total, unread = conn.execute(
-        "SELECT coalesce(sum(messages), 0), coalesce(sum(unread), 0) FROM counts"
-    ).fetchone()
-    return int(total), int(unread)
-
-
-def _states(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
-    """Each message's file and read state now (those still in the store)."""
+def _states(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, tuple[str, bool, str]]:
+    """Each copy's file, read state and entry of all mail now (those still in the store)."""
     wanted = list(ids)
-    states: dict[str, tuple[str, bool]] = {}
+    states: dict[str, tuple[str, bool, str]] = {}
     for start in range(0, len(wanted), _BATCH):
         chunk = wanted[start : start + _BATCH]
         marks = ",".join("?" * len(chunk))
         rows = conn.execute(
-            f"SELECT id, entry, seen FROM messages WHERE hidden = 0 AND id IN ({marks})", chunk
+            f"SELECT id, entry, seen, delivery FROM messages WHERE hidden = 0 AND id IN ({marks})",
+            chunk,
         )
-        states.update((str(id_), (str(entry), bool(seen))) for id_, entry, seen in rows)
+        states.update(
+            (str(id_), (str(entry), bool(seen), str(delivery) or str(id_)))
+            for id_, entry, seen, delivery in rows
+        )
     return states
+
+
+def _entry_read(conn: sqlite3.Connection, key: str) -> bool | None:
+    """Whether all mail's entry `key` is read now (no copy unread); None: it is gone."""
+    if is_delivery_id(key):
+        row = conn.execute(
+            "SELECT copies, unread FROM deliveries WHERE delivery = ?", (key,)
+        ).fetchone()
+        return None if row is None or row[0] == 0 else row[1] == 0
+    row = conn.execute("SELECT seen FROM messages WHERE id = ? AND hidden = 0", (key,)).fetchone()
+    return None if row is None else bool(row[0])

@@ -2,6 +2,7 @@
 deletion and the changes as they happen, through the index (`Reader`)."""
 
 from .changes import Change, ChangeKind
+from .deliveries import all_mail_counts, delivery_lead
 from .errors import (
     BadQuery,
     DamagedMailbox,
@@ -45,7 +46,9 @@ __all__ = [
     "ReaderError",
     "StoredMessage",
     "Watcher",
+    "all_mail_counts",
     "decode_header",
+    "delivery_lead",
     "follow",
     "header_end",
     "is_body",

@@ -622,6 +622,13 @@ function live(on) {
   node.textContent = on ? "live" : "reconnecting…";
 }
 
+// The events name all mail's entries (a delivery to several recipients under its d ID);
+// a mailbox lists copies: a change to an entry it does not hold is asked of the server.
+function elsewhere(id) {
+  const shown = state.messages.some((m) => m.ID === id) || (state.open && state.open.ID === id);
+  return !shown && Boolean(state.mailbox || state.query);
+}
+
 function heard(frame) {
   const data = frame.Data;
   if (listLoading && frame.Type !== "stats") listStale = true;
@@ -639,10 +646,12 @@ function heard(frame) {
       }
       break;
     case "update":
-      setRead(data.ID, data.Read);
+      if (elsewhere(data.ID)) reloadSoon();
+      else setRead(data.ID, data.Read);
       break;
     case "delete":
-      removed(data.ID);
+      if (elsewhere(data.ID)) reloadSoon();
+      else removed(data.ID);
       break;
     case "truncate":
       state.messages = [];
