@@ -224,6 +224,21 @@ OPTIONS: Final = (
     ),
     Option("http", "do not serve the HTTP API", switch=True, negated=True),
     Option(
+        "pop3_port",
+        "also serve each recipient's mailbox over POP3 on PORT (110 by convention; 0: "
+        "a free one, which the log names), STLS with --tls-cert; needs --auth any or "
+        "--auth FILE, the user name being the mailbox's address",
+        port_number,
+        "PORT",
+    ),
+    Option(
+        "pop3s_port",
+        "also serve POP3 with TLS from the first byte on PORT (RFC 8314; 995 by "
+        "convention), with the certificate of --tls-cert",
+        port_number,
+        "PORT",
+    ),
+    Option(
         "fsync",
         "do not wait for the disk before answering 250: faster, but a power cut "
         "may lose messages already acknowledged",
@@ -271,6 +286,13 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError("--tls-port needs --tls-cert")
     if args.tls_port == 0 and args.workers > 1:
         raise ValueError("--tls-port 0 cannot be shared by --workers; give a port number")
+    if (args.pop3_port is not None or args.pop3s_port is not None) and args.auth == "none":
+        raise ValueError(
+            "POP3 needs logins: give --auth any (any password opens any mailbox) or "
+            "--auth FILE (each user reads the mailbox of the same name)"
+        )
+    if args.pop3s_port is not None and args.tls_cert is None:
+        raise ValueError("--pop3s-port needs --tls-cert")
     if args.auth_required and args.auth == "none":
         raise ValueError("--auth-required needs --auth any or --auth FILE")
     if args.auth != "none" and args.tls_cert is None and not args.auth_insecure:

@@ -11,6 +11,7 @@ from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
 from postier.server.http import HttpListener
 from postier.server.listener import SmtpListener, announce_workers
+from postier.server.pop3_listener import Pop3Listener
 from postier.server.resources import Shared
 from postier.server.service import Ready, Service, run_services
 from postier.settings import Settings
@@ -20,8 +21,11 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
     """The listeners of a process, on one event loop; the first one's addresses are the
     ones `listening on` names."""
     smtp = SmtpListener(settings, shared)
+    listeners: list[Service] = [smtp]
+    if settings.pop3 and shared.reader is not None:
+        listeners.append(Pop3Listener(settings, shared, log_at_start=settings.workers > 1))
     if not settings.http or shared.reader is None:
-        return [smtp]
+        return listeners
     host, port = settings.http_address
     http = HttpListener(
         shared.reader,
@@ -32,7 +36,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
         optional=settings.http_port is None,
         log_at_start=settings.workers > 1,
     )
-    return [smtp, http]
+    return [*listeners, http]
 
 
 async def serve(
