@@ -17,8 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final, Protocol, TypeVar
 
-from postier.protocol.pop3 import Maildrop, Pop3Config, Response, catalogue
-from postier.protocol.sasl import Credentials
+from postier.protocol.pop3 import Credentials, Maildrop, Pop3Config, Response, catalogue
 from postier.server.accounts import Accounts
 from postier.server.auth_throttle import AuthThrottle
 from postier.server.client_limits import ClientLimits

@@ -23,6 +23,7 @@ from postier.protocol.pop3 import (
     SEND_FIRST,
     Closing,
     CommandRefused,
+    Credentials,
     LoginRequested,
     MessageRequested,
     Pop3Connection,
@@ -32,7 +33,6 @@ from postier.protocol.pop3 import (
     Wait,
     catalogue,
 )
-from postier.protocol.sasl import Credentials
 from postier.server.client_limits import normalize
 from postier.server.pop3_context import Pop3Context
 from postier.server.pop3_store import CHUNK, open_message, update

@@ -19,9 +19,11 @@ from postier.protocol.pop3.events import (
 )
 from postier.protocol.pop3.maildrop import DropEntry, Maildrop
 from postier.protocol.pop3.responses import RespCode, Response
-from postier.protocol.pop3.server import NEED_DATA, PAUSED, SEND_FIRST, Pop3Connection, Wait
+from postier.protocol.pop3.server import Pop3Connection
 from postier.protocol.pop3.state import State
+from postier.protocol.pop3.waits import NEED_DATA, PAUSED, SEND_FIRST, Wait
 from postier.protocol.pop3.wire import MessageWriter, WireSize, wire_size
+from postier.protocol.sasl import Credentials
 
 __all__ = [
     "COMMAND_LINE_LIMIT",
@@ -30,6 +32,7 @@ __all__ = [
     "SEND_FIRST",
     "Closing",
     "CommandRefused",
+    "Credentials",
     "DropEntry",
     "LocalProtocolError",
     "LoginRequested",

@@ -3,32 +3,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from postier.protocol.pop3 import catalogue
 from postier.protocol.pop3.commands import Capa, Command, Dele, List, Noop, Rset, Stat, Uidl
+from postier.protocol.pop3.config import Pop3Config
 from postier.protocol.pop3.maildrop import Maildrop
 from postier.protocol.pop3.responses import Response
 
-if TYPE_CHECKING:
-    from postier.protocol.pop3.server import Pop3Connection
 
-
-def capabilities(conn: Pop3Connection, *, authorization: bool) -> Response:
+def capabilities(
+    config: Pop3Config, *, authorization: bool, tls_active: bool, passwords_allowed: bool
+) -> Response:
     """RFC 2449 §6: what this server does, in this state; USER and SASL only where a
     password may be sent (RFC 2595 §4), STLS until TLS is active."""
     names = ["TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"]
-    if authorization and conn.passwords_allowed:
+    if authorization and passwords_allowed:
         names.append("USER")
-        if conn.config.mechanisms:
-            names.append("SASL " + " ".join(conn.config.mechanisms))
-    if authorization and conn.config.tls_available and not conn.tls_active:
+        if config.mechanisms:
+            names.append("SASL " + " ".join(config.mechanisms))
+    if authorization and config.tls_available and not tls_active:
         names.append("STLS")
-    names.append(f"IMPLEMENTATION {conn.config.software}")
+    names.append(f"IMPLEMENTATION {config.software}")
     return catalogue.capabilities(names)
 
 
-def answer_in_transaction(conn: Pop3Connection, maildrop: Maildrop, command: Command) -> Response:
+def answer_in_transaction(maildrop: Maildrop, command: Command) -> Response:
     """The answer to a TRANSACTION command other than RETR, TOP and QUIT."""
     if isinstance(command, Stat):
         return catalogue.status(maildrop.count, maildrop.size)
@@ -44,8 +42,8 @@ def answer_in_transaction(conn: Pop3Connection, maildrop: Maildrop, command: Com
         return catalogue.reset(maildrop.count, maildrop.size)
     if isinstance(command, Noop):
         return catalogue.noop()
-    assert isinstance(command, Capa), command
-    return capabilities(conn, authorization=False)
+    assert not isinstance(command, Capa), "CAPA depends on the connection"
+    raise AssertionError(f"not a maildrop command: {command}")
 
 
 def _listing(maildrop: Maildrop, command: List | Uidl) -> Response:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from enum import Enum
 
 from postier.protocol.pop3 import catalogue
 from postier.protocol.pop3.commands import (
     Apop,
     Auth,
+    Capa,
     Command,
     Pass,
     Quit,
@@ -49,26 +49,11 @@ from postier.protocol.pop3.state import (
     Trigger,
     next_state,
 )
+from postier.protocol.pop3.waits import NEED_DATA, PAUSED, SEND_FIRST, SEND_FIRST_AT, Wait
 from postier.protocol.pop3.wire import MessageWriter
 from postier.protocol.receive_buffer import TOO_LONG, ReceiveBuffer
 from postier.protocol.sasl import CANCEL, Challenge, Credentials, Failed, Mechanism
 from postier.protocol.sasl import new_mechanism as sasl_mechanism
-
-
-class Wait(Enum):
-    NEED_DATA = "need data"
-    """Nothing to do until more bytes arrive."""
-    PAUSED = "paused"
-    """The session has the next move (a login, TLS, a message, the update)."""
-    SEND_FIRST = "send first"
-    """Much is queued: send it before more commands are read (flow control)."""
-
-
-NEED_DATA = Wait.NEED_DATA
-PAUSED = Wait.PAUSED
-SEND_FIRST = Wait.SEND_FIRST
-SEND_FIRST_AT = 1 << 16
-"""Octets queued past which the session is asked to send before more is read."""
 
 
 class Pop3Connection:
@@ -256,7 +241,7 @@ class Pop3Connection:
         elif isinstance(command, User | Pass | Apop | Auth):
             self._on_login(command)
         else:
-            self._send(capabilities(self, authorization=True))
+            self._send(self._capabilities())
 
     def _on_login(self, command: User | Pass | Apop | Auth) -> None:
         if isinstance(command, Apop):
@@ -316,8 +301,10 @@ class Pop3Connection:
             self._events.append(UpdateRequested(maildrop.deleted_ids(), maildrop.read_ids()))
         elif isinstance(command, Retr | Top):
             self._on_retrieve(maildrop, command)
+        elif isinstance(command, Capa):
+            self._send(self._capabilities())
         else:
-            answer = answer_in_transaction(self, maildrop, command)
+            answer = answer_in_transaction(maildrop, command)
             if answer.ok:
                 self._send(answer)
             else:
@@ -363,6 +350,14 @@ class Pop3Connection:
         self._input.limit = self.config.command_line_limit
 
     # --- plumbing ------------------------------------------------------------------------
+
+    def _capabilities(self) -> Response:
+        return capabilities(
+            self.config,
+            authorization=self._state is State.AUTHORIZATION,
+            tls_active=self.tls_active,
+            passwords_allowed=self.passwords_allowed,
+        )
 
     def _move(self, move: Move) -> None:
         self._state = next_state(self._state, move)
