@@ -21,6 +21,8 @@ from tests.support.pop3 import POP3_ARGS, deliver, pop3_address
 from tests.support.server import ServerProcess
 from tests.support.tools import require_tool
 
+pytestmark = pytest.mark.interop
+
 USER = "you@exemple.fr"
 COUNT = 100
 COLLECT = textwrap.dedent(
