@@ -165,3 +165,21 @@ def test_a_client_killed_in_the_middle_deletes_nothing(start_server: StartServer
         again.quit()
     finally:
         again.close()
+
+
+def test_with_workers_the_first_serves_pop3_every_workers_mail(
+    start_server: StartServer,
+) -> None:
+    server = start_server(*POP3_ARGS, "--workers", "2")
+    deliver(server, USER, numbered(4))  # one connection: one worker
+    deliver(server, USER, numbered(4))  # maybe the other
+    text = server.wait_for_log(r"POP3 on ")
+    assert text.count("POP3 on ") == 1 and "worker 1: POP3 on " in text
+    client = poplib.POP3(*pop3_address(server), timeout=20)
+    try:
+        client.user(USER)
+        client.pass_("x")
+        assert client.stat()[0] == 8
+        client.quit()
+    finally:
+        client.close()
