@@ -64,7 +64,7 @@ def test_a_password_file_opens_only_the_mailbox_of_the_same_name(
         client.quit()
     finally:
         client.close()
-    assert "POP3 login failed for 'other@exemple.fr'" in server.log_text()
+    assert "POP3 authentication failed for 'other@exemple.fr'" in server.log_text()
 
 
 def test_failed_logins_are_slowed_then_cut(start_server: StartServer, tmp_path: Path) -> None:

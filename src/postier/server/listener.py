@@ -33,7 +33,9 @@ class SmtpListener(Service):
         deliveries = DeliveryQueue(
             shared.store, asyncio.get_running_loop(), on_stored=shared.delivered
         )
-        context = ServerContext(settings, shared.store, deliveries, shared.tls, shared.accounts)
+        context = ServerContext(
+            settings, shared.store, deliveries, shared.tls, shared.accounts, shared.logins
+        )
         self._context = context
         try:
             self._servers.append(

@@ -1,10 +1,10 @@
 """What the POP3 sessions of one process share: settings, the store's read side, the
-accounts, the throttle, the per-address limits, and which mailboxes are held.
+logins (SMTP's too), the per-address limits, and which mailboxes are held.
 
 One session per mailbox (RFC 1939 §8's exclusive-access lock): the roll of held
 mailboxes is this process's, which is enough while one process serves POP3 (with
-`--workers`, the first worker alone does). A login is checked on a thread (a password
-hash is slow on purpose) and a failure answered late, as SMTP's are.
+`--workers`, the first worker alone does). A login is checked by the process's `Logins`,
+as SMTP's AUTH is: on a thread, a failure answered late.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol, TypeVar
 
 from postier.protocol.pop3 import Credentials, Maildrop, Pop3Config, Response, catalogue
-from postier.server.accounts import Accounts
-from postier.server.auth_throttle import AuthThrottle
 from postier.server.client_limits import ClientLimits
+from postier.server.logins import Logins
 from postier.server.pop3_store import WireSizes, take_maildrop
 from postier.settings import Settings
 from postier.store.read import NotAnAddress, Reader, ReaderError, locate_address
@@ -56,10 +55,10 @@ class LoginAnswer:
 class Pop3Context:
     settings: Settings
     reader: Reader
-    accounts: Accounts | None
+    logins: Logins
+    """The process's: one password file and one throttle for SMTP and POP3."""
     ssl_context: ssl.SSLContext | None = None
     config: Pop3Config = field(init=False)
-    throttle: AuthThrottle = field(init=False)
     limits: ClientLimits = field(init=False)
     sizes: WireSizes = field(default_factory=WireSizes)
     sessions: set[Holder] = field(default_factory=set)
@@ -67,21 +66,17 @@ class Pop3Context:
     """Mailbox address → the session that holds it."""
     closing: bool = False
     idle: asyncio.Event = field(default_factory=asyncio.Event)
-    _auth_threads: ThreadPoolExecutor = field(init=False)
     _store_threads: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
         self.config = settings.pop3_config()
-        delay = settings.auth_failure_delay
-        self.throttle = AuthThrottle(base=delay, cap=16 * delay)
         self.limits = ClientLimits(
             max_connections=settings.max_client_connections,
             max_errors=settings.max_client_errors,
             error_window=settings.client_error_window,
             exempt=settings.client_limit_exempt,
         )
-        self._auth_threads = ThreadPoolExecutor(2, thread_name_prefix="postier-pop3-auth")
         self._store_threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="postier-pop3")
         self.idle.set()
 
@@ -128,7 +123,6 @@ class Pop3Context:
             except TimeoutError:
                 for session in list(self.sessions):
                     session.abort()
-        self._auth_threads.shutdown(wait=False, cancel_futures=True)
         self._store_threads.shutdown(wait=True, cancel_futures=False)
 
     # --- logging in ----------------------------------------------------------------------
@@ -138,7 +132,7 @@ class Pop3Context:
     ) -> LoginAnswer:
         """Check the credentials, then take the mailbox of the same name and its maildrop."""
         user = credentials.username
-        if not await self._check(credentials, failures, peer):
+        if not await self.logins.check(credentials, failures, peer, log=log, label="POP3 "):
             return LoginAnswer(refusal=catalogue.bad_login(), failed=True)
         try:
             address = locate_address(user)
@@ -162,32 +156,3 @@ class Pop3Context:
             maildrop.count,
         )  # fmt: skip
         return LoginAnswer(address=address, maildrop=maildrop)
-
-    async def _check(self, credentials: Credentials, failures: int, peer: str) -> bool:
-        loop = asyncio.get_running_loop()
-        try:
-            accepted = await loop.run_in_executor(self._auth_threads, self._verify, credentials)
-        except Exception:
-            log.exception("%s: checking the credentials of %r failed", peer, credentials.username)
-            accepted = False
-        user = credentials.username
-        if accepted:
-            self.throttle.succeeded(user)
-            return True
-        delay = self.throttle.failed(user, failures + 1)
-        log.warning(
-            "%s: POP3 login failed for %r (%s), %d on this connection",
-            peer, user, credentials.mechanism, failures + 1,
-        )  # fmt: skip
-        await asyncio.sleep(delay)
-        return False
-
-    def _verify(self, credentials: Credentials) -> bool:
-        accounts = self.accounts
-        if accounts is None:
-            return False
-        if credentials.password is None:
-            # APOP and CRAM-MD5 need the clear password to be checked: they are offered
-            # only when every login is accepted anyway.
-            return accounts.accepts_any
-        return accounts.check(credentials.username, credentials.password)

@@ -35,9 +35,9 @@ class Pop3Listener(Service):
 
     async def start(self) -> list[str]:
         settings, shared = self._settings, self._shared
-        if shared.reader is None:
-            raise ServerError("POP3 needs the store's read side")
-        context = Pop3Context(settings, shared.reader, shared.accounts, shared.tls)
+        if shared.reader is None or shared.logins is None:
+            raise ServerError("POP3 needs the store's read side and the logins")
+        context = Pop3Context(settings, shared.reader, shared.logins, shared.tls)
         try:
             if settings.pop3_port is not None:
                 self._plain = await listen(
@@ -72,11 +72,6 @@ class Pop3Listener(Service):
             log.info("POP3 on %s%s", ", ".join(addresses(self._plain)), stls)
         if self._implicit is not None:
             log.info("POP3S on %s", ", ".join(addresses(self._implicit)))
-
-    def reload(self) -> None:
-        """SIGHUP: new logins check the password file just loaded."""
-        if self._context is not None:
-            self._context.accounts = self._shared.accounts
 
     async def stop(self) -> None:
         self._close_servers()
