@@ -19,6 +19,7 @@ from tests.conftest import StartServer
 from tests.support.mailboxes import messages
 from tests.support.pop3 import POP3_ARGS, deliver, pop3_address
 from tests.support.server import ServerProcess
+from tests.support.tls import TlsFiles
 from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.interop
@@ -111,10 +112,12 @@ def fetchmail(server: ServerProcess, home: Path, tmp_path: Path, *options: str) 
     return folder
 
 
-def mpop(server: ServerProcess, home: Path, tmp_path: Path, *options: str) -> Path:
+def mpop(
+    server: ServerProcess, home: Path, tmp_path: Path, *options: str, port: int | None = None
+) -> Path:
     tool = require_tool("mpop", "mpop")
     folder, command = mda(tmp_path, f"popped-{len(list(tmp_path.glob('popped-*')))}")
-    _, port = pop3_address(server)
+    port = pop3_address(server)[1] if port is None else port
     config = home / "mpoprc"
     config.write_text(
         "account default\n"
@@ -173,3 +176,33 @@ def test_mpop_keeping_mail_downloads_only_what_is_new(
     same_messages(collected(first), stored)
     assert collected(mpop(server, client_home, tmp_path, "--keep=on")) == []
     assert len(messages(server.store, USER, "mbox")) == COUNT
+
+
+@pytest.mark.parametrize("auth", ["plain", "login", "cram-md5"])
+def test_mpop_over_stls_with_each_sasl_mechanism(
+    start_server: StartServer, client_home: Path, tmp_path: Path, tls_files: TlsFiles, auth: str
+) -> None:
+    server = start_server("--pop3-port", "0", "--auth", "any", "--tls-cert", str(tls_files.pem))
+    deliver(server, USER, [b"Subject: %d\r\n\r\nover TLS\r\n" % n for n in range(3)])
+    stored = messages(server.store, USER, "mbox")
+    folder = mpop(
+        server, client_home, tmp_path, "--keep=off", "--tls=on", "--tls-starttls=on",
+        f"--tls-trust-file={tls_files.ca_pem}", f"--auth={auth}",
+    )  # fmt: skip
+    same_messages(collected(folder), stored)
+    assert f"POP3 authenticated as 'you@exemple.fr' ({auth.upper()})" in server.log_text()
+    assert messages(server.store, USER, "mbox") == []
+
+
+def test_mpop_over_pop3s(
+    start_server: StartServer, client_home: Path, tmp_path: Path, tls_files: TlsFiles
+) -> None:
+    server = start_server("--pop3s-port", "0", "--auth", "any", "--tls-cert", str(tls_files.pem))
+    deliver(server, USER, [b"Subject: 0\r\n\r\nTLS from the first byte\r\n"])
+    stored = messages(server.store, USER, "mbox")
+    _, port = pop3_address(server, implicit_tls=True)
+    folder = mpop(
+        server, client_home, tmp_path, "--keep=on", "--tls=on", "--tls-starttls=off",
+        f"--tls-trust-file={tls_files.ca_pem}", "--auth=plain", port=port,
+    )  # fmt: skip
+    same_messages(collected(folder), stored)
