@@ -183,3 +183,46 @@ def test_with_workers_the_first_serves_pop3_every_workers_mail(
         client.quit()
     finally:
         client.close()
+
+
+def test_sighup_reloads_the_password_file_for_pop3(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    accounts = tmp_path / "passwords"
+    accounts.write_text(f"{USER}:{hash_password('old', cost=4)}\n")
+    server = start_server(
+        "--pop3-port", "0", "--auth", str(accounts), "--auth-insecure",
+        "--auth-failure-delay", "0.01",
+    )  # fmt: skip
+    assert b"+OK maildrop" in raw(
+        server, f"USER {USER}\r\nPASS old\r\n".encode(), until=b"maildrop"
+    )
+    accounts.write_text(f"{USER}:{hash_password('new', cost=4)}\n")
+    server.signal(signal.SIGHUP)
+    server.wait_for_log(r"SIGHUP: password file \S+ loaded")
+    out = raw(server, f"USER {USER}\r\nPASS old\r\nUSER {USER}\r\nPASS new\r\n".encode(),
+              until=b"maildrop")  # fmt: skip
+    assert b"-ERR [AUTH] authentication failed\r\n+OK send PASS\r\n+OK maildrop" in out
+
+
+def test_failures_over_smtp_slow_pop3_logins_to_the_same_account(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    import smtplib
+
+    accounts = tmp_path / "passwords"
+    accounts.write_text(f"{USER}:{hash_password('right', cost=4)}\n")
+    server = start_server(
+        "--pop3-port", "0", "--auth", str(accounts), "--auth-insecure",
+        "--auth-failure-delay", "0.25",
+    )  # fmt: skip
+    for _ in range(3):
+        with smtplib.SMTP(*server.address, timeout=30) as smtp:
+            smtp.ehlo()
+            with pytest.raises(smtplib.SMTPAuthenticationError):
+                smtp.login(USER, "guess")
+    started = time.monotonic()
+    out = raw(server, f"USER {USER}\r\nPASS guess\r\n".encode(), until=b"-ERR", timeout=30)
+    # The account's fourth failure: 0.25 s doubled three times, though the first on POP3.
+    assert time.monotonic() - started >= 1.9
+    assert out.endswith(b"-ERR [AUTH] authentication failed\r\n")
