@@ -208,3 +208,22 @@ def test_pop3s_is_tls_from_the_first_byte(start_server: StartServer, tls_files: 
         client.close()
     with pytest.raises(ssl.SSLError):
         poplib.POP3_SSL("127.0.0.1", port, context=ssl.create_default_context(), timeout=20)
+
+
+def test_a_message_deleted_elsewhere_during_the_session_does_not_stop_the_update(
+    start_server: StartServer,
+) -> None:
+    server = start_server(*POP3_ARGS)
+    deliver(server, USER, numbered(4))
+    ids = stored_ids(server.store, USER)
+    with pop3(server) as client:
+        client.dele(1)
+        client.dele(2)
+        client.retr(3)
+        with Reader(server.store) as reader:  # the HTTP API or `postier delete`, meanwhile
+            reader.delete([ids[0], ids[3]], wait=True)
+        with pytest.raises(poplib.error_proto, match=r"\[SYS/PERM\]"):
+            client.retr(4)
+        assert client.quit().startswith(b"+OK")
+    assert stored_ids(server.store, USER) == [ids[2]]
+    assert read_flags(server.store, USER) == [True]

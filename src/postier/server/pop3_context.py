@@ -123,7 +123,9 @@ class Pop3Context:
             except TimeoutError:
                 for session in list(self.sessions):
                     session.abort()
-        self._store_threads.shutdown(wait=True, cancel_futures=False)
+        # An update still running when the grace is over finishes on its thread; the
+        # store's deletion is crash-safe if the process ends first.
+        self._store_threads.shutdown(wait=False, cancel_futures=True)
 
     # --- logging in ----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import contextlib
 import io
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Final
 
 from postier.protocol.pop3 import DropEntry, Maildrop, WireSize
@@ -20,6 +21,7 @@ from postier.store.read import MessageSummary, NoSuchMessage, Reader
 
 CHUNK: Final = 1 << 18
 """Bytes of a message read from its file at a time."""
+_ATTEMPTS: Final = 3
 MAX_KNOWN_SIZES: Final = 200_000
 """Wire sizes remembered (an ID and two integers each); past it, the oldest is forgotten."""
 
@@ -75,8 +77,30 @@ def open_message(reader: Reader, uid: str) -> tuple[contextlib.ExitStack, io.Buf
 
 def update(reader: Reader, deleted: tuple[str, ...], read: tuple[str, ...]) -> None:
     """RFC 1939 §6: the deleted messages leave the store (its own crash-safe deletion,
-    waited for), then the retrieved ones are marked read. Raises what the store raises."""
+    waited for), then the retrieved ones are marked read. A message another reader took
+    away meanwhile (the HTTP API, `postier delete`) is skipped, not an error. Raises what
+    the store raises."""
     if deleted:
-        reader.delete(deleted, wait=True)
+        _each_still_there(lambda ids: reader.delete(ids, wait=True), reader, deleted)
     if read:
-        reader.mark(read, read=True)
+        _each_still_there(lambda ids: reader.mark(ids, read=True), reader, read)
+
+
+def _each_still_there(
+    change: Callable[[list[str]], object], reader: Reader, ids: tuple[str, ...]
+) -> None:
+    for attempt in range(_ATTEMPTS):
+        try:
+            change([uid for uid in ids if _still_there(reader, uid)])
+            return
+        except NoSuchMessage:
+            if attempt == _ATTEMPTS - 1:
+                raise  # gone between the look and the change, again and again
+
+
+def _still_there(reader: Reader, uid: str) -> bool:
+    try:
+        reader.locate(uid)
+    except NoSuchMessage:
+        return False
+    return True
