@@ -27,8 +27,10 @@ from postier.settings import DEFAULT_EXEMPT, Settings
 DESCRIPTION = """\
 Run an ESMTP server that files every accepted message in its recipients' mailboxes:
 <store>/<address>.mbox (mbox, the default) or <store>/<address>/ (Maildir).
-A 250 reply after DATA means every copy is on disk. Every option can also be set
-from the environment as POSTIER_<OPTION>, e.g. POSTIER_PORT=25 or POSTIER_NO_FSYNC=1."""
+A 250 reply after DATA means every copy is on disk. With --pop3-port (or --pop3s-port)
+each mailbox is also readable over POP3, the user name being its address. Every option
+can also be set from the environment as POSTIER_<OPTION>, e.g. POSTIER_PORT=25 or
+POSTIER_NO_FSYNC=1."""
 
 
 @dataclass(frozen=True, slots=True)
