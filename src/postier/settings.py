@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from postier.defaults import DEFAULT_HTTP_PORT, DEFAULT_PORT
+from postier.explain.language import Language
 from postier.protocol.pop3 import Pop3Config
 from postier.protocol.smtp import LOGIN, MECHANISMS, PLAIN, ServerConfig
 
@@ -98,6 +99,13 @@ class Settings:
     workers: int = 1
     """Server processes sharing the port (SO_REUSEPORT) and the store; each serves up to
     `max_connections / workers` clients."""
+    explain: bool = False
+    """Tell every step of each session on standard output (`postier.explain`)."""
+    lang: Language | None = None
+    """The language of `explain`, "fr" or "en"; None: the environment's locale."""
+    sessions_kept: int = 200
+    """Recent SMTP sessions kept in memory, dialogue included, for the page's sessions
+    view and `/api/v1/sessions` (0: none kept, nothing recorded)."""
     http: bool = True
     """Serve the HTTP API too, on the same event loop (the first worker's, with `workers`)."""
     http_host: str | None = None

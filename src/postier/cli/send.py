@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from postier.client import (
     compose,
 )
 from postier.defaults import DEFAULT_PORT
+from postier.explain.language import LANGUAGES, Language, language_from_environment
 from postier.protocol.smtp import MECHANISMS, AddressError, Rcpt, validate_mailbox
 
 SUBMISSION_PORT = 587  # RFC 6409, where STARTTLS is the custom
@@ -205,6 +207,19 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the whole dialogue: C: client lines, S: server lines (secrets masked)",
     )
+    output.add_argument(
+        "--explain",
+        action="store_true",
+        help="tell each step by the part of the client that does it (writer, send, "
+        "listen, processing...), secrets masked",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=None,
+        help="the language of --explain (default: French for a fr locale in LC_ALL, "
+        "LC_MESSAGES or LANG, else English)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -314,6 +329,8 @@ async def _send(job: Job, args: argparse.Namespace) -> int:
     if job.security is not Security.NONE:
         context = client_context(args.cafile, insecure=args.insecure)
     transcript = Transcript(sys.stdout) if args.transcript else None
+    if args.explain:
+        transcript = _narrator(job, args.lang)
     client = Client(
         job.host,
         job.port,
@@ -332,6 +349,21 @@ async def _send(job: Job, args: argparse.Namespace) -> int:
             await client.login(args.auth_user, args.auth_password, mechanism=args.auth_mechanism)
         result = await client.send_message(job.message, job.sender, job.recipients)
     return _report(result, quiet=args.quiet)
+
+
+def _narrator(job: Job, lang: Language | None) -> Transcript:
+    """`--explain`: the client's parts tell the dialogue; the writer speaks first."""
+    from postier.explain import TerminalPrinter
+    from postier.explain.client_narrator import ClientNarrator
+    from postier.explain.explainer import CATALOGUES
+
+    language = lang or language_from_environment(os.environ)
+    narrator = ClientNarrator(CATALOGUES[language], TerminalPrinter(language))
+    message = job.message
+    data = message if isinstance(message, bytes) else message.as_bytes()
+    subject = "" if isinstance(message, bytes) else str(message.get("Subject", ""))
+    narrator.composed(len(data), subject, job.recipients or ())
+    return narrator
 
 
 def _report(result: SendResult, *, quiet: bool) -> int:

@@ -22,6 +22,7 @@ from postier.cli.options import (
     seconds,
     subcommand,
 )
+from postier.explain.language import LANGUAGES
 from postier.settings import DEFAULT_EXEMPT, Settings
 
 DESCRIPTION = """\
@@ -239,6 +240,27 @@ OPTIONS: Final = (
         "convention), with the certificate of --tls-cert",
         port_number,
         "PORT",
+    ),
+    Option(
+        "explain",
+        "tell every step of each SMTP session on standard output, by the part of the "
+        "server that does it (listener, understand, process...); the log stays on "
+        "standard error",
+        switch=True,
+    ),
+    Option(
+        "sessions_kept",
+        "recent SMTP sessions kept in memory, dialogue and narration included, for the "
+        "page's sessions view and /api/v1/sessions; 0 keeps none (default: %(default)s)",
+        limit,
+        "N",
+    ),
+    Option(
+        "lang",
+        "the language of --explain (default: French when LC_ALL, LC_MESSAGES or LANG "
+        "names a fr locale, else English)",
+        choice(*LANGUAGES),
+        choices=LANGUAGES,
     ),
     Option(
         "fsync",

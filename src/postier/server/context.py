@@ -12,7 +12,7 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerConfig, catalogue
 from postier.server.accounts import Accounts
@@ -23,6 +23,9 @@ from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
 from postier.stats import SmtpCounts
 from postier.store import Envelope, MailStore, Spool
+
+if TYPE_CHECKING:
+    from postier.explain.explainer import Explainer
 
 log = logging.getLogger("postier.server")
 
@@ -96,6 +99,8 @@ class ServerContext:
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     limits: ClientLimits = field(init=False)
     counts: SmtpCounts = field(default_factory=SmtpCounts)
+    explain: Explainer | None = None
+    """`--explain`: makes each session's narrator; None: no narration, and no cost."""
     _own_logins: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
@@ -164,10 +169,18 @@ class ServerContext:
         return await self.logins.check(credentials, failures, peer, log=log)
 
     async def deliver(
-        self, event: MessageComplete, spool: Spool, *, peer_ip: str, peer: str, tls: str | None
+        self,
+        event: MessageComplete,
+        spool: Spool,
+        *,
+        peer_ip: str,
+        peer: str,
+        tls: str | None,
+        queue_id: str | None = None,
     ) -> Reply:
-        """Store one message through the delivery queue; the reply the client hears."""
-        queue_id = new_queue_id()
+        """Store one message through the delivery queue as `queue_id` (None: a new one);
+        the reply the client hears."""
+        queue_id = queue_id or new_queue_id()
         envelope = Envelope(
             sender=event.sender,
             recipients=event.recipients,

@@ -22,6 +22,7 @@ from postier.store.read import Reader
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from postier.explain.recorder import SessionRecords
     from postier.web import Mail
 
 log = logging.getLogger("postier.web")
@@ -54,6 +55,7 @@ class HttpListener(Service):
         smtp: Callable[[], SmtpCounts] = SmtpCounts,
         optional: bool = False,
         log_at_start: bool = False,
+        sessions: SessionRecords | None = None,
     ) -> None:
         self.reader = reader
         self.host = host
@@ -62,6 +64,7 @@ class HttpListener(Service):
         self.smtp = smtp
         self.optional = optional
         self.log_at_start = log_at_start
+        self.sessions = sessions
         self.addresses: list[str] = []
         self._runner: web.AppRunner | None = None
         self._mail: Mail | None = None
@@ -73,7 +76,7 @@ class HttpListener(Service):
 
         mail = Mail(self.reader)
         runner = web.AppRunner(
-            build_app(WebContext(mail, self.smtp)),
+            build_app(WebContext(mail, self.smtp, sessions=self.sessions)),
             access_log=None,
             handle_signals=False,
             shutdown_timeout=SHUTDOWN_GRACE,

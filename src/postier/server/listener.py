@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from typing import TYPE_CHECKING
 
 from postier.server.binding import Endpoint, addresses, listen
 from postier.server.context import ServerContext
@@ -15,6 +17,10 @@ from postier.server.session import SmtpSession
 from postier.settings import Settings
 from postier.stats import SmtpCounts
 
+if TYPE_CHECKING:
+    from postier.explain.explainer import Explainer
+    from postier.explain.recorder import SessionRecords
+
 log = logging.getLogger("postier.server")
 
 
@@ -22,20 +28,25 @@ class SmtpListener(Service):
     """SMTP on `--port` (with STARTTLS when there is a certificate), and SMTPS (TLS from
     the first byte, RFC 8314) on `--tls-port`; one delivery queue for both."""
 
-    def __init__(self, settings: Settings, shared: Shared) -> None:
+    def __init__(
+        self, settings: Settings, shared: Shared, *, records: SessionRecords | None = None
+    ) -> None:
         self._settings = settings
         self._shared = shared
+        self._records = records
+        """Where sessions are recorded for the page (None: they are not)."""
         self._servers: list[asyncio.Server] = []
         self._context: ServerContext | None = None
 
     async def start(self) -> list[str]:
-        settings, shared = self._settings, self._shared
+        settings, shared, records = self._settings, self._shared, self._records
         deliveries = DeliveryQueue(
             shared.store, asyncio.get_running_loop(), on_stored=shared.delivered
         )
         context = ServerContext(
-            settings, shared.store, deliveries, shared.tls, shared.accounts, shared.logins
-        )
+            settings, shared.store, deliveries, shared.tls, shared.accounts, shared.logins,
+            explain=explainer(settings, records),
+        )  # fmt: skip
         self._context = context
         try:
             self._servers.append(
@@ -119,3 +130,31 @@ def listening_line(settings: Settings, where: list[str], *, starttls: bool) -> s
         "" if settings.fsync else ", no fsync",
         ", STARTTLS" if starttls else "",
     )
+
+
+def explainer(settings: Settings, records: SessionRecords | None) -> Explainer | None:
+    """`--explain`: the narration of every session, printed on standard output; and the
+    sessions kept for the page (`records`). None: neither, and no cost at all."""
+    if not settings.explain and records is None:
+        return None
+    from postier.explain import TerminalPrinter, language_from_environment
+    from postier.explain.explainer import Explainer
+
+    language = settings.lang or language_from_environment(os.environ)
+    return Explainer(
+        language,
+        TerminalPrinter(language) if settings.explain else None,
+        records=records,
+        store=settings.store,
+        format=settings.format,
+        line_limit=settings.protocol_config().command_line_limit,
+        fsync=settings.fsync,
+        unoffered=unoffered_verbs(settings),
+    )
+
+
+def unoffered_verbs(settings: Settings) -> frozenset[str]:
+    """Commands the core knows that this server does not offer: the narration does not
+    suggest them."""
+    offers = (("STARTTLS", settings.tls_enabled), ("AUTH", settings.auth != "none"))
+    return frozenset(verb for verb, offered in offers if not offered)

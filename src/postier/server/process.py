@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
@@ -10,22 +11,34 @@ from typing import Any
 from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
 from postier.server.http import HttpListener
-from postier.server.listener import SmtpListener, announce_workers
+from postier.server.listener import SmtpListener, announce_workers, unoffered_verbs
 from postier.server.pop3_listener import Pop3Listener
 from postier.server.resources import Shared
 from postier.server.service import Ready, Service, run_services
 from postier.settings import Settings
+from postier.store.naming import mailbox_paths
 
 
 def services(settings: Settings, shared: Shared) -> list[Service]:
     """The listeners of a process, on one event loop; the first one's addresses are the
     ones `listening on` names."""
-    smtp = SmtpListener(settings, shared)
-    listeners: list[Service] = [smtp]
+    pop3: list[Service] = []
     if settings.pop3 and shared.reader is not None:
-        listeners.append(Pop3Listener(settings, shared, log_at_start=settings.workers > 1))
+        pop3.append(Pop3Listener(settings, shared, log_at_start=settings.workers > 1))
     if not settings.http or shared.reader is None:
-        return listeners
+        return [SmtpListener(settings, shared), *pop3]
+    records = None
+    if settings.sessions_kept > 0:
+        from postier.explain.recorder import SessionRecords
+
+        records = SessionRecords(
+            settings.sessions_kept,
+            line_limit=settings.protocol_config().command_line_limit,
+            fsync=settings.fsync,
+            unoffered=unoffered_verbs(settings),
+            mailbox_paths=functools.partial(mailbox_paths, settings.store, settings.format),
+        )
+    smtp = SmtpListener(settings, shared, records=records)
     host, port = settings.http_address
     http = HttpListener(
         shared.reader,
@@ -33,10 +46,11 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
         port,
         store=settings.store,
         smtp=smtp.counts,
+        sessions=records,
         optional=settings.http_port is None,
         log_at_start=settings.workers > 1,
     )
-    return [*listeners, http]
+    return [smtp, *pop3, http]
 
 
 async def serve(

@@ -35,6 +35,7 @@ from postier.protocol.smtp import (
 )
 from postier.server.client_limits import normalize
 from postier.server.context import End, EndReason, ServerContext, addresses
+from postier.server.queue_ids import new_queue_id
 from postier.store import Spool
 
 log = logging.getLogger("postier.server")
@@ -54,7 +55,13 @@ class SmtpSession(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.implicit_tls = implicit_tls
         """RFC 8314: TLS starts at connect, before the greeting (the SMTPS port)."""
-        self.conn = ServerConnection(context.config, tls_active=implicit_tls)
+        self.narrator = None if context.explain is None else context.explain.narrator()
+        """`--explain`: tells each step (`postier.explain`); None: nothing is told."""
+        self.conn = ServerConnection(
+            context.config, tls_active=implicit_tls, observer=self.narrator
+        )
+        if self.narrator is not None:
+            self.narrator.attach(self.conn)
         self.peer_ip = "unknown"
         self.peer = "unknown"
         self.tls_info: str | None = None
@@ -88,12 +95,18 @@ class SmtpSession(asyncio.Protocol):
             self._note_tls(transport)
         refusal = self.context.admit(self, self.peer_ip)
         if refusal is not None:
+            if self.narrator is not None:
+                self.narrator.refused(self.peer, refusal.reason)
             self.conn.refuse_connection(refusal.reply)
             self._end = End(EndReason.REFUSED, refusal.reason)
             transport.write(self.conn.data_to_send())
             transport.close()
             log.warning("refused connection from %s: %s", self.peer, refusal.reason)
             return
+        if self.narrator is not None:
+            sockname = transport.get_extra_info("sockname")
+            port = sockname[1] if isinstance(sockname, tuple) else None
+            self.narrator.accepted(self.peer, port, len(self.context.sessions))
         log.debug("connection from %s", self.peer)
         self._process()
 
@@ -117,6 +130,8 @@ class SmtpSession(asyncio.Protocol):
             self._spool = None
         if exc is not None and self._end.reason is EndReason.CLIENT_CLOSED:
             self._end = End(EndReason.CONNECTION_LOST, type(exc).__name__)
+        if self.narrator is not None:
+            self.narrator.ended(self._end.reason)
         if self in self.context.sessions:
             self._report_errors()
             self.context.release(self, self.peer_ip)
@@ -211,6 +226,8 @@ class SmtpSession(asyncio.Protocol):
 
     def _handle(self, event: ServerEvent) -> bool:
         """Act on one event; True when processing must stop here."""
+        if self.narrator is not None:
+            self.narrator.event(event)
         if isinstance(event, DataChunk):
             self._spool_data(event.data)
         elif isinstance(event, DataStarted):
@@ -280,19 +297,33 @@ class SmtpSession(asyncio.Protocol):
         if self._spool_failed:
             spool.close()
             self._refused += 1
+            if self.narrator is not None:
+                self.narrator.not_stored()
             self._answer(catalogue.delivery_failed())
             return
+        queue_id = new_queue_id()
         try:
             answer = await self.context.deliver(
-                event, spool, peer_ip=self.peer_ip, peer=self.peer, tls=self.tls_info
-            )
+                event, spool, peer_ip=self.peer_ip, peer=self.peer, tls=self.tls_info,
+                queue_id=queue_id,
+            )  # fmt: skip
         finally:
             spool.close()
         if answer.is_positive:
             self._accepted += 1
         else:
             self._refused += 1
+        if self.narrator is not None:
+            self._narrate_delivery(event, answer, queue_id)
         self._answer(answer)
+
+    def _narrate_delivery(self, event: MessageComplete, answer: Reply, queue_id: str) -> None:
+        narrator = self.narrator
+        assert narrator is not None
+        if answer.is_positive:
+            narrator.stored(event.recipients, event.size, queue_id)
+        else:
+            narrator.not_stored()
 
     def _answer(self, answer: Reply) -> None:
         self.conn.answer_message(answer)
@@ -329,6 +360,8 @@ class SmtpSession(asyncio.Protocol):
             return
         self.transport = new_transport
         self._note_tls(new_transport)
+        if self.narrator is not None:
+            self.narrator.tls_up(self.tls_info)
         self.conn.tls_started()
         self._lines_seen = -1
         self._process()

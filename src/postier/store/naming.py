@@ -15,6 +15,7 @@ import functools
 import hashlib
 import os
 import string
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Literal
 
@@ -129,3 +130,8 @@ def mailbox_path(store_dir: Path, address: str, fmt: StoreFormat) -> Path:
     if path.is_symlink():
         raise ValueError(f"mailbox {entry!r} is a symbolic link and could leave the store")
     return path
+
+
+def mailbox_paths(store_dir: Path, fmt: StoreFormat, addresses: Sequence[str]) -> list[Path]:
+    """`mailbox_path` of each address, in order."""
+    return [mailbox_path(store_dir, address, fmt) for address in addresses]

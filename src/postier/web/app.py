@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import api_message, api_messages, api_status, api_wait, views
+from . import api_message, api_messages, api_sessions, api_status, api_wait, views
 from .context import CONTEXT, WebContext
 from .errors import json_errors
 from .origin import same_origin
@@ -30,6 +30,9 @@ def build_app(state: WebContext) -> web.Application:
             web.get("/api/v1/info", api_status.info, allow_head=False),
             web.get("/api/v1/mailboxes", api_status.mailboxes, allow_head=False),
             web.get("/api/v1/wait", api_wait.wait, allow_head=False),
+            web.get("/api/v1/sessions", api_sessions.list_sessions, allow_head=False),
+            web.get("/api/v1/session/{id}", api_sessions.get_session, allow_head=False),
+            web.get("/api/v1/message/{id}/session", api_sessions.message_session, allow_head=False),
             web.get("/livez", api_status.livez),
             web.get("/readyz", api_status.readyz),
         ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from postier.explain.recorder import SessionRecords
 from postier.stats import SmtpCounts
 
 from .mail import Mail
@@ -22,6 +23,8 @@ class WebContext:
     started: float = field(default_factory=time.monotonic)
     deleted: int = 0
     """Messages deleted through this server."""
+    sessions: SessionRecords | None = None
+    """The SMTP sessions of this process kept for the sessions view (None: none are)."""
 
 
 CONTEXT = web.AppKey("context", WebContext)

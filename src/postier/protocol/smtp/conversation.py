@@ -27,6 +27,7 @@ from postier.protocol.smtp.events import (
     MessageComplete,
     ServerEvent,
 )
+from postier.protocol.smtp.observer import Observer
 from postier.protocol.smtp.offers import Offers
 from postier.protocol.smtp.reply import Reply
 from postier.protocol.smtp.sasl_names import CANCEL
@@ -53,8 +54,12 @@ from postier.protocol.smtp.waits import Pause
 class Conversation:
     """The state, replies and non-command input of one server-side conversation."""
 
-    def __init__(self, config: ServerConfig, *, tls_active: bool = False) -> None:
+    def __init__(
+        self, config: ServerConfig, *, tls_active: bool = False, observer: Observer | None = None
+    ) -> None:
         self.config = config
+        self.observer = observer
+        """Told of each line, move and reply (`observer.py`); None: nobody looks."""
         self._state = State.CONNECTED
         self.tls_active = tls_active
         self.helo_name = ""
@@ -153,6 +158,8 @@ class Conversation:
         line = self._next_line()
         if line is None:
             return
+        if self.observer is not None:
+            self.observer.secret()
         assert self._sasl is not None
         if line is TOO_LONG:
             self._take_sasl_step(Failure(catalogue.line_too_long()))
@@ -259,14 +266,19 @@ class Conversation:
 
     def _move(self, move: Move) -> None:
         """The one place the state changes: `state.py`'s table says where to."""
-        target = MOVES.get((self._state, move))
+        before = self._state
+        target = MOVES.get((before, move))
         if type(target) is State:  # the common case, taken several times a message
             self._state = target
         else:  # BACK, or a move the table lacks: `next_state` decides, or refuses
-            self._state = next_state(self._state, move, back=self._chunk.back_to)
+            self._state = next_state(before, move, back=self._chunk.back_to)
+        if self.observer is not None:
+            self.observer.moved(before, self._state)
 
     def _send(self, reply: Reply) -> None:
         self._out += reply.to_bytes()
+        if self.observer is not None:
+            self.observer.replied(reply)
 
     def _refuse(self, reply: Reply) -> None:
         self._send(reply)

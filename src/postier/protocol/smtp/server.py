@@ -176,6 +176,8 @@ class ServerConnection(Conversation):
         line = self._next_line()
         if line is None:
             return
+        if self.observer is not None:
+            self.observer.line(None if line is TOO_LONG else line, bare_lf=self._input.bare_lf)
         if line is TOO_LONG:
             self._refuse(catalogue.line_too_long())
             return
