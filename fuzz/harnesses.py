@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
+from fuzz.feeding import InvariantError, splits
+from fuzz.feeding import check as _check
+from fuzz.pop3_harness import pop3_input
 from postier.protocol.smtp import catalogue
 from postier.protocol.smtp.chunking import Chunk as _Chunk
 from postier.protocol.smtp.client import ClientConnection
@@ -88,36 +91,6 @@ _ENVELOPE_STATES = frozenset({State.RCPT, State.DATA, State.CHUNKING, State.DELI
 # Core bugs reported but not fixed yet (see fuzz/README.md): their checks are skipped
 # unless POSTIER_FUZZ_STRICT=1, so that a long run looks for new ones.
 STRICT = os.environ.get("POSTIER_FUZZ_STRICT") == "1"
-
-
-class InvariantError(AssertionError):
-    """An invariant of the protocol core broke for this input."""
-
-
-def _check(condition: bool, why: str) -> None:
-    if not condition:
-        raise InvariantError(why)
-
-
-# --- feeding ---------------------------------------------------------------------------
-
-
-def chunked(data: bytes) -> Iterator[bytes]:
-    """`data` in pieces of 1 to 64 bytes, the sizes read from `data` itself, in turn."""
-    start = 0
-    index = 0
-    while start < len(data):
-        size = data[index % len(data)] % 64 + 1
-        yield data[start : start + size]
-        start += size
-        index += 1
-
-
-def splits(data: bytes) -> Iterator[tuple[str, list[bytes]]]:
-    """The three ways every input is fed: whole, byte at a time, chunked."""
-    yield "whole", [data] if data else []
-    yield "bytes", [data[i : i + 1] for i in range(len(data))]
-    yield "chunks", list(chunked(data))
 
 
 # --- the server role -------------------------------------------------------------------
@@ -601,4 +574,5 @@ def client_input(data: bytes) -> None:
 HARNESSES: dict[str, Callable[[bytes], None]] = {
     "server": server_input,
     "client": client_input,
+    "pop3": pop3_input,
 }

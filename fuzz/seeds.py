@@ -243,7 +243,36 @@ CLIENT: dict[str, bytes] = {
 }
 
 
+_POP3_LOGIN = b"USER ab\r\nPASS secret\r\n"
+POP3: dict[str, bytes] = {
+    "session": _POP3_LOGIN
+    + b"STAT\r\nLIST\r\nUIDL\r\nRETR 1\r\nTOP 2 1\r\nDELE 1\r\nRSET\r\nDELE 2\r\nQUIT\r\n",
+    "pipelined": _POP3_LOGIN + b"RETR 1\r\nRETR 2\r\nRETR 3\r\nLIST 9\r\nNOOP\r\nQUIT\r\n",
+    "wrong-state": b"STAT\r\nRETR 1\r\n" + _POP3_LOGIN + b"USER x\r\nPASS y\r\nSTLS\r\nQUIT\r\n",
+    "failures": b"USER a\r\nPASS x\r\n" * 4 + b"USER ab\r\nPASS x\r\n",
+    "errors": b"HELO\r\nRETR\r\nTOP 1\r\nLIST a\r\n\xff\r\n\r\n" * 2,
+    "sasl": b"AUTH\r\nAUTH PLAIN\r\n" + _b64(b"\0ab\0pw") + b"\r\nQUIT\r\n",
+    "sasl-login": b"AUTH LOGIN\r\n"
+    + _b64(b"abc")
+    + b"\r\n*\r\nAUTH LOGIN "
+    + _b64(b"ab")
+    + b"\r\n"
+    + _b64(b"pw")
+    + b"\r\nSTAT\r\n",
+    "sasl-bad": b"AUTH PLAIN !!!\r\nAUTH CRAM-MD5\r\n" + _b64(b"ab " + b"0" * 32) + b"\r\n",
+    "apop": b"APOP ab c4c9334bac560ecc979e58001b3e22fb\r\nUIDL 1\r\nQUIT\r\n",
+    "stls": b"STLS\r\nUSER injected\r\nPASS x\r\nCAPA\r\n" + _POP3_LOGIN + b"STLS\r\n",
+    "long-line": b"USER " + b"x" * 3000 + b"\r\nNOOP\r\nAUTH PLAIN\r\n" + b"A" * 5000 + b"\r\n",
+    "bare-lf": b"USER ab\nPASS x\nLIST\nRETR 1\nQUIT\n",
+    "closed-mid-session": _POP3_LOGIN + b"DELE 1\r\nDELE 2\r\nRETR 3",
+}
+
+
 def main() -> None:
+    folder = CORPUS / "pop3"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in POP3.items():
+        (folder / name).write_bytes(data)
     for role, seeds in (("server", SERVER | SERVER_AUTH | SERVER_BDAT), ("client", CLIENT)):
         folder = CORPUS / role
         folder.mkdir(parents=True, exist_ok=True)

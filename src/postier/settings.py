@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from postier.defaults import DEFAULT_HTTP_PORT, DEFAULT_PORT
+from postier.protocol.pop3 import Pop3Config
 from postier.protocol.smtp import LOGIN, MECHANISMS, PLAIN, ServerConfig
 
 StoreFormat = Literal["mbox", "maildir"]
@@ -111,6 +112,15 @@ class Settings:
     http_port: int | None = None
     """The HTTP API's port (0: a free one); None: `DEFAULT_HTTP_PORT`, and when that one
     is taken the server goes on without the API (a port named is an error when taken)."""
+    pop3_port: int | None = None
+    """Serve POP3 there too (0: a free one), with STLS when there is a certificate; None:
+    no POP3 (the first worker's, with `workers`)."""
+    pop3s_port: int | None = None
+    """Serve POP3 with TLS from the first byte there (RFC 8314, POP3S)."""
+
+    @property
+    def pop3(self) -> bool:
+        return self.pop3_port is not None or self.pop3s_port is not None
 
     http_auth: Path | None = None
     """A `user:hash` password file (as `auth`'s): its users alone may use the HTTP
@@ -139,6 +149,18 @@ class Settings:
         if self.auth == "any":
             return MECHANISMS
         return (PLAIN, LOGIN)
+
+    def pop3_config(self) -> Pop3Config:
+        """What one POP3 connection's core offers: APOP and CRAM-MD5 need the clear
+        password, so only with "any"."""
+        return Pop3Config(
+            hostname=self.hostname,
+            tls_available=self.tls_enabled,
+            auth_insecure=self.auth_insecure,
+            mechanisms=self.auth_mechanisms,
+            apop=self.auth == "any",
+            max_errors=self.max_errors,
+        )
 
     def protocol_config(self) -> ServerConfig:
         """What one connection's core offers and enforces: the settings marked for it,

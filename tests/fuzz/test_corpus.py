@@ -20,7 +20,8 @@ from fuzz.harnesses import (
     run_server,
     splits,
 )
-from fuzz.seeds import CLIENT, SERVER, SERVER_AUTH, SERVER_BDAT
+from fuzz.pop3_harness import pop3_input
+from fuzz.seeds import CLIENT, POP3, SERVER, SERVER_AUTH, SERVER_BDAT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +34,8 @@ SPLITS = ("whole", "bytes", "chunks")
 
 
 def test_the_corpus_is_there() -> None:
-    for role, seeds in (("server", SERVER | SERVER_AUTH | SERVER_BDAT), ("client", CLIENT)):
+    roles = (("server", SERVER | SERVER_AUTH | SERVER_BDAT), ("client", CLIENT), ("pop3", POP3))
+    for role, seeds in roles:
         names = {path.name for path in FILES if path.parent.name == role}
         assert names >= set(seeds), f"run fuzz/seeds.py: {set(seeds) - names} missing"
 
@@ -147,3 +149,16 @@ def test_server_role_fuzz(data: bytes) -> None:
 @given(_dialogue(_REPLIES))
 def test_client_role_fuzz(data: bytes) -> None:
     client_input(data)
+
+
+_POP3_COMMANDS = [
+    b"USER ab\r\n", b"PASS x\r\n", b"USER a\r\n", b"STAT\r\n", b"LIST\r\n", b"UIDL 2\r\n",
+    b"RETR 1\r\n", b"RETR 3\r\n", b"TOP 2 1\r\n", b"DELE 1\r\n", b"RSET\r\n", b"CAPA\r\n",
+    b"AUTH PLAIN\r\n", b"AGFiAHB3\r\n", b"*\r\n", b"STLS\r\n", b"QUIT\r\n", b"x" * 300,
+]  # fmt: skip
+
+
+@_QUICK
+@given(_dialogue(_POP3_COMMANDS))
+def test_pop3_fuzz(data: bytes) -> None:
+    pop3_input(data)

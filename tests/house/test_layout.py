@@ -144,6 +144,7 @@ def test_only_the_transition_functions_assign_a_state() -> None:
                 if assignment.search(body) and function.name != "__init__":
                     assigning.append(f"{name}.{function.name}")
     assert sorted(assigning) == [
+        "postier.protocol.pop3.server._move",
         "postier.protocol.smtp.client_state.move",
         "postier.protocol.smtp.conversation._move",
     ]

@@ -29,8 +29,10 @@ from postier.settings import DEFAULT_EXEMPT, Settings
 DESCRIPTION = """\
 Run an ESMTP server that files every accepted message in its recipients' mailboxes:
 <store>/<address>.mbox (mbox, the default) or <store>/<address>/ (Maildir).
-A 250 reply after DATA means every copy is on disk. Every option can also be set
-from the environment as POSTIER_<OPTION>, e.g. POSTIER_PORT=25 or POSTIER_NO_FSYNC=1."""
+A 250 reply after DATA means every copy is on disk. With --pop3-port (or --pop3s-port)
+each mailbox is also readable over POP3, the user name being its address. Every option
+can also be set from the environment as POSTIER_<OPTION>, e.g. POSTIER_PORT=25 or
+POSTIER_NO_FSYNC=1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +246,21 @@ OPTIONS: Final = (
     ),
     Option("http", "do not serve the HTTP API", switch=True, negated=True),
     Option(
+        "pop3_port",
+        "also serve each recipient's mailbox over POP3 on PORT (110 by convention; 0: "
+        "a free one, which the log names), STLS with --tls-cert; needs --auth any or "
+        "--auth FILE, the user name being the mailbox's address",
+        port_number,
+        "PORT",
+    ),
+    Option(
+        "pop3s_port",
+        "also serve POP3 with TLS from the first byte on PORT (RFC 8314; 995 by "
+        "convention), with the certificate of --tls-cert",
+        port_number,
+        "PORT",
+    ),
+    Option(
         "explain",
         "tell every step of each SMTP session on standard output, by the part of the "
         "server that does it (listener, understand, process...); the log stays on "
@@ -314,6 +331,13 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError("--tls-port 0 cannot be shared by --workers; give a port number")
     if args.http_tls and args.tls_cert is None:
         raise ValueError("--http-tls needs --tls-cert")
+    if (args.pop3_port is not None or args.pop3s_port is not None) and args.auth == "none":
+        raise ValueError(
+            "POP3 needs logins: give --auth any (any password opens any mailbox) or "
+            "--auth FILE (each user reads the mailbox of the same name)"
+        )
+    if args.pop3s_port is not None and args.tls_cert is None:
+        raise ValueError("--pop3s-port needs --tls-cert")
     if args.auth_required and args.auth == "none":
         raise ValueError("--auth-required needs --auth any or --auth FILE")
     if args.auth != "none" and args.tls_cert is None and not args.auth_insecure:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -17,9 +16,9 @@ from typing import Protocol
 from postier.ends import EndReason
 from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerConfig, catalogue
 from postier.server.accounts import Accounts
-from postier.server.auth_throttle import AuthThrottle
 from postier.server.client_limits import ClientLimits, Over
 from postier.server.delivery import DeliveryQueue
+from postier.server.logins import Logins
 from postier.server.narration import Narrators
 from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
@@ -71,9 +70,9 @@ class ServerContext:
     """Its certificate is replaced on SIGHUP; each handshake takes the one current."""
     accounts: Accounts | None = None
     """Who may log in (AUTH); replaced on SIGHUP when it is a password file."""
+    logins: Logins | None = None
+    """The process's (shared with POP3); None: one of its own, closed with it."""
     config: ServerConfig = field(init=False)
-    throttle: AuthThrottle = field(init=False)
-    auth_executor: ThreadPoolExecutor = field(init=False)
     sessions: set[Session] = field(default_factory=set)
     closing: bool = False
     idle: asyncio.Event = field(default_factory=asyncio.Event)
@@ -81,13 +80,13 @@ class ServerContext:
     counts: SmtpCounts = field(default_factory=SmtpCounts)
     explain: Narrators | None = None
     """`--explain`: makes each session's narrator; None: no narration, and no cost."""
+    _own_logins: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.config = self.settings.protocol_config()
-        delay = self.settings.auth_failure_delay
-        self.throttle = AuthThrottle(base=delay, cap=16 * delay)
-        # scrypt takes ~32 MiB and ~0.1 s per check: two at a time bounds both.
-        self.auth_executor = ThreadPoolExecutor(2, thread_name_prefix="postier-auth")
+        self._own_logins = self.logins is None
+        if self.logins is None:
+            self.logins = Logins(self.accounts, self.settings.auth_failure_delay)
         self.limits = ClientLimits(
             max_connections=self.settings.max_client_connections,
             max_errors=self.settings.max_client_errors,
@@ -140,43 +139,13 @@ class ServerContext:
             except TimeoutError:
                 for session in list(self.sessions):
                     session.abort()
-        self.auth_executor.shutdown(wait=False, cancel_futures=True)
+        if self._own_logins and self.logins is not None:
+            self.logins.close()
 
     async def check_login(self, credentials: Credentials, failures: int, peer: str) -> bool:
-        """Check a login on a thread (a password hash is slow on purpose), and answer a
-        failure late: the delay grows with the connection's `failures` so far and the
-        account's (see `AuthThrottle`)."""
-        user = credentials.username
-        loop = asyncio.get_running_loop()
-        try:
-            accepted = await loop.run_in_executor(self.auth_executor, self._verify, credentials)
-        except Exception:
-            log.exception("%s: checking the credentials of %r failed", peer, user)
-            accepted = False
-        if accepted:
-            self.throttle.succeeded(user)
-            log.info("%s authenticated as %r (%s)", peer, user, credentials.mechanism)
-            return True
-        delay = self.throttle.failed(user, failures + 1)
-        log.warning(
-            "%s: authentication failed for %r (%s), %d on this connection",
-            peer,
-            user,
-            credentials.mechanism,
-            failures + 1,
-        )
-        await asyncio.sleep(delay)
-        return False
-
-    def _verify(self, credentials: Credentials) -> bool:
-        accounts = self.accounts
-        if accounts is None:
-            return False
-        if credentials.password is None:
-            # CRAM-MD5: offered only when every login is accepted (it would need the
-            # clear password to check).
-            return accounts.accepts_any
-        return accounts.check(credentials.username, credentials.password)
+        """Check a login on a thread and answer a failure late (see `Logins.check`)."""
+        assert self.logins is not None
+        return await self.logins.check(credentials, failures, peer, log=log)
 
     async def deliver(
         self,

@@ -43,7 +43,7 @@ class SmtpListener(Service):
             shared.store, asyncio.get_running_loop(), on_stored=shared.delivered
         )
         context = ServerContext(
-            settings, shared.store, deliveries, shared.tls, shared.accounts,
+            settings, shared.store, deliveries, shared.tls, shared.accounts, shared.logins,
             explain=explainer(settings, records),
         )  # fmt: skip
         self._context = context

@@ -12,6 +12,7 @@ from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
 from postier.server.http import HttpListener, HttpOptions
 from postier.server.listener import SmtpListener, announce_workers, unoffered_verbs
+from postier.server.pop3_listener import Pop3Listener
 from postier.server.resources import Shared
 from postier.server.service import Ready, Service, run_services
 from postier.settings import Settings
@@ -20,8 +21,11 @@ from postier.settings import Settings
 def services(settings: Settings, shared: Shared) -> list[Service]:
     """The listeners of a process, on one event loop; the first one's addresses are the
     ones `listening on` names."""
+    pop3: list[Service] = []
+    if settings.pop3 and shared.reader is not None:
+        pop3.append(Pop3Listener(settings, shared, log_at_start=settings.workers > 1))
     if not settings.http or shared.reader is None:
-        return [SmtpListener(settings, shared)]
+        return [SmtpListener(settings, shared), *pop3]
     records = None
     if settings.sessions_kept > 0:
         from postier.explain import SessionRecords, mailbox_paths
@@ -51,7 +55,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
             allow_hosts=settings.http_allow_host,
         ),
     )
-    return [smtp, http]
+    return [smtp, *pop3, http]
 
 
 async def serve(

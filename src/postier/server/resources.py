@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from postier.server.accounts import AccountError, Accounts, load_accounts
 from postier.server.errors import ServerError
+from postier.server.logins import Logins
 from postier.server.tls import reload_certificate, server_context
 from postier.settings import Settings
 from postier.store import MailStore, StoreError, open_store
@@ -30,6 +31,8 @@ class Shared:
     """The store's read side, for the listeners that read (the index is kept by `indexer`)."""
     indexer: Indexer | None = None
     """Keeps the index up to date after each delivery batch (None with `--no-index`)."""
+    logins: Logins | None = None
+    """Checks the logins of every listener (SMTP's AUTH, POP3's) with one throttle."""
 
     @classmethod
     def open(cls, settings: Settings) -> Shared:
@@ -42,6 +45,7 @@ class Shared:
             store.close()
             raise ServerError(str(exc)) from None
         shared = cls(settings, store, tls, accounts)
+        shared.logins = Logins(accounts, settings.auth_failure_delay)
         shared.reader = Reader(settings.store, fsync=settings.fsync)
         if settings.index:
             shared.indexer = Indexer(shared.reader, settings.format)
@@ -68,9 +72,13 @@ class Shared:
                 log.error("SIGHUP: %s; keeping the accounts in use", exc)
             else:
                 log.info("SIGHUP: password file %s loaded", settings.auth)
+                if self.logins is not None:
+                    self.logins.accounts = self.accounts
 
     def close(self) -> None:
         self.store.close()
+        if self.logins is not None:
+            self.logins.close()
         if self.indexer is not None:
             self.indexer.close()
         if self.reader is not None:

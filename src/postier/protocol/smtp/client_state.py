@@ -44,7 +44,7 @@ from enum import Enum, auto
 from postier.protocol.smtp.client_events import Awaited
 from postier.protocol.smtp.errors import LocalProtocolError, RemoteProtocolError
 from postier.protocol.smtp.replies import Reply
-from postier.protocol.smtp.table_key import TableKey
+from postier.protocol.table_key import TableKey
 
 
 class ClientState(TableKey):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from postier.protocol.receive_buffer import TOO_LONG, Line, ReceiveBuffer
 from postier.protocol.smtp import catalogue
 from postier.protocol.smtp.chunking import Chunk
 from postier.protocol.smtp.commands import (
@@ -28,7 +29,6 @@ from postier.protocol.smtp.events import (
 )
 from postier.protocol.smtp.observer import Observer
 from postier.protocol.smtp.offers import Offers
-from postier.protocol.smtp.receive_buffer import TOO_LONG, Line, ReceiveBuffer
 from postier.protocol.smtp.reply import Reply
 from postier.protocol.smtp.sasl_names import CANCEL
 from postier.protocol.smtp.sasl_server import (

@@ -1,16 +1,10 @@
-"""The SASL names both sides of AUTH share: the mechanisms postier speaks, and the cancel line."""
+"""The SASL names both sides of SMTP's AUTH share: the mechanisms, and the cancel line.
+
+They are the protocol-neutral ones of `postier.protocol.sasl`, named here for SMTP's code.
+"""
 
 from __future__ import annotations
 
-from typing import Final
+from postier.protocol.sasl import CANCEL, CRAM_MD5, LOGIN, MECHANISMS, PLAIN
 
-PLAIN: Final = "PLAIN"
-"""RFC 4616."""
-LOGIN: Final = "LOGIN"
-"""draft-murchison-sasl-login, still offered by many servers."""
-CRAM_MD5: Final = "CRAM-MD5"
-"""RFC 2195."""
-MECHANISMS: Final = (PLAIN, LOGIN, CRAM_MD5)
-
-CANCEL: Final = "*"
-"""RFC 4954 §4: a client cancels the exchange with a line holding a single "*"."""
+__all__ = ["CANCEL", "CRAM_MD5", "LOGIN", "MECHANISMS", "PLAIN"]

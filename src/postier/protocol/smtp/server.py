@@ -13,6 +13,7 @@ state `state.py`'s.
 
 from __future__ import annotations
 
+from postier.protocol.receive_buffer import TOO_LONG
 from postier.protocol.smtp import catalogue
 from postier.protocol.smtp.commands import (
     Auth,
@@ -45,7 +46,6 @@ from postier.protocol.smtp.events import (
     StartTlsRequested,
     TransactionStarted,
 )
-from postier.protocol.smtp.receive_buffer import TOO_LONG
 from postier.protocol.smtp.reply import Reply
 from postier.protocol.smtp.sasl_server import (
     new_exchange,

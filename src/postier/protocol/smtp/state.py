@@ -77,8 +77,8 @@ from postier.protocol.smtp.commands import (
 )
 from postier.protocol.smtp.errors import LocalProtocolError
 from postier.protocol.smtp.reply import Reply
-from postier.protocol.smtp.table_key import TableKey
 from postier.protocol.smtp.waits import Pause
+from postier.protocol.table_key import TableKey
 
 
 class State(TableKey):

@@ -1,4 +1,6 @@
-"""The server's bounded receive buffer: the client's bytes, taken a line or n octets at a time.
+"""A server's bounded receive buffer: the client's bytes, taken a line or n octets at a time.
+
+SMTP's core and POP3's read their clients through it.
 
 Modelled on h11's `_receivebuffer.py`. Input is kept as the chunks it arrived in, so
 that message data is handed on without being copied into one growing buffer; only a
@@ -102,7 +104,7 @@ class ReceiveBuffer:
 
     def _finish(self, line: bytes) -> Line:
         # A bare LF ends a command line too, as typed into `nc` (RFC 5321 §2.3.8 says
-        # otherwise, but a command cannot be smuggled: only DATA's end is strict).
+        # otherwise, but a command cannot be smuggled: only SMTP DATA's end is strict).
         self.bare_lf = not line.endswith(b"\r")
         if not self.bare_lf:
             line = line[:-1]
