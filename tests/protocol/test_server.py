@@ -193,6 +193,8 @@ def test_public_names() -> None:
     import postier.protocol.smtp
 
     assert sorted(postier.protocol.smtp.__all__) == [
+        "ACCEPT",
+        "Accept",
         "AddressError",
         "Auth",
         "Authenticated",
@@ -228,12 +230,14 @@ def test_public_names() -> None:
         "Pause",
         "ProtocolError",
         "Rcpt",
+        "RecipientOffered",
         "Refused",
         "RemoteProtocolError",
         "Reply",
         "ReplyCode",
         "ReplyParser",
         "SEND_FIRST",
+        "SenderOffered",
         "ServerConfig",
         "ServerConnection",
         "ServerEvent",
@@ -241,6 +245,7 @@ def test_public_names() -> None:
         "TlsReady",
         "TransactionDone",
         "TransactionResult",
+        "Verdict",
         "Wait",
         "has_eight_bit",
         "is_domain",

@@ -40,6 +40,8 @@ from postier.protocol.smtp.events import (
     DataStarted,
     MessageComplete,
     MessageRefused,
+    RecipientOffered,
+    SenderOffered,
     ServerEvent,
     StartTlsRequested,
 )
@@ -47,9 +49,11 @@ from postier.protocol.smtp.replies import Reply, ReplyParser
 from postier.protocol.smtp.sasl_names import LOGIN, MECHANISMS, PLAIN
 from postier.protocol.smtp.sasl_server import Credentials
 from postier.protocol.smtp.server import ServerConnection
+from postier.protocol.smtp.verdicts import ACCEPT, Accept, Verdict
 from postier.protocol.smtp.waits import NEED_DATA, PAUSED, SEND_FIRST, Pause, Wait
 
 __all__ = [
+    "ACCEPT",
     "HELO_ONLY",
     "IDLE",
     "LOGIN",
@@ -58,6 +62,7 @@ __all__ = [
     "PAUSED",
     "PLAIN",
     "SEND_FIRST",
+    "Accept",
     "AddressError",
     "Auth",
     "Authenticated",
@@ -86,11 +91,13 @@ __all__ = [
     "Pause",
     "ProtocolError",
     "Rcpt",
+    "RecipientOffered",
     "Refused",
     "RemoteProtocolError",
     "Reply",
     "ReplyCode",
     "ReplyParser",
+    "SenderOffered",
     "ServerConfig",
     "ServerConnection",
     "ServerEvent",
@@ -98,6 +105,7 @@ __all__ = [
     "TlsReady",
     "TransactionDone",
     "TransactionResult",
+    "Verdict",
     "Wait",
     "has_eight_bit",
     "is_domain",

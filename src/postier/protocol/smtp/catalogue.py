@@ -312,6 +312,34 @@ def too_many_recipients() -> Reply:
     )
 
 
+# --- the session's policy (`--accept`, `--reject`) and chaos (`--chaos`) ---------------
+
+
+def recipient_not_accepted(recipient: str) -> Reply:
+    # RFC 3463 §3.2: X.1.1, "the mailbox specified in the address does not exist".
+    return _error(
+        ReplyCode.MAILBOX_UNAVAILABLE,
+        Enhanced.BAD_DESTINATION_MAILBOX,
+        f"no mailbox here for <{_echo(recipient)}>",
+    )
+
+
+def greylisted(seconds: float) -> Reply:
+    # The first attempt of a (client, sender, recipient) is put off: a real mail server
+    # retries (RFC 5321 §4.5.4.1), a spam cannon seldom does.
+    return _error(
+        ReplyCode.LOCAL_ERROR,
+        Enhanced.TRANSIENT_NOT_AUTHORIZED,
+        f"greylisted, try again in {seconds:g} seconds",
+    )
+
+
+def chaos(code: int, step: str) -> Reply:
+    """A failure made on purpose (`--chaos`): any code from 400 to 599, and the enhanced
+    code of its class, X.0.0 (RFC 3463 §3.1: "other undefined status")."""
+    return Reply(code, (f"Error: chaos {step} error (--chaos)",), f"{code // 100}.0.0")
+
+
 def data_line_too_long(limit: int) -> Reply:
     return _error(
         ReplyCode.TRANSACTION_FAILED,
