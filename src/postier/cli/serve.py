@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,15 +13,18 @@ from typing import Any, Final
 
 from postier.cli.options import (
     byte_size,
+    chaos,
     choice,
     env,
     env_flag,
     limit,
     networks,
+    pattern,
     port_number,
     positive_int,
     seconds,
     subcommand,
+    whole_number,
 )
 from postier.explain.language import LANGUAGES
 from postier.settings import DEFAULT_EXEMPT, Settings
@@ -48,6 +52,9 @@ class Option:
     """Takes no value: given, it turns the setting on (or off, with `negated`)."""
     negated: bool = False
     """`--no-NAME`: a switch that turns the setting off."""
+    repeated: bool = False
+    """May be given more than once, each value kept (a tuple); POSTIER_<NAME> holds one
+    value a line."""
 
     @property
     def name(self) -> str:
@@ -58,6 +65,12 @@ class Option:
         if self.switch:
             parser.add_argument(
                 flag, action="store_true", default=env_flag(self.name), help=self.help
+            )
+            return
+        if self.repeated:
+            # No default here: argparse would add what the command line gives to it.
+            parser.add_argument(
+                flag, action="append", type=self.parse, metavar=self.metavar, help=self.help
             )
             return
         parser.add_argument(
@@ -71,7 +84,17 @@ class Option:
 
     def value(self, args: argparse.Namespace) -> object:
         value = getattr(args, self.name)
+        if self.repeated:
+            return tuple(value) if value is not None else self._from_environment()
         return not value if self.negated else value
+
+    def _from_environment(self) -> tuple[object, ...]:
+        variable = "POSTIER_" + self.name.upper()
+        lines = os.environ.get(variable, "").splitlines()
+        try:
+            return tuple(self.parse(line) for line in lines if line.strip())
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"{variable}: {exc}") from None
 
 
 _FIELDS = {item.name: item for item in dataclasses.fields(Settings)}
@@ -224,6 +247,40 @@ OPTIONS: Final = (
         "PORT",
     ),
     Option("http", "do not serve the HTTP API", switch=True, negated=True),
+    Option(
+        "accept",
+        "accept only the recipients that match REGEX (in full, whatever the case: "
+        "'.*@example\\.com'); others hear 550 5.1.1; may be repeated",
+        pattern,
+        "REGEX",
+        repeated=True,
+    ),
+    Option(
+        "reject",
+        "refuse the recipients that match REGEX (in full, whatever the case) with 550 "
+        "5.1.1, even when an --accept matches; may be repeated",
+        pattern,
+        "REGEX",
+        repeated=True,
+    ),
+    Option(
+        "chaos",
+        "fail on purpose, to test how applications cope (off by default): comma-separated "
+        "sender=CODE:PCT, recipient=CODE:PCT, authentication=CODE:PCT (Mailpit's "
+        "triggers), data=CODE:PCT (at the end of the data), disconnect=PCT (hang up in "
+        "the middle of DATA), delay=SECONDS (every reply that late), greylist=SECONDS "
+        "(a new client, sender and recipient put off with 451 4.7.1 for that long); "
+        "changeable at run time through PUT /api/v1/chaos",
+        chaos,
+        "TRIGGERS",
+        written="off",
+    ),
+    Option(
+        "chaos_seed",
+        "seed chaos's dice so that a test run is repeatable (default: a new seed each run)",
+        whole_number,
+        "N",
+    ),
     Option(
         "explain",
         "tell every step of each SMTP session on standard output, by the part of the "

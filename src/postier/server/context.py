@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
+from postier.chaos import Chaos
 from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerConfig, catalogue
 from postier.server.accounts import Accounts
 from postier.server.auth_throttle import AuthThrottle
 from postier.server.client_limits import ClientLimits, Over
 from postier.server.delivery import DeliveryQueue
+from postier.server.policy import EnvelopePolicy, RecipientPatterns
 from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
 from postier.stats import SmtpCounts
@@ -104,6 +106,9 @@ class ServerContext:
     counts: SmtpCounts = field(default_factory=SmtpCounts)
     explain: Explainer | None = None
     """`--explain`: makes each session's narrator; None: no narration, and no cost."""
+    chaos: Chaos = field(default_factory=Chaos)
+    """Shared with the HTTP API of the same process (`PUT /api/v1/chaos`)."""
+    policy: EnvelopePolicy = field(init=False)
 
     def __post_init__(self) -> None:
         self.config = self.settings.protocol_config()
@@ -118,6 +123,8 @@ class ServerContext:
             exempt=self.settings.client_limit_exempt,
         )
         self.idle.set()
+        patterns = RecipientPatterns(self.settings.accept, self.settings.reject)
+        self.policy = EnvelopePolicy(patterns, self.chaos)
 
     def admit(self, session: Session, ip: str) -> TurnedAway | None:
         """Take a session from `ip` on, or say why not: the server is full or stopping,

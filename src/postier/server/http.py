@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from postier.chaos import Chaos
 from postier.server.binding import cannot_listen, format_address
 from postier.server.errors import ServerError
 from postier.server.service import Service
@@ -53,6 +54,7 @@ class HttpListener(Service):
         *,
         store: Path,
         smtp: Callable[[], SmtpCounts] = SmtpCounts,
+        chaos: Chaos | None = None,
         optional: bool = False,
         log_at_start: bool = False,
         sessions: SessionRecords | None = None,
@@ -62,6 +64,8 @@ class HttpListener(Service):
         self.port = port
         self.store = store
         self.smtp = smtp
+        self.chaos = chaos
+        """The SMTP listener's own, shared (`GET/PUT /api/v1/chaos`); None: no SMTP here."""
         self.optional = optional
         self.log_at_start = log_at_start
         self.sessions = sessions
@@ -76,7 +80,7 @@ class HttpListener(Service):
 
         mail = Mail(self.reader)
         runner = web.AppRunner(
-            build_app(WebContext(mail, self.smtp, sessions=self.sessions)),
+            build_app(WebContext(mail, self.smtp, sessions=self.sessions, chaos=self.chaos)),
             access_log=None,
             handle_signals=False,
             shutdown_timeout=SHUTDOWN_GRACE,

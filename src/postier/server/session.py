@@ -26,8 +26,10 @@ from postier.protocol.smtp import (
     MessageComplete,
     MessageRefused,
     Pause,
+    RecipientOffered,
     Reply,
     ReplyCode,
+    SenderOffered,
     ServerConnection,
     ServerEvent,
     StartTlsRequested,
@@ -35,6 +37,8 @@ from postier.protocol.smtp import (
 )
 from postier.server.client_limits import normalize
 from postier.server.context import End, EndReason, ServerContext, addresses
+from postier.server.late_writer import LateWriter
+from postier.server.policy import Decision
 from postier.server.queue_ids import new_queue_id
 from postier.store import Spool
 
@@ -43,7 +47,7 @@ log = logging.getLogger("postier.server")
 CLOSE_GRACE = 10.0
 """Seconds a closing connection has to take its last replies before it is cut."""
 
-_READING_PAUSED = frozenset({Pause.MESSAGE, Pause.CREDENTIALS})
+_READING_PAUSED = frozenset({Pause.MESSAGE, Pause.CREDENTIALS, Pause.SENDER, Pause.RECIPIENT})
 """The core's pauses during which the client is not read; a TLS handshake reads itself."""
 
 
@@ -79,6 +83,10 @@ class SmtpSession(asyncio.Protocol):
         self._refused = 0
         self._errors_reported = 0
         self._end = End(EndReason.CLIENT_CLOSED)
+        self._late = LateWriter(self._loop)
+        """Every reply goes through it: late on purpose with `--chaos delay=SECONDS`."""
+        self._drop_in_data = False
+        """`--chaos disconnect=PCT` chose this message: hang up at its first data."""
 
     # --- transport callbacks -----------------------------------------------------------
 
@@ -125,6 +133,7 @@ class SmtpSession(asyncio.Protocol):
         for timer in (self._timer, self._grace_timer, self._abort_timer):
             if timer is not None:
                 timer.cancel()
+        self._late.cancel()
         if self._spool is not None:
             self._spool.close()
             self._spool = None
@@ -195,10 +204,14 @@ class SmtpSession(asyncio.Protocol):
             transport.close()
 
     def _process_events(self, transport: asyncio.Transport) -> None:
+        # Read at each turn: a change through the API holds from the next command on.
+        policy = self.context.policy
+        self.conn.decides_senders = policy.decides_senders
+        self.conn.decides_recipients = policy.decides_recipients
         while True:
             event = self.conn.next_event()
             if event is SEND_FIRST:
-                transport.write(self.conn.data_to_send())
+                self._write(transport, self.conn.data_to_send())
                 if self._writing_paused:
                     break  # resume_writing() picks up from here
                 continue
@@ -207,11 +220,13 @@ class SmtpSession(asyncio.Protocol):
             assert isinstance(event, ServerEvent)
             if self._handle(event):
                 break
+        if transport.is_closing():
+            return  # hung up on purpose (chaos) while handling an event
         out = self.conn.data_to_send()
-        if out and not transport.is_closing():
-            transport.write(out)
+        if out:
+            self._write(transport, out)
         if self.conn.peer_closed and self.conn.paused_for is None:
-            transport.close()
+            self._late.close(transport)
             return
         self._update_reading()
         self._update_deadline()
@@ -229,12 +244,30 @@ class SmtpSession(asyncio.Protocol):
         if self.narrator is not None:
             self.narrator.event(event)
         if isinstance(event, DataChunk):
+            if self._drop_in_data:
+                return self._hang_up()
             self._spool_data(event.data)
+        elif isinstance(event, RecipientOffered):
+            policy = self.context.policy
+            decision = policy.recipient(self.peer_ip, event.sender, event.recipient)
+            self.conn.answer_recipient(decision.verdict)
+            self._decided(decision, f"recipient <{event.recipient}>")
+        elif isinstance(event, SenderOffered):
+            decision = self.context.policy.sender(event.sender)
+            self.conn.answer_sender(decision.verdict)
+            self._decided(decision, f"sender <{event.sender}>")
         elif isinstance(event, DataStarted):
             self._drop_spool()  # a BDAT message dropped between chunks (RSET, EHLO)
             self._spool = Spool(self.context.settings.spool_memory)
             self._spool_failed = False
+            self._drop_in_data = self.context.chaos.disconnects()
         elif isinstance(event, MessageComplete):
+            if self._drop_in_data:
+                return self._hang_up()
+            refusal = self.context.policy.end_of_data()
+            if refusal is not None:
+                self._refuse_message(event, refusal)
+                return False
             self._loop.create_task(self._deliver(event))
             return True
         elif isinstance(event, MessageRefused):
@@ -260,6 +293,53 @@ class SmtpSession(asyncio.Protocol):
             return True
         return False
 
+    def _decided(self, decision: Decision, what: str) -> None:
+        """Log a refusal of the policy, as chaos when chaos made it, and tell it."""
+        if decision.chaos is not None:
+            log.info("chaos (%s) %s: %s: %s", decision.chaos, self.peer, what, decision.verdict)
+            if self.narrator is not None:
+                self.narrator.chaos(decision.chaos)
+        elif isinstance(decision.verdict, Reply):
+            log.info("%s: refused %s: %s", self.peer, what, decision.verdict)
+
+    def _refuse_message(self, event: MessageComplete, decision: Decision) -> None:
+        """`--chaos data=CODE:PCT`: the whole message is refused, never stored."""
+        assert isinstance(decision.verdict, Reply)
+        self._drop_spool()
+        self._refused += 1
+        self.conn.answer_message(decision.verdict)
+        self._lines_seen = -1
+        log.info(
+            "chaos (%s) %s: message from <%s> for %s not stored: %s",
+            decision.chaos,
+            self.peer,
+            event.sender,
+            addresses(event.recipients),
+            decision.verdict,
+        )
+        if self.narrator is not None:
+            self.narrator.not_stored()
+            if decision.chaos is not None:
+                self.narrator.chaos(decision.chaos)
+
+    def _hang_up(self) -> bool:
+        """`--chaos disconnect=PCT`: drop the connection in the middle of DATA; the
+        message is never stored, the client hears nothing more."""
+        assert self.transport is not None
+        log.info(
+            "chaos (disconnect=%d) %s: connection dropped in the middle of DATA",
+            self.context.chaos.config.disconnect,
+            self.peer,
+        )
+        self._end = End(EndReason.CHAOS)
+        self._drop_spool()
+        self._late.cancel()
+        self.transport.abort()
+        return True
+
+    def _write(self, transport: asyncio.Transport, data: bytes) -> None:
+        self._late.write(transport, data, self.context.chaos.config.delay)
+
     def _close(self, event: Closing) -> None:
         assert self.transport is not None
         self._drop_spool()
@@ -268,16 +348,17 @@ class SmtpSession(asyncio.Protocol):
             self._end = End(EndReason.QUIT)
         elif code != ReplyCode.SERVICE_UNAVAILABLE or self._end.reason is not EndReason.SHUTDOWN:
             self._end = End(EndReason.CLOSED, str(event.reply))
-        self.transport.write(self.conn.data_to_send())
+        self._write(self.transport, self.conn.data_to_send())
         if self._writing_paused:
             # The client does not read: close() would wait for it to take what is
             # queued, holding the connection (and its slot) for as long as it likes.
             self.transport.abort()
             return
-        self.transport.close()
+        self._late.close(self.transport)
         # Closing waits for the last replies to be sent; a client that stops reading
         # now must not hold the connection either.
-        self._abort_timer = self._loop.call_later(CLOSE_GRACE, self.transport.abort)
+        grace = CLOSE_GRACE + self.context.chaos.config.delay
+        self._abort_timer = self._loop.call_later(grace, self.transport.abort)
 
     def _spool_data(self, data: bytes) -> None:
         """Keep a piece of the message; a spool that cannot grow (disk full, no file
@@ -331,6 +412,14 @@ class SmtpSession(asyncio.Protocol):
         self._process()
 
     async def _check_credentials(self, credentials: Credentials) -> None:
+        chaos = self.context.policy.authentication()
+        if chaos is not None:  # refused before the password is even checked
+            assert isinstance(chaos.verdict, Reply)
+            self.conn.answer_auth(False, refusal=chaos.verdict)
+            self._decided(chaos, f"login of {credentials.username!r}")
+            self._lines_seen = -1
+            self._process()
+            return
         failures = self.conn.auth_failures
         accepted = await self.context.check_login(credentials, failures, self.peer)
         self.conn.answer_auth(accepted)
@@ -341,7 +430,8 @@ class SmtpSession(asyncio.Protocol):
         transport = self.transport
         ssl_context = self.context.ssl_context
         assert transport is not None and ssl_context is not None
-        transport.write(self.conn.data_to_send())
+        self._write(transport, self.conn.data_to_send())
+        await self._late.drained()
         try:
             new_transport = await self._loop.start_tls(
                 transport,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import api_message, api_messages, api_sessions, api_status, api_wait, views
+from . import api_chaos, api_message, api_messages, api_sessions, api_status, api_wait, views
 from .context import CONTEXT, WebContext
 from .errors import json_errors
 from .origin import same_origin
@@ -33,6 +33,8 @@ def build_app(state: WebContext) -> web.Application:
             web.get("/api/v1/sessions", api_sessions.list_sessions, allow_head=False),
             web.get("/api/v1/session/{id}", api_sessions.get_session, allow_head=False),
             web.get("/api/v1/message/{id}/session", api_sessions.message_session, allow_head=False),
+            web.get("/api/v1/chaos", api_chaos.get_chaos, allow_head=False),
+            web.put("/api/v1/chaos", api_chaos.set_chaos),
             web.get("/livez", api_status.livez),
             web.get("/readyz", api_status.readyz),
         ]

@@ -283,9 +283,7 @@ class Conversation:
             self._state = target
         else:  # BACK, or a move the table lacks: `next_state` decides, or refuses
             back = (
-                self._recipient_back
-                if before is State.RECIPIENT_CHECKING
-                else self._chunk.back_to
+                self._recipient_back if before is State.RECIPIENT_CHECKING else self._chunk.back_to
             )
             self._state = next_state(before, move, back=back)
         if self.observer is not None:
