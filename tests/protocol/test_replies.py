@@ -14,6 +14,7 @@ from postier.protocol.smtp import (
     ReplyCode,
     ReplyParser,
     catalogue,
+    client_refusals,
 )
 from postier.protocol.smtp.codes import is_positive
 from postier.protocol.smtp.replies import MAX_REPLY_LINE, MAX_REPLY_LINES
@@ -149,8 +150,14 @@ _GIVEN = {"chaos": {"code": 451}}
 
 def _catalogue() -> list[tuple[str, Reply]]:
     replies = []
-    for name, function in inspect.getmembers(catalogue, inspect.isfunction):
-        if function.__module__ != catalogue.__name__ or name.startswith("_"):
+    functions = [
+        (name, function)
+        for module in (catalogue, client_refusals)
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if function.__module__ == module.__name__
+    ]
+    for name, function in functions:
+        if name.startswith("_"):
             continue  # imported, or a helper of the catalogue's own
         hints = inspect.get_annotations(function, eval_str=True)
         kwargs = {p: _ARGUMENTS[t] for p, t in hints.items() if p != "return"}

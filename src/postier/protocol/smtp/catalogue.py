@@ -1,4 +1,5 @@
-"""Every reply the server sends, each text written once; and the client's own refusals.
+"""Every reply the server sends, each text written once (the client's own refusals are
+`client_refusals.py`'s).
 
 Codes follow RFC 5321 §4.2-§4.3, enhanced codes RFC 3463 and its registry (RFC 5248).
 The greeting and the EHLO/HELO answers carry no enhanced code (RFC 2034 §3).
@@ -392,33 +393,3 @@ def too_many_connections_from_you(hostname: str) -> Reply:
 
 def too_many_errors_from_you(hostname: str) -> Reply:
     return _turned_away(hostname, "too many errors from your address, try again later")
-
-
-# --- the client's own refusals, written as a server would (`envelope.refusal`) ---------
-
-
-def message_over_size_limit(size: int, limit: int) -> Reply:
-    # RFC 1870 §6.1: a client should not send what the server said it would refuse.
-    return reply(
-        ReplyCode.EXCEEDED_STORAGE,
-        Enhanced.MESSAGE_TOO_BIG,
-        f"message is {size} octets, the server takes at most {limit} (SIZE)",
-    )
-
-
-def smtputf8_not_offered() -> Reply:
-    # RFC 6531 §3.2: without the extension a UTF-8 address or header cannot be sent.
-    return reply(
-        ReplyCode.MAILBOX_NAME_NOT_ALLOWED,
-        Enhanced.NON_ASCII_ADDRESS,
-        "non-ASCII addresses or headers need SMTPUTF8, which the server does not offer",
-    )
-
-
-def eight_bit_not_offered() -> Reply:
-    # RFC 6152 §3: 8-bit data only goes to a server that offers 8BITMIME.
-    return reply(
-        ReplyCode.TRANSACTION_FAILED,
-        Enhanced.MEDIA_OTHER,
-        "message holds 8-bit data and the server does not offer 8BITMIME",
-    )
