@@ -232,6 +232,24 @@ def test_every_reply_late_without_holding_up_the_others(start_server: StartServe
     assert len(mbox_messages(server.store, "c@d.test")) == 1
 
 
+def test_a_pipelined_flood_answered_late_is_answered_in_full(start_server: StartServer) -> None:
+    # More replies than the late writer holds: reading stops, then goes on as they leave.
+    count = 10_000
+    server = start_server("--chaos", "delay=0.2")
+    with socket.create_connection(server.address, timeout=10) as sock:
+        sock.sendall(b"EHLO client.test\r\n" + b"NOOP\r\n" * count + b"QUIT\r\n")
+        received = bytearray()
+        deadline = time.monotonic() + 30
+        while not received.endswith(b"closing connection, bye\r\n"):
+            assert time.monotonic() < deadline, f"{received.count(b'250 2.0.0 Ok')} replies"
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    assert received.count(b"250 2.0.0 Ok\r\n") == count
+    assert received.startswith(b"220 ") and received.endswith(b"closing connection, bye\r\n")
+
+
 def test_a_login_refused_by_chaos(start_server: StartServer) -> None:
     server = start_server("--auth", "any", "--auth-insecure", "--chaos", "authentication=454:100")
     with client(server) as smtp, pytest.raises(smtplib.SMTPAuthenticationError) as refused:

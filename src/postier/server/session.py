@@ -83,7 +83,7 @@ class SmtpSession(asyncio.Protocol):
         self._refused = 0
         self._errors_reported = 0
         self._end = End(EndReason.CLIENT_CLOSED)
-        self._late = LateWriter(self._loop)
+        self._late = LateWriter(self._loop, on_flushed=self._late_written)
         """Every reply goes through it: late on purpose with `--chaos delay=SECONDS`."""
         self._drop_in_data = False
         """`--chaos disconnect=PCT` chose this message: hang up at its first data."""
@@ -212,8 +212,8 @@ class SmtpSession(asyncio.Protocol):
             event = self.conn.next_event()
             if event is SEND_FIRST:
                 self._write(transport, self.conn.data_to_send())
-                if self._writing_paused:
-                    break  # resume_writing() picks up from here
+                if self._writing_paused or self._late.backlogged:
+                    break  # resume_writing() or _late_written() picks up from here
                 continue
             if event is NEED_DATA or event is PAUSED:
                 break
@@ -339,6 +339,11 @@ class SmtpSession(asyncio.Protocol):
 
     def _write(self, transport: asyncio.Transport, data: bytes) -> None:
         self._late.write(transport, data, self.context.chaos.config.delay)
+
+    def _late_written(self) -> None:
+        """Replies held back (`delay`) went out: commands held back behind them go on."""
+        if not self._late.backlogged:
+            self._process()
 
     def _close(self, event: Closing) -> None:
         assert self.transport is not None
@@ -469,7 +474,7 @@ class SmtpSession(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self.conn.paused_for in _READING_PAUSED or self._writing_paused:
+        if self.conn.paused_for in _READING_PAUSED or self._writing_paused or self._late.backlogged:
             transport.pause_reading()
         elif not transport.is_reading():
             transport.resume_reading()
