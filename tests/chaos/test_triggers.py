@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postier.chaos import ChaosConfig, ChaosError, Trigger, from_mailpit, parse_chaos, to_mailpit
-from tests.protocol.helpers import examples
 
 
 def test_the_default_fails_nothing() -> None:
@@ -114,7 +113,7 @@ def test_a_bad_body_says_what_is_wrong(body: object, says: str) -> None:
         from_mailpit(body)
 
 
-@examples(200)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     codes=st.lists(st.integers(400, 599), min_size=4, max_size=4),
     chances=st.lists(st.integers(0, 100), min_size=5, max_size=5),
