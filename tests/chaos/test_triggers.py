@@ -14,6 +14,9 @@ from postier.chaos import ChaosConfig, ChaosError, Trigger, from_mailpit, parse_
 def test_the_default_fails_nothing() -> None:
     config = ChaosConfig()
     assert not config.active and config.describe() == "off"
+    # Codes without a chance of failing are no chaos either.
+    assert not parse_chaos("sender=421:0,data=554:0").active
+    assert parse_chaos("delay=0.1").active and parse_chaos("disconnect=1").active
     assert parse_chaos("off") == parse_chaos("") == config
     # Mailpit's default codes (internal/smtpd/chaos): 451, 451, 535.
     assert (config.sender.code, config.recipient.code, config.authentication.code) == (

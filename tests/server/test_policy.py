@@ -10,7 +10,9 @@ import pytest
 
 from postier.chaos import Chaos, ChaosConfig, Trigger
 from postier.protocol.smtp import ACCEPT, Reply
-from postier.server.policy import EnvelopePolicy, RecipientPatterns
+from postier.server.policy import Decision, EnvelopePolicy, RecipientPatterns
+
+NOT_HERE = Reply(550, ("relaying denied",), "5.7.1")
 
 
 def patterns(accept: tuple[str, ...] = (), reject: tuple[str, ...] = ()) -> RecipientPatterns:
@@ -97,3 +99,22 @@ def test_chaos_names_its_trigger() -> None:
     login, data = policy.authentication(), policy.end_of_data()
     assert login is not None and login.chaos == "authentication=454:100"
     assert data is not None and str(data.verdict)[:9] == "554 5.0.0"
+
+
+def test_a_later_check_plugs_in_after_the_patterns_and_before_chaos() -> None:
+    seen: list[str] = []
+
+    def relay_check(client: str, sender: str, recipient: str) -> Decision | None:
+        seen.append(recipient)
+        return Decision(NOT_HERE) if recipient.endswith("@far.test") else None
+
+    chaos = Chaos(ChaosConfig(recipient=Trigger(452, 100)))
+    policy = EnvelopePolicy(patterns(reject=("spam@.*",)), chaos, more=(relay_check,))
+    refused = policy.recipient("::1", "a@b.test", "spam@far.test").verdict
+    assert isinstance(refused, Reply) and refused.code == 550
+    assert seen == []  # refused by the patterns first
+    assert policy.recipient("::1", "a@b.test", "x@far.test").verdict is NOT_HERE
+    chaos.configure(ChaosConfig())
+    assert EnvelopePolicy(patterns(), chaos, more=(relay_check,)).decides_recipients
+    assert policy.recipient("::1", "a@b.test", "x@near.test").verdict is ACCEPT
+    assert seen == ["x@far.test", "x@near.test"]

@@ -73,7 +73,10 @@ class ChaosConfig:
     @property
     def active(self) -> bool:
         """Anything may fail at all."""
-        return self != ChaosConfig()
+        triggers = (self.sender, self.recipient, self.authentication, self.data)
+        return any(t.probability for t in triggers) or bool(
+            self.disconnect or self.delay or self.greylist
+        )
 
     def describe(self) -> str:
         """The settings that are on, as `--chaos` writes them (for the log)."""

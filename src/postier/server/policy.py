@@ -59,11 +59,16 @@ class RecipientPatterns:
 class EnvelopePolicy:
     """The decisions on MAIL and RCPT that the core leaves to the session."""
 
-    def __init__(self, patterns: RecipientPatterns, chaos: Chaos) -> None:
+    def __init__(
+        self, patterns: RecipientPatterns, chaos: Chaos, more: Sequence[Check] = ()
+    ) -> None:
+        """`more`: checks after the patterns and before greylisting and chaos (a relay's
+        refusal of what it must not pass on, say); with any, every RCPT is decided here."""
         self.patterns = patterns
         self.chaos = chaos
         checks: list[Check] = [patterns.check] if patterns else []
-        self.checks: Sequence[Check] = (*checks, self._greylist, self._recipient_chaos)
+        self._static = bool(checks or more)
+        self.checks: Sequence[Check] = (*checks, *more, self._greylist, self._recipient_chaos)
 
     @property
     def decides_senders(self) -> bool:
@@ -72,7 +77,7 @@ class EnvelopePolicy:
     @property
     def decides_recipients(self) -> bool:
         config = self.chaos.config
-        return bool(self.patterns) or config.recipient.probability > 0 or config.greylist > 0
+        return self._static or config.recipient.probability > 0 or config.greylist > 0
 
     def sender(self, sender: str) -> Decision:
         return self._chaos("sender", self.chaos.config.sender) or ACCEPTED
