@@ -23,3 +23,5 @@ class EndReason(Enum):
     TLS_FAILED = "TLS handshake failed"
     CLOSED = "closed by the core"
     """The core's last reply (too many errors, a BDAT without a size...) is the detail."""
+    CHAOS = "chaos: dropped in the middle of DATA"
+    """`--chaos disconnect=PCT`: cut on purpose, nothing stored."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from postier.chaos import ChaosConfig
 from postier.defaults import DEFAULT_HTTP_PORT, DEFAULT_PORT
 from postier.protocol.pop3 import Pop3Config
 from postier.protocol.smtp import LOGIN, MECHANISMS, PLAIN, ServerConfig
@@ -130,6 +132,16 @@ class Settings:
     http_allow_host: tuple[str, ...] = ()
     """Names the HTTP server answers to when bound to loopback, besides loopback's own
     (requests naming another host are refused, against DNS rebinding)."""
+
+    accept: tuple[re.Pattern[str], ...] = ()
+    """Only recipients matching one of these (in full, in lower case) are accepted; the
+    others hear 550 5.1.1. None given: every recipient is."""
+    reject: tuple[re.Pattern[str], ...] = ()
+    """Recipients matching one of these hear 550 5.1.1, even when an `accept` matches."""
+    chaos: ChaosConfig = field(default_factory=ChaosConfig)
+    """Failures on purpose (`--chaos`); changeable while the server runs (the HTTP API)."""
+    chaos_seed: int | None = None
+    """Seeds chaos's dice, so that a test run is repeatable; None: a new seed each run."""
 
     @property
     def http_address(self) -> tuple[str, int]:

@@ -17,8 +17,10 @@ from postier.explain.server_narrator import ServerNarrator
 from postier.protocol.smtp import (
     NEED_DATA,
     MessageComplete,
+    RecipientOffered,
     ServerConfig,
     ServerConnection,
+    ServerEvent,
     catalogue,
 )
 
@@ -88,3 +90,24 @@ def test_only_the_last_sessions_are_kept() -> None:
     assert records.get(made[0].id) is None
     assert records.get(made[4].id) is made[4]
     assert len({r.id for r in made}) == 5
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_replay_says_chaos_where_the_live_narrator_did(language: str) -> None:
+    live: list[Narration] = []
+    texts = CATALOGUES[language]  # type: ignore[index]
+    printing = ServerNarrator(1, texts, live.append, line_limit=512, mailbox_paths=PATHS)
+    record = SessionRecords(5, mailbox_paths=PATHS).new()
+    recorder = SessionRecorder(record, printing)
+    conn = ServerConnection(ServerConfig(hostname="mx.test"), observer=recorder)
+    conn.decides_recipients = True
+    recorder.accepted("[127.0.0.1]:1", 25, 1)
+    conn.receive_data(b"EHLO a\r\nMAIL FROM:<a@y.fr>\r\nRCPT TO:<x@y.fr>\r\n")
+    while isinstance(event := conn.next_event(), ServerEvent):
+        recorder.event(event)
+        if isinstance(event, RecipientOffered):
+            conn.answer_recipient(catalogue.chaos(550, "recipient"))
+            recorder.chaos("recipient=550:10")
+    replayed = [step for _, step in record.narrated(texts)]
+    assert [(s.part, s.text) for s in replayed] == [(s.part, s.text) for s in live]
+    assert any("chaos (recipient=550:10)" in s.text for s in replayed)

@@ -26,6 +26,7 @@ from postier.protocol.smtp import (
     ServerConfig,
     ServerConnection,
 )
+from postier.protocol.smtp import Verdict as PolicyVerdict
 from postier.protocol.smtp.events import (
     Closing,
     CommandRefused,
@@ -142,6 +143,20 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class OnSender:
+    """The session's verdict on the sender that `SenderOffered` carried."""
+
+    verdict: PolicyVerdict
+
+
+@dataclass(frozen=True)
+class OnRecipient:
+    """The session's verdict on the recipient that `RecipientOffered` carried."""
+
+    verdict: PolicyVerdict
+
+
+@dataclass(frozen=True)
 class TimedOut:
     """The client missed its per-line deadline."""
 
@@ -158,7 +173,7 @@ class PeerClosed:
     """The client closed its side: `receive_data(b"")`."""
 
 
-Action = bytes | Tls | Answer | Verdict | TimedOut | Shutdown | PeerClosed
+Action = bytes | Tls | Answer | Verdict | OnSender | OnRecipient | TimedOut | Shutdown | PeerClosed
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,8 @@ class Case:
     steps: Sequence[Step]
     config: ServerConfig = CONFIG
     tls_active: bool = False
+    deciding: bool = False
+    """The session decides about each sender and recipient (a policy, chaos)."""
     notes: str = field(default="", compare=False)
 
 
@@ -223,6 +240,7 @@ def at_points(points: Iterable[int]) -> Splitter:
 def play(case: Case, split: Splitter = whole) -> ServerConnection:
     """Run the conversation; every step's output and events must be exactly as written."""
     conn = ServerConnection(case.config, tls_active=case.tls_active)
+    conn.decides_senders = conn.decides_recipients = case.deciding
     assert conn.data_to_send() == wire.GREETING
     assert conn.next_event() is NEED_DATA
     for number, expected in enumerate(case.steps):
@@ -253,6 +271,10 @@ def perform(conn: ServerConnection, action: Action, split: Splitter) -> list[Eve
             conn.answer_message(reply)
         case Verdict(accepted):
             conn.answer_auth(accepted)
+        case OnSender(verdict):
+            conn.answer_sender(verdict)
+        case OnRecipient(verdict):
+            conn.answer_recipient(verdict)
         case TimedOut():
             conn.timed_out()
         case Shutdown(force):

@@ -14,6 +14,7 @@ from postier.protocol.smtp import (
     ReplyCode,
     ReplyParser,
     catalogue,
+    client_refusals,
 )
 from postier.protocol.smtp.codes import is_positive
 from postier.protocol.smtp.replies import MAX_REPLY_LINE, MAX_REPLY_LINES
@@ -142,16 +143,25 @@ def test_parser_connection_closed_between_replies() -> None:
 # 354 and 334, as RFC 3463 defines classes 2, 4 and 5 only.
 WITHOUT_ENHANCED = {"greeting", "ehlo", "helo", "start_data", "auth_challenge"}
 
-_ARGUMENTS = {str: "x", int: 7, bool: False, list[str]: ["PIPELINING"]}
+_ARGUMENTS = {str: "x", int: 7, float: 7.5, bool: False, list[str]: ["PIPELINING"]}
+_GIVEN = {"chaos": {"code": 451}}
+"""Arguments that must be more than any value of their type (a chaos code is a reply's)."""
 
 
 def _catalogue() -> list[tuple[str, Reply]]:
     replies = []
-    for name, function in inspect.getmembers(catalogue, inspect.isfunction):
-        if function.__module__ != catalogue.__name__ or name.startswith("_"):
+    functions = [
+        (name, function)
+        for module in (catalogue, client_refusals)
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if function.__module__ == module.__name__
+    ]
+    for name, function in functions:
+        if name.startswith("_"):
             continue  # imported, or a helper of the catalogue's own
         hints = inspect.get_annotations(function, eval_str=True)
         kwargs = {p: _ARGUMENTS[t] for p, t in hints.items() if p != "return"}
+        kwargs |= _GIVEN.get(name, {})
         variants = [kwargs]
         if "bare_lf_client" in kwargs:
             variants.append({**kwargs, "bare_lf_client": True})

@@ -193,6 +193,8 @@ def test_public_names() -> None:
     import postier.protocol.smtp
 
     assert sorted(postier.protocol.smtp.__all__) == [
+        "ACCEPT",
+        "Accept",
         "AddressError",
         "Auth",
         "Authenticated",
@@ -240,6 +242,7 @@ def test_public_names() -> None:
         "Quit",
         "Rcpt",
         "RecipientAccepted",
+        "RecipientOffered",
         "Refused",
         "RemoteProtocolError",
         "Reply",
@@ -247,6 +250,7 @@ def test_public_names() -> None:
         "ReplyParser",
         "Rset",
         "SEND_FIRST",
+        "SenderOffered",
         "ServerConfig",
         "ServerConnection",
         "ServerEvent",
@@ -258,6 +262,7 @@ def test_public_names() -> None:
         "TransactionDone",
         "TransactionResult",
         "TransactionStarted",
+        "Verdict",
         "Vrfy",
         "Wait",
         "has_eight_bit",

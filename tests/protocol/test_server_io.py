@@ -10,6 +10,7 @@ from postier.protocol.smtp import ServerConnection
 from tests.protocol import wire
 from tests.protocol.conversations import ALL as BASE_CASES
 from tests.protocol.conversations_extensions import EXTENSION_CASES
+from tests.protocol.conversations_policy import POLICY_CASES
 from tests.protocol.helpers import (
     Case,
     at_points,
@@ -24,7 +25,7 @@ from tests.protocol.helpers import (
     whole,
 )
 
-ALL = [*BASE_CASES, *EXTENSION_CASES]
+ALL = [*BASE_CASES, *EXTENSION_CASES, *POLICY_CASES]
 CASES = [pytest.param(case, id=case.id) for case in ALL]
 
 

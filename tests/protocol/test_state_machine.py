@@ -2,8 +2,8 @@
 
 In a command state, a command either takes the step `state.TRANSITIONS` lists or is
 refused with a 4xx/5xx reply and leaves the state alone. Elsewhere commands are
-message text (DATA, BDAT), a SASL response (AUTH), wait (DELIVERING, AUTH_CHECKING),
-or are ignored (TLS_PENDING, CLOSED).
+message text (DATA, BDAT), a SASL response (AUTH), wait (DELIVERING, AUTH_CHECKING,
+SENDER_CHECKING, RECIPIENT_CHECKING), or are ignored (TLS_PENDING, CLOSED).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from postier.protocol.smtp import (
+    ACCEPT,
     LocalProtocolError,
     RemoteProtocolError,
     ServerConfig,
@@ -48,6 +49,7 @@ from tests.protocol.helpers import (
     check_replies,
     drain,
     examples,
+    reply_of,
 )
 
 # One well-formed line per kind of command.
@@ -84,7 +86,11 @@ ROUTES: dict[State, bytes] = {
     State.CHUNKING: RCPT_ROUTE + b"BDAT 3\r\nabc",
     State.AUTH: b"EHLO client.test\r\nAUTH LOGIN\r\n",
     State.AUTH_CHECKING: b"EHLO client.test\r\nAUTH PLAIN AGEAYg==\r\n",
+    State.SENDER_CHECKING: b"EHLO client.test\r\nMAIL FROM:<a@b.test>\r\n",
+    State.RECIPIENT_CHECKING: RCPT_ROUTE,
 }
+DECIDING = frozenset({State.SENDER_CHECKING, State.RECIPIENT_CHECKING})
+"""Reached only when the session decides about senders and recipients."""
 
 
 def test_samples_and_routes_cover_everything() -> None:
@@ -93,7 +99,7 @@ def test_samples_and_routes_cover_everything() -> None:
     assert {command for _, command in TRANSITIONS} == set(SAMPLES)
     assert {state for state, _ in TRANSITIONS} == set(COMMAND_STATES)
     for state, route in ROUTES.items():
-        assert reach(route).state is state
+        assert reach(route, state).state is state
 
 
 def settled(expected: State, line: bytes) -> State:
@@ -107,8 +113,12 @@ def settled(expected: State, line: bytes) -> State:
     return expected
 
 
-def reach(route: bytes) -> ServerConnection:
+def reach(route: bytes, state: State | None = None) -> ServerConnection:
+    """A connection brought to `state` by `route`; the session decides about senders
+    or recipients when `state` is where it does."""
     conn = ServerConnection(AUTH_CONFIG)
+    conn.decides_senders = state is State.SENDER_CHECKING
+    conn.decides_recipients = state is State.RECIPIENT_CHECKING
     conn.receive_data(route or b"NOOP\r\n")
     drain(conn)
     conn.data_to_send()
@@ -118,7 +128,7 @@ def reach(route: bytes) -> ServerConnection:
 @pytest.mark.parametrize("command", list(SAMPLES), ids=lambda c: c.__name__)
 @pytest.mark.parametrize("state", list(State), ids=lambda s: s.name)
 def test_every_state_and_command(state: State, command: type[Command]) -> None:
-    conn = reach(ROUTES[state])
+    conn = reach(ROUTES[state], state)
     conn.receive_data(SAMPLES[command] + b"\r\n")
     events = drain(conn)
     out = conn.data_to_send()
@@ -174,7 +184,10 @@ LINES = [
     b"BDAT 0 LAST",
     b"MAIL FROM:<a@b.test> BODY=BINARYMIME",
 ]
-ACTIONS = ["answer", "tls", "timeout", "shutdown", "force", "close", "accept", "reject"]
+ACTIONS = [
+    "answer", "tls", "timeout", "shutdown", "force", "close", "accept", "reject",
+    "sender-ok", "sender-no", "recipient-ok", "recipient-no", "recipient-bad",
+]  # fmt: skip
 
 
 @examples(300)
@@ -187,9 +200,13 @@ ACTIONS = ["answer", "tls", "timeout", "shutdown", "force", "close", "accept", "
         max_size=40,
     ),
     config=st.sampled_from([CONFIG, TLS_CONFIG, AUTH_CONFIG]),
+    deciding=st.booleans(),
 )
-def test_random_walk(steps: list[tuple[bytes, bytes] | str], config: ServerConfig) -> None:
+def test_random_walk(
+    steps: list[tuple[bytes, bytes] | str], config: ServerConfig, deciding: bool
+) -> None:
     conn = ServerConnection(config)
+    conn.decides_senders = conn.decides_recipients = deciding
     drain(conn)
     check_replies(conn.data_to_send())
     for item in steps:
@@ -212,7 +229,12 @@ def act(conn: ServerConnection, action: str) -> None:
         "tls": conn.state is State.TLS_PENDING,
         "accept": conn.state is State.AUTH_CHECKING,
         "reject": conn.state is State.AUTH_CHECKING,
-        "timeout": conn.state not in (State.DELIVERING, State.AUTH_CHECKING),
+        "timeout": conn.state not in (State.DELIVERING, State.AUTH_CHECKING, *DECIDING),
+        "sender-ok": conn.state is State.SENDER_CHECKING,
+        "sender-no": conn.state is State.SENDER_CHECKING,
+        "recipient-ok": conn.state is State.RECIPIENT_CHECKING,
+        "recipient-no": conn.state is State.RECIPIENT_CHECKING,
+        "recipient-bad": False,  # a verdict is ACCEPT or a refusal, never a 250
     }.get(action, True)
     calls: dict[str, Callable[[], None]] = {
         "answer": lambda: conn.answer_message(STORED_REPLY),
@@ -223,6 +245,11 @@ def act(conn: ServerConnection, action: str) -> None:
         "close": lambda: conn.receive_data(b""),
         "accept": lambda: conn.answer_auth(True),
         "reject": lambda: conn.answer_auth(False),
+        "sender-ok": lambda: conn.answer_sender(ACCEPT),
+        "sender-no": lambda: conn.answer_sender(reply_of(b"451 4.7.1 later\r\n")),
+        "recipient-ok": lambda: conn.answer_recipient(ACCEPT),
+        "recipient-no": lambda: conn.answer_recipient(reply_of(b"550 5.1.1 no\r\n")),
+        "recipient-bad": lambda: conn.answer_recipient(reply_of(b"250 2.1.5 ok\r\n")),
     }
     call = calls[action]
     if allowed:
@@ -247,6 +274,10 @@ def check_step(
     if conn.state is State.AUTH_CHECKING:
         # AUTH with its response: answered once the session has checked it.
         assert line.upper().startswith(b"AUTH ") and replies == []
+        return
+    if conn.state in DECIDING:
+        # MAIL or RCPT past the core's checks: answered once the session decides.
+        assert line.upper()[:5] in (b"MAIL ", b"RCPT ") and replies == []
         return
     assert len(replies) in (1, 2), replies  # the reply, maybe then 421 too many errors
     code = replies[0][0]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from postier.chaos import ChaosConfig, ChaosError, parse_chaos
 from postier.settings import Network, parse_networks
 
 T = TypeVar("T")
@@ -141,6 +143,32 @@ def host_names(text: str) -> tuple[str, ...]:
     if bad is not None:
         raise argparse.ArgumentTypeError(f"not a host name: {bad!r}")
     return names
+
+
+def pattern(text: str) -> re.Pattern[str]:
+    """A regular expression, matched whatever the case (`--accept`, `--reject`)."""
+    try:
+        return re.compile(text, re.IGNORECASE)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(
+            f"not a regular expression: {str(text)!r} ({exc})"
+        ) from None
+
+
+@_names_source
+def chaos(text: str) -> ChaosConfig:
+    try:
+        return parse_chaos(text)
+    except ChaosError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+@_names_source
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {str(text)!r}") from None
 
 
 @_names_source

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from postier.cli.options import (
     byte_size,
+    chaos,
     choice,
     env,
-    env_flag,
     host_names,
     limit,
     networks,
+    pattern,
     port_number,
     positive_int,
     seconds,
     subcommand,
+    whole_number,
 )
+from postier.cli.serve_option import Option
 from postier.explain import LANGUAGES
 from postier.settings import DEFAULT_EXEMPT, Settings
 
@@ -33,65 +33,6 @@ A 250 reply after DATA means every copy is on disk. With --pop3-port (or --pop3s
 each mailbox is also readable over POP3, the user name being its address. Every option
 can also be set from the environment as POSTIER_<OPTION>, e.g. POSTIER_PORT=25 or
 POSTIER_NO_FSYNC=1."""
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """An option of `postier serve`: `--` and the name of the setting it fills, whose
-    default (`Settings`) it shows; POSTIER_<NAME> in the environment overrides it."""
-
-    setting: str
-    help: str
-    parse: Callable[[str], Any] = str
-    metavar: str | None = None
-    choices: tuple[str, ...] | None = None
-    written: str | None = None
-    """The default as a user writes it, when the setting's own would read differently."""
-    switch: bool = False
-    """Takes no value: given, it turns the setting on (or off, with `negated`)."""
-    negated: bool = False
-    """`--no-NAME`: a switch that turns the setting off."""
-
-    @property
-    def name(self) -> str:
-        return f"no_{self.setting}" if self.negated else self.setting
-
-    def add_to(self, parser: argparse.ArgumentParser) -> None:
-        flag = "--" + self.name.replace("_", "-")
-        if self.switch:
-            parser.add_argument(
-                flag, action="store_true", default=env_flag(self.name), help=self.help
-            )
-            return
-        parser.add_argument(
-            flag,
-            type=self.parse,
-            choices=self.choices,
-            metavar=self.metavar,
-            default=env(self.name, self.written or _written(_default(self.setting))),
-            help=self.help,
-        )
-
-    def value(self, args: argparse.Namespace) -> object:
-        value = getattr(args, self.name)
-        return not value if self.negated else value
-
-
-_FIELDS = {item.name: item for item in dataclasses.fields(Settings)}
-
-
-def _default(setting: str) -> object:
-    item = _FIELDS[setting]
-    if item.default_factory is not dataclasses.MISSING:
-        return item.default_factory()
-    return item.default
-
-
-def _written(value: object) -> str | None:
-    """A default as the user would write it: `300` seconds, not `300.0`."""
-    if value is None:
-        return None
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 FORMATS: Final = ("mbox", "maildir")
@@ -259,6 +200,40 @@ OPTIONS: Final = (
         "convention), with the certificate of --tls-cert",
         port_number,
         "PORT",
+    ),
+    Option(
+        "accept",
+        "accept only the recipients that match REGEX (in full, whatever the case: "
+        "'.*@example\\.com'); others hear 550 5.1.1; may be repeated",
+        pattern,
+        "REGEX",
+        repeated=True,
+    ),
+    Option(
+        "reject",
+        "refuse the recipients that match REGEX (in full, whatever the case) with 550 "
+        "5.1.1, even when an --accept matches; may be repeated",
+        pattern,
+        "REGEX",
+        repeated=True,
+    ),
+    Option(
+        "chaos",
+        "fail on purpose, to test how applications cope (off by default): comma-separated "
+        "sender=CODE:PCT, recipient=CODE:PCT, authentication=CODE:PCT (Mailpit's "
+        "triggers), data=CODE:PCT (at the end of the data), disconnect=PCT (hang up in "
+        "the middle of DATA), delay=SECONDS (every reply that late), greylist=SECONDS "
+        "(a new client, sender and recipient put off with 451 4.7.1 for that long); "
+        "changeable at run time through PUT /api/v1/chaos",
+        chaos,
+        "TRIGGERS",
+        written="off",
+    ),
+    Option(
+        "chaos_seed",
+        "seed chaos's dice so that a test run is repeatable (default: a new seed each run)",
+        whole_number,
+        "N",
     ),
     Option(
         "explain",

@@ -186,6 +186,11 @@ class SessionRecorder:
         if self.forward is not None:
             self.forward.stored(recipients, size, queue_id)
 
+    def chaos(self, trigger: str) -> None:
+        self._add("chaos", trigger)
+        if self.forward is not None:
+            self.forward.chaos(trigger)
+
     def not_stored(self) -> None:
         self.record.refused += 1
         self._add("not_stored")

@@ -54,6 +54,8 @@ ORDER: Final = ("EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDA
 EVENT_PARTS: Final[dict[str, Part]] = {
     "HeloAccepted": Part.BRAIN,
     "TransactionStarted": Part.PROCESS,
+    "SenderOffered": Part.BRAIN,
+    "RecipientOffered": Part.BRAIN,
     "RecipientAccepted": Part.PROCESS,
     "DataStarted": Part.PROCESS,
     "DataChunk": Part.PROCESS,
@@ -170,6 +172,10 @@ class ServerNarrator:
         for recipient, path in zip(recipients, self.mailbox_paths(recipients), strict=True):
             self._say(Part.INTERMEDIARY, Say.STORED, recipient=recipient, path=path, size=size)
         self._say(Part.INTERMEDIARY, Say.ON_DISK if self.fsync else Say.UNSYNCED)
+
+    def chaos(self, trigger: str) -> None:
+        """The reply just told is a failure made on purpose (`--chaos`)."""
+        self._say(Part.BRAIN, Say.CHAOS, trigger=trigger)
 
     def not_stored(self) -> None:
         self._say(Part.INTERMEDIARY, Say.NOT_STORED)

@@ -65,6 +65,8 @@ class Say(Enum):
     CLIENT_DONE = auto()
     NOTE = auto()
     """{note}: what happened beside the wire (TLS started, lines left out)."""
+    CHAOS = auto()
+    """{trigger}: the reply just sent is a failure made on purpose (`--chaos`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,8 @@ ENGLISH: Final = Texts(
         Say.STOPPED: "{code} ({meaning}): a 5xx is final, the client stops there",
         Say.CLIENT_DONE: "the conversation is over",
         Say.NOTE: "{note}",
+        Say.CHAOS: "chaos ({trigger}): that failure is on purpose, to test how the "
+        "client copes; a real server could answer the same",
     },
     states={
         State.CONNECTED: "greeted; the client must introduce itself (EHLO or HELO)",
@@ -62,6 +64,10 @@ ENGLISH: Final = Texts(
         State.TLS_PENDING: "220 sent to STARTTLS: the TLS handshake comes next",
         State.AUTH: "334 sent: the next line answers the AUTH challenge (RFC 4954 §4)",
         State.AUTH_CHECKING: "credentials received; the password is being checked",
+        State.SENDER_CHECKING: "MAIL passed the checks; the server's policy decides about "
+        "the sender",
+        State.RECIPIENT_CHECKING: "RCPT passed the checks; the server's policy decides "
+        "about the recipient (--accept, --reject, chaos)",
         State.CLOSED: "the conversation is over",
     },
     commands={
@@ -82,6 +88,9 @@ ENGLISH: Final = Texts(
     events={
         core.HeloAccepted: "the client is now known as {name}",
         core.TransactionStarted: "a transaction begins: the sender is <{sender}>",
+        core.SenderOffered: "the server's policy looks at the sender <{sender}>",
+        core.RecipientOffered: "the server's policy looks at <{recipient}> (from <{sender}>): "
+        "take it, refuse it for good (5xx), or for now (4xx)",
         core.RecipientAccepted: "<{recipient}> joins the transaction (recipients so far: {count})",
         core.DataStarted: "the message's lines follow",
         core.DataChunk: "a line of the message",
@@ -135,6 +144,8 @@ ENGLISH: Final = Texts(
         EndReason.CONNECTION_LOST: "the connection was lost",
         EndReason.TLS_FAILED: "the TLS handshake failed",
         EndReason.CLOSED: "the server closed the conversation (too many errors, say)",
+        EndReason.CHAOS: "chaos: the server hung up in the middle of the message, on "
+        "purpose; nothing is kept, the client must send it again",
     },
     sequence_hints={
         core.Helo: "HELO/EHLO is not taken here: finish the message under way first",

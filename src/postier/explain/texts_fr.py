@@ -51,6 +51,8 @@ FRENCH: Final = Texts(
         Say.STOPPED: "{code} ({meaning}) : un 5xx est définitif, le client s'arrête là",
         Say.CLIENT_DONE: "la conversation est finie",
         Say.NOTE: "{note}",
+        Say.CHAOS: "chaos ({trigger}) : cet échec est voulu, pour éprouver la réaction du "
+        "client ; un vrai serveur pourrait répondre de même",
     },
     states={
         State.CONNECTED: "accueilli ; le client doit se présenter (EHLO ou HELO)",
@@ -65,6 +67,10 @@ FRENCH: Final = Texts(
         State.TLS_PENDING: "220 envoyé à STARTTLS : la poignée de main TLS vient ensuite",
         State.AUTH: "334 envoyé : la ligne suivante répond au défi d'AUTH (RFC 4954 §4)",
         State.AUTH_CHECKING: "identifiants reçus ; le mot de passe est vérifié",
+        State.SENDER_CHECKING: "MAIL a passé les contrôles ; la politique du serveur "
+        "statue sur l'expéditeur",
+        State.RECIPIENT_CHECKING: "RCPT a passé les contrôles ; la politique du serveur "
+        "statue sur le destinataire (--accept, --reject, chaos)",
         State.CLOSED: "la conversation est finie",
     },
     commands={
@@ -85,6 +91,9 @@ FRENCH: Final = Texts(
     events={
         core.HeloAccepted: "le client s'appelle désormais {name}",
         core.TransactionStarted: "une transaction commence : l'expéditeur est <{sender}>",
+        core.SenderOffered: "la politique du serveur examine l'expéditeur <{sender}>",
+        core.RecipientOffered: "la politique du serveur examine <{recipient}> (de <{sender}>) : "
+        "l'accepter, le refuser pour de bon (5xx) ou pour l'instant (4xx)",
         core.RecipientAccepted: "<{recipient}> rejoint la transaction (destinataires pour "
         "l'instant : {count})",
         core.DataStarted: "les lignes du message suivent",
@@ -140,6 +149,8 @@ FRENCH: Final = Texts(
         EndReason.CONNECTION_LOST: "la connexion a été perdue",
         EndReason.TLS_FAILED: "la poignée de main TLS a échoué",
         EndReason.CLOSED: "le serveur a clos la conversation (trop d'erreurs, par exemple)",
+        EndReason.CHAOS: "chaos : le serveur a raccroché au milieu du message, exprès ; "
+        "rien n'est gardé, le client doit le renvoyer",
     },
     sequence_hints={
         core.Helo: "HELO/EHLO n'est pas accepté ici : finissez d'abord le message en cours",

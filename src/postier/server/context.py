@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from postier.chaos import Chaos
 from postier.ends import EndReason
 from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerConfig, catalogue
 from postier.server.accounts import Accounts
@@ -20,6 +21,7 @@ from postier.server.client_limits import ClientLimits, Over
 from postier.server.delivery import DeliveryQueue
 from postier.server.logins import Logins
 from postier.server.narration import Narrators
+from postier.server.policy import EnvelopePolicy, RecipientPatterns
 from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
 from postier.stats import SmtpCounts
@@ -81,6 +83,9 @@ class ServerContext:
     explain: Narrators | None = None
     """`--explain`: makes each session's narrator; None: no narration, and no cost."""
     _own_logins: bool = field(init=False, default=False)
+    chaos: Chaos = field(default_factory=Chaos)
+    """Shared with the HTTP API of the same process (`PUT /api/v1/chaos`)."""
+    policy: EnvelopePolicy = field(init=False)
 
     def __post_init__(self) -> None:
         self.config = self.settings.protocol_config()
@@ -94,6 +99,8 @@ class ServerContext:
             exempt=self.settings.client_limit_exempt,
         )
         self.idle.set()
+        patterns = RecipientPatterns(self.settings.accept, self.settings.reject)
+        self.policy = EnvelopePolicy(patterns, self.chaos)
 
     def admit(self, session: Session, ip: str) -> TurnedAway | None:
         """Take a session from `ip` on, or say why not: the server is full or stopping,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from postier.chaos import Chaos
 from postier.server.binding import cannot_listen, format_address
 from postier.server.errors import ServerError
 from postier.server.http_auth import HttpGate
@@ -70,6 +71,7 @@ class HttpListener(Service):
         *,
         store: Path,
         smtp: Callable[[], SmtpCounts] = SmtpCounts,
+        chaos: Chaos | None = None,
         optional: bool = False,
         log_at_start: bool = False,
         sessions: SessionRecords | None = None,
@@ -80,6 +82,8 @@ class HttpListener(Service):
         self.port = port
         self.store = store
         self.smtp = smtp
+        self.chaos = chaos
+        """The SMTP listener's own, shared (`GET/PUT /api/v1/chaos`); None: no SMTP here."""
         self.optional = optional
         self.log_at_start = log_at_start
         self.sessions = sessions
@@ -105,6 +109,7 @@ class HttpListener(Service):
             gate=gate,
             hosts=HostRule.for_server(self.host, options.allow_hosts),
             sessions=self.sessions,
+            chaos=self.chaos,
         )
         runner = web.AppRunner(
             build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE

@@ -7,6 +7,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from postier.chaos import Chaos
 from postier.server.binding import Endpoint, addresses, listen
 from postier.server.context import ServerContext
 from postier.server.delivery import DeliveryQueue
@@ -28,12 +29,18 @@ class SmtpListener(Service):
     the first byte, RFC 8314) on `--tls-port`; one delivery queue for both."""
 
     def __init__(
-        self, settings: Settings, shared: Shared, *, records: SessionRecords | None = None
+        self,
+        settings: Settings,
+        shared: Shared,
+        *,
+        records: SessionRecords | None = None,
+        chaos: Chaos | None = None,
     ) -> None:
         self._settings = settings
         self._shared = shared
         self._records = records
         """Where sessions are recorded for the page (None: they are not)."""
+        self._chaos = chaos or Chaos(settings.chaos, seed=settings.chaos_seed)
         self._servers: list[asyncio.Server] = []
         self._context: ServerContext | None = None
 
@@ -44,7 +51,7 @@ class SmtpListener(Service):
         )
         context = ServerContext(
             settings, shared.store, deliveries, shared.tls, shared.accounts, shared.logins,
-            explain=explainer(settings, records),
+            explain=explainer(settings, records), chaos=self._chaos,
         )  # fmt: skip
         self._context = context
         try:
@@ -78,6 +85,20 @@ class SmtpListener(Service):
         log.info("%s", listening_line(settings, where, starttls=starttls))
         for server in self._servers[1:]:
             log.info("implicit TLS (SMTPS) on %s", ", ".join(addresses(server)))
+        patterns = context.policy.patterns
+        if patterns:
+            log.info(
+                "recipients: accept %s; reject %s",
+                " | ".join(p.pattern for p in patterns.accept) or "all",
+                " | ".join(p.pattern for p in patterns.reject) or "none",
+            )
+        if self._chaos.config.active:
+            seed = settings.chaos_seed
+            log.warning(
+                "chaos: %s (%s)",
+                self._chaos.config.describe(),
+                "random seed" if seed is None else f"seed {seed}",
+            )
         if context.accounts is not None:
             log.info(
                 "AUTH %s (%s)%s%s",

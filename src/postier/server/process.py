@@ -8,6 +8,7 @@ from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
 
+from postier.chaos import Chaos, FixedChaos
 from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
 from postier.server.http import HttpListener, HttpOptions
@@ -20,12 +21,15 @@ from postier.settings import Settings
 
 def services(settings: Settings, shared: Shared) -> list[Service]:
     """The listeners of a process, on one event loop; the first one's addresses are the
-    ones `listening on` names."""
+    ones `listening on` names. SMTP and the HTTP API share one `Chaos`: a change
+    through the API holds for SMTP's next command."""
+    kind = FixedChaos if settings.workers > 1 else Chaos
+    chaos = kind(settings.chaos, seed=settings.chaos_seed)
     pop3: list[Service] = []
     if settings.pop3 and shared.reader is not None:
         pop3.append(Pop3Listener(settings, shared, log_at_start=settings.workers > 1))
     if not settings.http or shared.reader is None:
-        return [SmtpListener(settings, shared), *pop3]
+        return [SmtpListener(settings, shared, chaos=chaos), *pop3]
     records = None
     if settings.sessions_kept > 0:
         from postier.explain import SessionRecords, mailbox_paths
@@ -37,7 +41,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
             unoffered=unoffered_verbs(settings),
             mailbox_paths=functools.partial(mailbox_paths, settings.store, settings.format),
         )
-    smtp = SmtpListener(settings, shared, records=records)
+    smtp = SmtpListener(settings, shared, records=records, chaos=chaos)
     host, port = settings.http_address
     http = HttpListener(
         shared.reader,
@@ -46,6 +50,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
         store=settings.store,
         smtp=smtp.counts,
         sessions=records,
+        chaos=chaos,
         optional=settings.http_port is None,
         log_at_start=settings.workers > 1,
         options=HttpOptions(

@@ -27,8 +27,10 @@ from postier.protocol.smtp import (
     MessageComplete,
     MessageRefused,
     Pause,
+    RecipientOffered,
     Reply,
     ReplyCode,
+    SenderOffered,
     ServerConnection,
     ServerEvent,
     StartTlsRequested,
@@ -36,8 +38,10 @@ from postier.protocol.smtp import (
 )
 from postier.server.client_limits import normalize
 from postier.server.context import End, ServerContext, addresses
+from postier.server.late_writer import LateWriter
 from postier.server.narration import SessionNarrator
-from postier.server.queue_ids import new_queue_id
+from postier.server.session_message import MessageParts
+from postier.server.session_tls import TlsParts
 from postier.store import Spool
 
 log = logging.getLogger("postier.server")
@@ -45,11 +49,11 @@ log = logging.getLogger("postier.server")
 CLOSE_GRACE = 10.0
 """Seconds a closing connection has to take its last replies before it is cut."""
 
-_READING_PAUSED = frozenset({Pause.MESSAGE, Pause.CREDENTIALS})
+_READING_PAUSED = frozenset({Pause.MESSAGE, Pause.CREDENTIALS, Pause.SENDER, Pause.RECIPIENT})
 """The core's pauses during which the client is not read; a TLS handshake reads itself."""
 
 
-class SmtpSession(asyncio.Protocol):
+class SmtpSession(MessageParts, TlsParts):
     """Runs one `ServerConnection` over one transport."""
 
     def __init__(self, context: ServerContext, *, implicit_tls: bool = False) -> None:
@@ -83,6 +87,10 @@ class SmtpSession(asyncio.Protocol):
         self._refused = 0
         self._errors_reported = 0
         self._end = End(EndReason.CLIENT_CLOSED)
+        self._late = LateWriter(self._loop, on_flushed=self._late_written)
+        """Every reply goes through it: late on purpose with `--chaos delay=SECONDS`."""
+        self._drop_in_data = False
+        """`--chaos disconnect=PCT` chose this message: hang up at its first data."""
 
     # --- transport callbacks -----------------------------------------------------------
 
@@ -129,6 +137,7 @@ class SmtpSession(asyncio.Protocol):
         for timer in (self._timer, self._grace_timer, self._abort_timer):
             if timer is not None:
                 timer.cancel()
+        self._late.cancel()
         if self._spool is not None:
             self._spool.close()
             self._spool = None
@@ -199,23 +208,29 @@ class SmtpSession(asyncio.Protocol):
             transport.close()
 
     def _process_events(self, transport: asyncio.Transport) -> None:
+        # Read at each turn: a change through the API holds from the next command on.
+        policy = self.context.policy
+        self.conn.decides_senders = policy.decides_senders
+        self.conn.decides_recipients = policy.decides_recipients
         while True:
             event = self.conn.next_event()
             if event is SEND_FIRST:
-                transport.write(self.conn.data_to_send())
-                if self._writing_paused:
-                    break  # resume_writing() picks up from here
+                self._write(transport, self.conn.data_to_send())
+                if self._writing_paused or self._late.backlogged:
+                    break  # resume_writing() or _late_written() picks up from here
                 continue
             if event is NEED_DATA or event is PAUSED:
                 break
             assert isinstance(event, ServerEvent)
             if self._handle(event):
                 break
+        if transport.is_closing():
+            return  # hung up on purpose (chaos) while handling an event
         out = self.conn.data_to_send()
-        if out and not transport.is_closing():
-            transport.write(out)
+        if out:
+            self._write(transport, out)
         if self.conn.peer_closed and self.conn.paused_for is None:
-            transport.close()
+            self._late.close(transport)
             return
         self._update_reading()
         self._update_deadline()
@@ -233,12 +248,30 @@ class SmtpSession(asyncio.Protocol):
         if self.narrator is not None:
             self.narrator.event(event)
         if isinstance(event, DataChunk):
+            if self._drop_in_data:
+                return self._hang_up()
             self._spool_data(event.data)
+        elif isinstance(event, RecipientOffered):
+            policy = self.context.policy
+            decision = policy.recipient(self.peer_ip, event.sender, event.recipient)
+            self.conn.answer_recipient(decision.verdict)
+            self._decided(decision, f"recipient <{event.recipient}>")
+        elif isinstance(event, SenderOffered):
+            decision = self.context.policy.sender(event.sender)
+            self.conn.answer_sender(decision.verdict)
+            self._decided(decision, f"sender <{event.sender}>")
         elif isinstance(event, DataStarted):
             self._drop_spool()  # a BDAT message dropped between chunks (RSET, EHLO)
             self._spool = Spool(self.context.settings.spool_memory)
             self._spool_failed = False
+            self._drop_in_data = self.context.chaos.disconnects()
         elif isinstance(event, MessageComplete):
+            if self._drop_in_data:
+                return self._hang_up()
+            refusal = self.context.policy.end_of_data()
+            if refusal is not None:
+                self._refuse_message(event, refusal)
+                return False
             self._loop.create_task(self._deliver(event))
             return True
         elif isinstance(event, MessageRefused):
@@ -264,6 +297,14 @@ class SmtpSession(asyncio.Protocol):
             return True
         return False
 
+    def _write(self, transport: asyncio.Transport, data: bytes) -> None:
+        self._late.write(transport, data, self.context.chaos.config.delay)
+
+    def _late_written(self) -> None:
+        """Replies held back (`delay`) went out: commands held back behind them go on."""
+        if not self._late.backlogged:
+            self._process()
+
     def _close(self, event: Closing) -> None:
         assert self.transport is not None
         self._drop_spool()
@@ -272,62 +313,17 @@ class SmtpSession(asyncio.Protocol):
             self._end = End(EndReason.QUIT)
         elif code != ReplyCode.SERVICE_UNAVAILABLE or self._end.reason is not EndReason.SHUTDOWN:
             self._end = End(EndReason.CLOSED, str(event.reply))
-        self.transport.write(self.conn.data_to_send())
+        self._write(self.transport, self.conn.data_to_send())
         if self._writing_paused:
             # The client does not read: close() would wait for it to take what is
             # queued, holding the connection (and its slot) for as long as it likes.
             self.transport.abort()
             return
-        self.transport.close()
+        self._late.close(self.transport)
         # Closing waits for the last replies to be sent; a client that stops reading
         # now must not hold the connection either.
-        self._abort_timer = self._loop.call_later(CLOSE_GRACE, self.transport.abort)
-
-    def _spool_data(self, data: bytes) -> None:
-        """Keep a piece of the message; a spool that cannot grow (disk full, no file
-        descriptor left) fails the message with 451 at its end, not the session."""
-        if self._spool_failed:
-            return
-        assert self._spool is not None
-        try:
-            self._spool.write(data)
-        except OSError as exc:
-            log.error("%s: cannot spool the message: %s", self.peer, exc)
-            self._spool_failed = True
-
-    async def _deliver(self, event: MessageComplete) -> None:
-        spool, self._spool = self._spool, None
-        assert spool is not None
-        if self._spool_failed:
-            spool.close()
-            self._refused += 1
-            if self.narrator is not None:
-                self.narrator.not_stored()
-            self._answer(catalogue.delivery_failed())
-            return
-        queue_id = new_queue_id()
-        try:
-            answer = await self.context.deliver(
-                event, spool, peer_ip=self.peer_ip, peer=self.peer, tls=self.tls_info,
-                queue_id=queue_id,
-            )  # fmt: skip
-        finally:
-            spool.close()
-        if answer.is_positive:
-            self._accepted += 1
-        else:
-            self._refused += 1
-        if self.narrator is not None:
-            self._narrate_delivery(event, answer, queue_id)
-        self._answer(answer)
-
-    def _narrate_delivery(self, event: MessageComplete, answer: Reply, queue_id: str) -> None:
-        narrator = self.narrator
-        assert narrator is not None
-        if answer.is_positive:
-            narrator.stored(event.recipients, event.size, queue_id)
-        else:
-            narrator.not_stored()
+        grace = CLOSE_GRACE + self.context.chaos.config.delay
+        self._abort_timer = self._loop.call_later(grace, self.transport.abort)
 
     def _answer(self, answer: Reply) -> None:
         self.conn.answer_message(answer)
@@ -335,47 +331,19 @@ class SmtpSession(asyncio.Protocol):
         self._process()
 
     async def _check_credentials(self, credentials: Credentials) -> None:
+        chaos = self.context.policy.authentication()
+        if chaos is not None:  # refused before the password is even checked
+            assert isinstance(chaos.verdict, Reply)
+            self.conn.answer_auth(False, refusal=chaos.verdict)
+            self._decided(chaos, f"login of {credentials.username!r}")
+            self._lines_seen = -1
+            self._process()
+            return
         failures = self.conn.auth_failures
         accepted = await self.context.check_login(credentials, failures, self.peer)
         self.conn.answer_auth(accepted)
         self._lines_seen = -1  # the client's deadline starts again now
         self._process()
-
-    async def _start_tls(self) -> None:
-        transport = self.transport
-        ssl_context = self.context.ssl_context
-        assert transport is not None and ssl_context is not None
-        transport.write(self.conn.data_to_send())
-        try:
-            new_transport = await self._loop.start_tls(
-                transport,
-                self,
-                ssl_context,
-                server_side=True,
-                ssl_handshake_timeout=min(self.context.settings.timeout, 60.0),
-            )
-        except Exception as exc:  # ssl.SSLError, OSError, TimeoutError: all end the session
-            self._end = End(EndReason.TLS_FAILED, type(exc).__name__)
-            transport.abort()
-            return
-        if new_transport is None:
-            self._end = End(EndReason.TLS_FAILED)
-            transport.abort()
-            return
-        self.transport = new_transport
-        self._note_tls(new_transport)
-        if self.narrator is not None:
-            self.narrator.tls_up(self.tls_info)
-        self.conn.tls_started()
-        self._lines_seen = -1
-        self._process()
-
-    def _note_tls(self, transport: asyncio.BaseTransport) -> None:
-        """What `Received:` says of the TLS session: its version and cipher."""
-        ssl_object = transport.get_extra_info("ssl_object")
-        if ssl_object is not None:
-            cipher = ssl_object.cipher()
-            self.tls_info = f"{ssl_object.version()} with cipher {cipher[0] if cipher else '?'}"
 
     # --- flow control and the per-line deadline ---------------------------------------
 
@@ -383,7 +351,7 @@ class SmtpSession(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self.conn.paused_for in _READING_PAUSED or self._writing_paused:
+        if self.conn.paused_for in _READING_PAUSED or self._writing_paused or self._late.backlogged:
             transport.pause_reading()
         elif not transport.is_reading():
             transport.resume_reading()
@@ -416,8 +384,3 @@ class SmtpSession(asyncio.Protocol):
         self._end = End(EndReason.TIMEOUT)
         self.conn.timed_out()
         self._process()
-
-    def _drop_spool(self) -> None:
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None

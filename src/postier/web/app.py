@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from . import (
+    api_chaos,
     api_events,
     api_message,
     api_messages,
@@ -60,6 +61,8 @@ def build_app(state: WebContext) -> web.Application:
             web.get("/api/events", api_events.events, allow_head=False),
             web.get("/", page.index, allow_head=False),
             web.get("/assets/{name}", page.asset, allow_head=False),
+            web.get("/api/v1/chaos", api_chaos.get_chaos, allow_head=False),
+            web.put("/api/v1/chaos", api_chaos.set_chaos),
             web.get("/livez", api_status.livez),
             web.get("/readyz", api_status.readyz),
             web.get(openapi.OPENAPI_PATH, openapi.serve, allow_head=False),

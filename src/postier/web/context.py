@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from postier.chaos import Chaos
 from postier.explain import SessionRecords
 from postier.stats import SmtpCounts
 
@@ -22,6 +23,8 @@ class WebContext:
     smtp: Callable[[], SmtpCounts] = SmtpCounts
     """What the SMTP listener of the same process accepted and refused so far; none
     without one (`postier web`)."""
+    chaos: Chaos | None = None
+    """The chaos of the SMTP listener of the same process, shared; none without one."""
     started: float = field(default_factory=time.monotonic)
     deleted: int = 0
     """Messages deleted through this server."""

@@ -242,6 +242,23 @@ PATHS: Final[Json] = {
         "The session that delivered the message, while it is kept (postier's own)",
         _json("The session's summary.", ref("Session")),
     ),
+    "/api/v1/chaos": {
+        "get": _operation(
+            "The chaos triggers (Mailpit's, and postier's own beside them)",
+            _json("The triggers as they stand.", ref("ChaosTriggers")),
+            400,
+        ),
+        "put": _operation(
+            "Set the chaos triggers; a trigger left out is reset (as Mailpit's)",
+            _json("The triggers as they stand now.", ref("ChaosTriggers")),
+            400,
+            413,
+            requestBody={
+                "required": True,
+                "content": {_JSON: {"schema": ref("ChaosBody")}},
+            },
+        ),
+    },
     "/api/events": {
         "get": _operation(
             "Live events over a WebSocket: new, update, delete, truncate, stats (as Mailpit's)",

@@ -157,6 +157,19 @@ SCHEMAS: Final[Json] = {
             "Dropped": COUNT,
         }
     ),
+    "ChaosTrigger": _object({"ErrorCode": COUNT, "Probability": COUNT}),
+    "ChaosTriggers": _object(
+        {
+            "Sender": ref("ChaosTrigger"),
+            "Recipient": ref("ChaosTrigger"),
+            "Authentication": ref("ChaosTrigger"),
+            "Data": ref("ChaosTrigger"),
+            "Disconnect": _object({"Probability": COUNT}),
+            "Delay": {"type": "number", "minimum": 0},
+            "Greylist": {"type": "number", "minimum": 0},
+        }
+    ),
+    "ChaosBody": {"type": "object"},
     "AppInformation": _object(
         {
             "Version": STRING,

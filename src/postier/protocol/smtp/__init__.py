@@ -59,6 +59,8 @@ from postier.protocol.smtp.events import (
     MessageComplete,
     MessageRefused,
     RecipientAccepted,
+    RecipientOffered,
+    SenderOffered,
     ServerEvent,
     StartTlsRequested,
     TransactionStarted,
@@ -69,9 +71,11 @@ from postier.protocol.smtp.sasl_names import LOGIN, MECHANISMS, PLAIN
 from postier.protocol.smtp.sasl_server import Credentials
 from postier.protocol.smtp.server import ServerConnection
 from postier.protocol.smtp.state import COMMAND_STATES, TRANSITIONS, State
+from postier.protocol.smtp.verdicts import ACCEPT, Accept, Verdict
 from postier.protocol.smtp.waits import NEED_DATA, PAUSED, SEND_FIRST, Pause, Wait
 
 __all__ = [
+    "ACCEPT",
     "COMMAND_STATES",
     "HELO_ONLY",
     "IDLE",
@@ -82,6 +86,7 @@ __all__ = [
     "PLAIN",
     "SEND_FIRST",
     "TRANSITIONS",
+    "Accept",
     "AddressError",
     "Auth",
     "Authenticated",
@@ -121,12 +126,14 @@ __all__ = [
     "Quit",
     "Rcpt",
     "RecipientAccepted",
+    "RecipientOffered",
     "Refused",
     "RemoteProtocolError",
     "Reply",
     "ReplyCode",
     "ReplyParser",
     "Rset",
+    "SenderOffered",
     "ServerConfig",
     "ServerConnection",
     "ServerEvent",
@@ -137,6 +144,7 @@ __all__ = [
     "TransactionDone",
     "TransactionResult",
     "TransactionStarted",
+    "Verdict",
     "Vrfy",
     "Wait",
     "has_eight_bit",

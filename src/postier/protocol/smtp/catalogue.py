@@ -1,4 +1,5 @@
-"""Every reply the server sends, each text written once; and the client's own refusals.
+"""Every reply the server sends, each text written once (the client's own refusals are
+`client_refusals.py`'s).
 
 Codes follow RFC 5321 §4.2-§4.3, enhanced codes RFC 3463 and its registry (RFC 5248).
 The greeting and the EHLO/HELO answers carry no enhanced code (RFC 2034 §3).
@@ -312,6 +313,34 @@ def too_many_recipients() -> Reply:
     )
 
 
+# --- the session's policy (`--accept`, `--reject`) and chaos (`--chaos`) ---------------
+
+
+def recipient_not_accepted(recipient: str) -> Reply:
+    # RFC 3463 §3.2: X.1.1, "the mailbox specified in the address does not exist".
+    return _error(
+        ReplyCode.MAILBOX_UNAVAILABLE,
+        Enhanced.BAD_DESTINATION_MAILBOX,
+        f"no mailbox here for <{_echo(recipient)}>",
+    )
+
+
+def greylisted(seconds: float) -> Reply:
+    # The first attempt of a (client, sender, recipient) is put off: a real mail server
+    # retries (RFC 5321 §4.5.4.1), a spam cannon seldom does.
+    return _error(
+        ReplyCode.LOCAL_ERROR,
+        Enhanced.TRANSIENT_NOT_AUTHORIZED,
+        f"greylisted, try again in {seconds:g} seconds",
+    )
+
+
+def chaos(code: int, step: str) -> Reply:
+    """A failure made on purpose (`--chaos`): any code from 400 to 599, and the enhanced
+    code of its class, X.0.0 (RFC 3463 §3.1: "other undefined status")."""
+    return Reply(code, (f"Error: chaos {step} error (--chaos)",), f"{code // 100}.0.0")
+
+
 def data_line_too_long(limit: int) -> Reply:
     return _error(
         ReplyCode.TRANSACTION_FAILED,
@@ -364,33 +393,3 @@ def too_many_connections_from_you(hostname: str) -> Reply:
 
 def too_many_errors_from_you(hostname: str) -> Reply:
     return _turned_away(hostname, "too many errors from your address, try again later")
-
-
-# --- the client's own refusals, written as a server would (`envelope.refusal`) ---------
-
-
-def message_over_size_limit(size: int, limit: int) -> Reply:
-    # RFC 1870 §6.1: a client should not send what the server said it would refuse.
-    return reply(
-        ReplyCode.EXCEEDED_STORAGE,
-        Enhanced.MESSAGE_TOO_BIG,
-        f"message is {size} octets, the server takes at most {limit} (SIZE)",
-    )
-
-
-def smtputf8_not_offered() -> Reply:
-    # RFC 6531 §3.2: without the extension a UTF-8 address or header cannot be sent.
-    return reply(
-        ReplyCode.MAILBOX_NAME_NOT_ALLOWED,
-        Enhanced.NON_ASCII_ADDRESS,
-        "non-ASCII addresses or headers need SMTPUTF8, which the server does not offer",
-    )
-
-
-def eight_bit_not_offered() -> Reply:
-    # RFC 6152 §3: 8-bit data only goes to a server that offers 8BITMIME.
-    return reply(
-        ReplyCode.TRANSACTION_FAILED,
-        Enhanced.MEDIA_OTHER,
-        "message holds 8-bit data and the server does not offer 8BITMIME",
-    )

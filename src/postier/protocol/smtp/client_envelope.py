@@ -1,14 +1,14 @@
 """The client's envelope: who a message is from and to, and what the server must offer to take it.
 
 A message the server has said it cannot take is refused before anything is sent,
-with a reply from the catalogue, as a server would write it, so the caller handles both alike.
+with a reply of `client_refusals.py`, as a server would write it, so the caller handles both alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from postier.protocol.smtp import catalogue
+from postier.protocol.smtp import client_refusals
 from postier.protocol.smtp.address import AddressError, validate_mailbox
 from postier.protocol.smtp.capabilities import Capabilities
 from postier.protocol.smtp.reply import Reply
@@ -67,9 +67,9 @@ def refusal_before_sending(capabilities: Capabilities, envelope: OutgoingEnvelop
     """Why the server cannot take this message, from what it announced; None when it can."""
     limit = capabilities.size_limit
     if limit is not None and envelope.size is not None and envelope.size > limit:
-        return catalogue.message_over_size_limit(envelope.size, limit)
+        return client_refusals.message_over_size_limit(envelope.size, limit)
     if envelope.smtputf8 and not capabilities.smtputf8:
-        return catalogue.smtputf8_not_offered()
+        return client_refusals.smtputf8_not_offered()
     if envelope.eight_bit and not capabilities.eight_bit_mime:
-        return catalogue.eight_bit_not_offered()
+        return client_refusals.eight_bit_not_offered()
     return None

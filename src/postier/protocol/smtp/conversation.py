@@ -15,6 +15,8 @@ from postier.protocol.smtp import catalogue
 from postier.protocol.smtp.chunking import Chunk
 from postier.protocol.smtp.commands import (
     EXTENDED_VERBS,
+    Mail,
+    Rcpt,
     verb_of,
 )
 from postier.protocol.smtp.config import ServerConfig
@@ -80,6 +82,15 @@ class Conversation:
         self._sasl_step: SaslStep | None = None
         self._credentials: Credentials | None = None
         self._chunk = Chunk()
+        self.decides_senders = False
+        """The session decides about each sender (`SenderOffered`); False: the core
+        takes every sender that passes its own checks (the cheapest way)."""
+        self.decides_recipients = False
+        """The same for recipients (`RecipientOffered`)."""
+        self._offered: Mail | Rcpt | None = None
+        """The MAIL or RCPT waiting for the session's verdict."""
+        self._recipient_back = State.MAIL
+        """Where a refused recipient leaves the connection: where its RCPT came."""
         self._send(catalogue.greeting(config.hostname, config.software))
 
     # --- what the session reads -----------------------------------------------
@@ -271,7 +282,10 @@ class Conversation:
         if type(target) is State:  # the common case, taken several times a message
             self._state = target
         else:  # BACK, or a move the table lacks: `next_state` decides, or refuses
-            self._state = next_state(before, move, back=self._chunk.back_to)
+            back = (
+                self._recipient_back if before is State.RECIPIENT_CHECKING else self._chunk.back_to
+            )
+            self._state = next_state(before, move, back=back)
         if self.observer is not None:
             self.observer.moved(before, self._state)
 
@@ -286,6 +300,12 @@ class Conversation:
         self.errors += 1
         if self.errors >= self.config.max_errors and self._state is not State.CLOSED:
             self._close(catalogue.too_many_errors(self.config.hostname))
+
+    def _decline(self, reply: Reply) -> None:
+        """A refusal of the session's policy: not one of `errors`, which count the
+        client's mistakes, and a policy or chaos refusal is none."""
+        self._send(reply)
+        self._events.append(CommandRefused(reply))
 
     def _close_if_shutting_down(self) -> None:
         """A shutdown waited for the transaction under way: once none is, close."""
@@ -307,5 +327,6 @@ class Conversation:
         self._transaction.reset()
         self._decoder = None
         self._sasl = None
+        self._offered = None
         self._input.clear()
         self._events.append(Closing(reply))

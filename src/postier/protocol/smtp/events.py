@@ -34,6 +34,25 @@ class TransactionStarted(ServerEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class SenderOffered(ServerEvent):
+    """MAIL FROM passed the core's checks and the session decides about the sender:
+    call `answer_sender()`. Told only when the session asked to decide
+    (`decides_senders`); the connection processes nothing further until then."""
+
+    sender: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientOffered(ServerEvent):
+    """RCPT TO passed the core's checks and the session decides about the recipient:
+    call `answer_recipient()`. Told only when the session asked to decide
+    (`decides_recipients`); a pipelined burst waits, each RCPT for its verdict."""
+
+    sender: str
+    recipient: str
+
+
+@dataclass(frozen=True, slots=True)
 class RecipientAccepted(ServerEvent):
     """RCPT TO was accepted."""
 

@@ -3,7 +3,10 @@
 Bytes from the client go in with `receive_data()`; `next_event()` hands out what the
 session must act on; reply bytes come out of `data_to_send()`. Commands that need no
 outside help (syntax, sequence, limits, EHLO, RSET, NOOP...) are answered here, in
-order, so that a pipelined burst (RFC 2920) gets its replies in one write.
+order, so that a pipelined burst (RFC 2920) gets its replies in one write. MAIL and
+RCPT are answered here too unless the session asked to decide (`decides_senders`,
+`decides_recipients`: a recipient policy, chaos); then the core pauses on each, like
+AUTH's credentials, until `answer_sender()` / `answer_recipient()`.
 
 This module holds the session's calls and the dispatch of commands. What the
 connection holds and reads besides commands is `conversation.py`'s, framing
@@ -42,6 +45,8 @@ from postier.protocol.smtp.events import (
     DataStarted,
     HeloAccepted,
     RecipientAccepted,
+    RecipientOffered,
+    SenderOffered,
     ServerEvent,
     StartTlsRequested,
     TransactionStarted,
@@ -59,9 +64,10 @@ from postier.protocol.smtp.state import (
     Trigger,
     out_of_sequence,
 )
+from postier.protocol.smtp.verdicts import ACCEPT, Verdict, refusal_of
 from postier.protocol.smtp.waits import NEED_DATA, PAUSED, SEND_FIRST, Wait
 
-__all__ = ["NEED_DATA", "PAUSED", "SEND_FIRST", "ServerConnection"]
+__all__ = ["ACCEPT", "NEED_DATA", "PAUSED", "SEND_FIRST", "ServerConnection"]
 
 
 class ServerConnection(Conversation):
@@ -102,10 +108,15 @@ class ServerConnection(Conversation):
         self._move(Trigger.MESSAGE_ANSWERED)
         self._close_if_shutting_down()
 
-    def answer_auth(self, accepted: bool) -> None:
-        """The session's verdict on the credentials that `CredentialsReceived` carried."""
+    def answer_auth(self, accepted: bool, *, refusal: Reply | None = None) -> None:
+        """The session's verdict on the credentials that `CredentialsReceived` carried;
+        `refusal` replaces the usual 535 of a refused login (chaos)."""
         if self._state is not State.AUTH_CHECKING or self._credentials is None:
             raise LocalProtocolError(f"no credentials wait for a verdict in state {self._state}")
+        if refusal is not None:
+            if accepted:
+                raise LocalProtocolError("a refusal goes with a login refused, not accepted")
+            refusal_of(refusal)
         credentials, self._credentials = self._credentials, None
         self._sasl = None
         self._move(Trigger.VERDICT)
@@ -119,9 +130,43 @@ class ServerConnection(Conversation):
                 return
             # Not one of `errors`: a mistyped password is not a protocol error, and the
             # session slows failures down per connection and per account instead.
-            reply = catalogue.auth_failed()
+            reply = refusal or catalogue.auth_failed()
             self._send(reply)
             self._events.append(CommandRefused(reply))
+        self._close_if_shutting_down()
+
+    def answer_sender(self, verdict: Verdict) -> None:
+        """The session's verdict on the sender that `SenderOffered` carried."""
+        command = self._offered
+        if self._state is not State.SENDER_CHECKING or not isinstance(command, Mail):
+            raise LocalProtocolError(f"no sender waits for a verdict in state {self._state}")
+        if verdict is ACCEPT:
+            self._offered = None
+            self._take_sender(command)
+            self._move(Trigger.SENDER_ACCEPTED)
+        else:
+            refusal = refusal_of(verdict)
+            self._offered = None
+            self._decline(refusal)
+            self._move(Trigger.SENDER_REFUSED)
+        self._close_if_shutting_down()
+
+    def answer_recipient(self, verdict: Verdict) -> None:
+        """The session's verdict on the recipient that `RecipientOffered` carried; the
+        commands pipelined after it are processed once it is given (RFC 2920 §3.1: the
+        replies go out in the order of the commands)."""
+        command = self._offered
+        if self._state is not State.RECIPIENT_CHECKING or not isinstance(command, Rcpt):
+            raise LocalProtocolError(f"no recipient waits for a verdict in state {self._state}")
+        if verdict is ACCEPT:
+            self._offered = None
+            self._take_recipient(command)
+            self._move(Trigger.RECIPIENT_ACCEPTED)
+        else:
+            refusal = refusal_of(verdict)
+            self._offered = None
+            self._decline(refusal)
+            self._move(Trigger.RECIPIENT_REFUSED)
         self._close_if_shutting_down()
 
     def tls_started(self) -> None:
@@ -227,10 +272,18 @@ class ServerConnection(Conversation):
         if refusal is not None:
             self._refuse(refusal)
             return False
+        if self.decides_senders:
+            self._offered = command
+            self._move(Trigger.SENDER_OFFERED)
+            self._events.append(SenderOffered(command.sender))
+            return False
+        self._take_sender(command)
+        return True
+
+    def _take_sender(self, command: Mail) -> None:
         self._transaction.begin(command)
         self._send(catalogue.sender_ok(command.sender))
         self._events.append(TransactionStarted(command.sender))
-        return True
 
     def _on_rcpt(self, command: Command) -> bool:
         assert isinstance(command, Rcpt)
@@ -238,10 +291,19 @@ class ServerConnection(Conversation):
         if refusal is not None:
             self._refuse(refusal)
             return False
+        if self.decides_recipients:
+            self._offered = command
+            self._recipient_back = self._state
+            self._move(Trigger.RECIPIENT_OFFERED)
+            self._events.append(RecipientOffered(self._transaction.sender, command.recipient))
+            return False
+        self._take_recipient(command)
+        return True
+
+    def _take_recipient(self, command: Rcpt) -> None:
         self._transaction.recipients.append(command.recipient)
         self._send(catalogue.recipient_ok(command.recipient))
         self._events.append(RecipientAccepted(command.recipient))
-        return True
 
     def _on_data(self, command: Command) -> bool:
         if self._transaction.body == "BINARYMIME":

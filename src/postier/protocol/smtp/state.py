@@ -14,14 +14,25 @@
                                ^               | exchange failed      | verdict
                                +---------------+----------------------+
 
+    When the session decides about senders or recipients (a policy, chaos), MAIL
+    and RCPT wait for its word instead of moving at once:
+
+        READY --sender offered--> SENDER_CHECKING --sender accepted--> MAIL
+          ^                              | sender refused
+          +------------------------------+
+        MAIL/RCPT --recipient offered--> RECIPIENT_CHECKING --recipient accepted--> RCPT
+            ^                                    | recipient refused (BACK)
+            +------------------------------------+
+
     In every command state NOOP/VRFY/HELP stay, RSET goes to READY (to CONNECTED
     before HELO/EHLO) and QUIT to CLOSED; a BDAT refused still has its octets read
-    in BDAT, then (chunk refused) goes back where it was. Every state but DELIVERING
-    and AUTH_CHECKING may close (timeout, shutdown, too many errors).
+    in BDAT, then (chunk refused) goes back where it was. Every state but those that
+    wait for the session's answer (DELIVERING, AUTH_CHECKING, SENDER_CHECKING,
+    RECIPIENT_CHECKING) may close (timeout, shutdown, too many errors).
 
 The moves, one a line, as the test reads them against `MOVES` (`*` is every command
 state; a `*` target stays put; BACK is the state a refused BDAT left, where its
-octets return once read and thrown away):
+octets return once read and thrown away, or the one a refused recipient left):
 
     * --HELO/EHLO--> READY
     * --NOOP/VRFY/HELP--> *
@@ -45,13 +56,24 @@ octets return once read and thrown away):
     AUTH --credentials--> AUTH_CHECKING
     AUTH --exchange failed--> READY
     AUTH_CHECKING --verdict--> READY
+    READY --sender offered--> SENDER_CHECKING
+    SENDER_CHECKING --sender accepted--> MAIL
+    SENDER_CHECKING --sender refused--> READY
+    MAIL/RCPT --recipient offered--> RECIPIENT_CHECKING
+    RECIPIENT_CHECKING --recipient accepted--> RCPT
+    RECIPIENT_CHECKING --recipient refused--> BACK
     */DATA/BDAT/AUTH/TLS_PENDING --close--> CLOSED
 
 A command is carried out only when `TRANSITIONS` has its `(state, command)` key; any
 other pair is out of sequence and gets the 503 that `out_of_sequence()` picks. Every
 other move is a `Trigger`, and `next_state()` refuses one that `MOVES` lacks as our
-own misuse (`LocalProtocolError`). A message being stored or credentials being
-checked are never closed on: their answer comes first.
+own misuse (`LocalProtocolError`). A message being stored, credentials, a sender or
+a recipient being checked are never closed on: their answer comes first.
+
+MAIL and RCPT move by their command when the core decides alone (it accepts what
+passes its own checks: the usual case, with no policy, and the cheapest); when the
+session decides they move by `sender offered` / `recipient offered` instead, and the
+session's verdict moves on.
 """
 
 from __future__ import annotations
@@ -104,6 +126,10 @@ class State(TableKey):
     """334 sent: the next line is a SASL response, not a command (RFC 4954 §4)."""
     AUTH_CHECKING = auto()
     """Credentials received; waiting for the session's verdict on them."""
+    SENDER_CHECKING = auto()
+    """MAIL passed the core's checks; waiting for the session's verdict on the sender."""
+    RECIPIENT_CHECKING = auto()
+    """RCPT passed the core's checks; waiting for the session's verdict on the recipient."""
     CLOSED = auto()
 
 
@@ -137,14 +163,28 @@ PAUSES = {
     State.DELIVERING: Pause.MESSAGE,
     State.TLS_PENDING: Pause.TLS,
     State.AUTH_CHECKING: Pause.CREDENTIALS,
+    State.SENDER_CHECKING: Pause.SENDER,
+    State.RECIPIENT_CHECKING: Pause.RECIPIENT,
 }
 """The states in which the session, not the client, has the next move."""
-AWAITING_ANSWER = frozenset({State.DELIVERING, State.AUTH_CHECKING})
-"""The client waits for the session's answer (a message stored, credentials checked):
-nothing closes the connection before it comes, neither a timeout nor a shutdown."""
+AWAITING_ANSWER = frozenset(
+    {State.DELIVERING, State.AUTH_CHECKING, State.SENDER_CHECKING, State.RECIPIENT_CHECKING}
+)
+"""The client waits for the session's answer (a message stored, credentials, a sender
+or a recipient checked): nothing closes the connection before it comes, neither a
+timeout nor a shutdown."""
 RECEIVING_STATES = frozenset({State.DATA, State.BDAT, State.CHUNKING})
 """A message is being received: a shutdown lets it finish, unless forced."""
-TRANSACTION_STATES = frozenset({State.MAIL, State.RCPT, *RECEIVING_STATES, State.DELIVERING})
+TRANSACTION_STATES = frozenset(
+    {
+        State.SENDER_CHECKING,
+        State.MAIL,
+        State.RECIPIENT_CHECKING,
+        State.RCPT,
+        *RECEIVING_STATES,
+        State.DELIVERING,
+    }
+)
 
 
 class Trigger(TableKey):
@@ -165,6 +205,15 @@ class Trigger(TableKey):
     EXCHANGE_FAILED = "exchange failed"
     """The SASL exchange ended without credentials: malformed, cancelled, too long."""
     VERDICT = "verdict"
+    SENDER_OFFERED = "sender offered"
+    """MAIL passed the core's checks and the session decides (`SenderOffered`)."""
+    SENDER_ACCEPTED = "sender accepted"
+    SENDER_REFUSED = "sender refused"
+    RECIPIENT_OFFERED = "recipient offered"
+    """RCPT passed the core's checks and the session decides (`RecipientOffered`)."""
+    RECIPIENT_ACCEPTED = "recipient accepted"
+    RECIPIENT_REFUSED = "recipient refused"
+    """Back to where the RCPT came: MAIL (no recipient yet) or RCPT."""
     CLOSE = "close"
 
 
@@ -173,7 +222,8 @@ class _Back(Enum):
 
 
 BACK = _Back.BACK
-"""The target of a refused chunk: the state its BDAT was refused in."""
+"""The target of a refused chunk (the state its BDAT was refused in) and of a refused
+recipient (the state its RCPT came in)."""
 
 Move = type[Command] | Trigger
 Target = State | _Back
@@ -192,6 +242,13 @@ def _steps() -> dict[tuple[State, Trigger], Target]:
         (State.AUTH, Trigger.CREDENTIALS): State.AUTH_CHECKING,
         (State.AUTH, Trigger.EXCHANGE_FAILED): State.READY,
         (State.AUTH_CHECKING, Trigger.VERDICT): State.READY,
+        (State.READY, Trigger.SENDER_OFFERED): State.SENDER_CHECKING,
+        (State.SENDER_CHECKING, Trigger.SENDER_ACCEPTED): State.MAIL,
+        (State.SENDER_CHECKING, Trigger.SENDER_REFUSED): State.READY,
+        (State.MAIL, Trigger.RECIPIENT_OFFERED): State.RECIPIENT_CHECKING,
+        (State.RCPT, Trigger.RECIPIENT_OFFERED): State.RECIPIENT_CHECKING,
+        (State.RECIPIENT_CHECKING, Trigger.RECIPIENT_ACCEPTED): State.RCPT,
+        (State.RECIPIENT_CHECKING, Trigger.RECIPIENT_REFUSED): BACK,
     }
     for state in COMMAND_STATES:
         table[(state, Trigger.BDAT_REFUSED)] = State.BDAT

@@ -31,3 +31,7 @@ class Pause(Enum):
     """`StartTlsRequested` was told: call `tls_started()`."""
     CREDENTIALS = "checking credentials"
     """`CredentialsReceived` was told: call `answer_auth()`."""
+    SENDER = "deciding about a sender"
+    """`SenderOffered` was told: call `answer_sender()`."""
+    RECIPIENT = "deciding about a recipient"
+    """`RecipientOffered` was told: call `answer_recipient()`."""
