@@ -13,11 +13,18 @@ from postier.explain.explainer import CATALOGUES
 from postier.explain.parts import LABELS, Part
 from postier.explain.server_narrator import EVENT_PARTS, VERBS
 from postier.explain.texts import Say, Texts
-from postier.protocol.smtp import events
+from postier.protocol.smtp import client_events, events
+from postier.protocol.smtp.client_state import ClientState
 from postier.protocol.smtp.codes import ReplyCode
 from postier.protocol.smtp.state import State
 
 LANGUAGES = sorted(CATALOGUES)
+CLIENT_EVENT_CLASSES = sorted(
+    (cls for cls in vars(client_events).values()
+     if isinstance(cls, type) and issubclass(cls, client_events.ClientEvent)
+     and cls is not client_events.ClientEvent),
+    key=lambda cls: cls.__name__,
+)  # fmt: skip
 EVENT_CLASSES = sorted(
     (cls for cls in vars(events).values()
      if isinstance(cls, type) and issubclass(cls, events.ServerEvent)
@@ -70,6 +77,8 @@ def test_every_table_is_complete(language: str) -> None:
     assert set(texts.ends) == set(EndReason)
     assert set(texts.sequence_hints) == set(VERBS.values())
     assert set(texts.syntax_hints) == set(VERBS.values())
+    assert set(texts.client_states) == set(ClientState)
+    assert set(texts.client_events) == set(CLIENT_EVENT_CLASSES)
 
 
 def test_every_event_has_its_part() -> None:
@@ -84,7 +93,11 @@ def test_templates_name_only_fields_they_are_given(language: str) -> None:
     for event, template in texts.events.items():
         given = {f.name for f in dataclasses.fields(event)} | {"count"}
         assert names(template) <= given - {"credentials"}, template
-    for table in (texts.states, texts.codes, texts.ends, texts.sequence_hints, texts.syntax_hints):
+    for template in texts.client_events.values():
+        assert names(template) <= {"command", "accepted", "refused"}, template
+    tables = (texts.states, texts.codes, texts.ends, texts.sequence_hints, texts.syntax_hints,
+              texts.client_states)  # fmt: skip
+    for table in tables:
         for template in table.values():
             assert not names(template), template
 

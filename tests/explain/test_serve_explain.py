@@ -131,6 +131,11 @@ def test_send_explain_tells_the_clients_parts(
     for part in client_parts:
         assert any(line.startswith(f"[{LABELS[language][part]}]") for line in told), part  # type: ignore[index]
     text = done.stdout
+    # The client core's states and events, told by the brain in the same language.
+    brain = f"[{LABELS[language][Part.BRAIN]}]"  # type: ignore[index]
+    moves = [line for line in told if line.startswith(brain) and " → " in line]
+    assert any("READY → DATA" in line for line in moves), moves
+    assert any("DATA → READY" in line for line in moves)
     assert "C: MAIL FROM:<alice@exemple.fr>" in text
     assert "S: 354" in text and allows in text
     assert PASSWORD not in text and PASSWORD not in done.stderr

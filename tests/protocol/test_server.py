@@ -204,6 +204,7 @@ def test_public_names() -> None:
         "Capabilities",
         "ClientConnection",
         "ClientEvent",
+        "ClientState",
         "ClientGreeted",
         "Closed",
         "Closing",

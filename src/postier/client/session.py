@@ -338,6 +338,8 @@ class Client:
                 conn.receive_data(await link.read(conn.awaiting or waiting_for))
                 continue
             assert isinstance(event, ClientEvent)
+            if self.transcript is not None:
+                self.transcript.event(event, conn.state)
             if isinstance(event, Closed) and not closing:
                 raise closed_error(event, waiting_for)
             return event

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from postier.protocol.smtp import Party
+from postier.protocol.smtp import ClientEvent, ClientState, Party
 
 _COLOURS = {Party.CLIENT: "\033[32m", Party.SERVER: "\033[36m", Party.NOTE: "\033[2m"}
 _RESET = "\033[0m"
@@ -30,6 +30,10 @@ class Transcript:
             colour = stream.isatty() and "NO_COLOR" not in os.environ
         self._colour = colour
         self.data_lines = data_lines
+
+    def event(self, event: ClientEvent, state: ClientState) -> None:
+        """An event of the client core, and the state it left the core in: a transcript
+        shows only the wire; a narration (`postier.explain`) tells these too."""
 
     def line(self, party: Party, text: str) -> None:
         shown = f"{party.value}: {_printable(text)}"

@@ -11,7 +11,15 @@ import sys
 from collections.abc import Sequence
 
 from postier.client import Transcript
-from postier.protocol.smtp import Party, RemoteProtocolError, parse_command
+from postier.protocol.smtp import (
+    ClientEvent,
+    ClientState,
+    Party,
+    Refused,
+    RemoteProtocolError,
+    TransactionDone,
+    parse_command,
+)
 
 from .narration import Narration, Sink
 from .parts import Part
@@ -28,6 +36,9 @@ class ClientNarrator(Transcript):
         self.sink = sink
         self._greeted = False
         self._in_data = False
+        self._state = ClientState.CONNECTED
+        self._ended = False
+        """The terminus has spoken (221): what the core says after it is not told."""
 
     def _tell(self, part: Part, text: str, wire: str = "") -> None:
         self.sink(Narration(1, part, wire, text))
@@ -39,6 +50,23 @@ class ClientNarrator(Transcript):
         """The writer has the message ready, before the first byte goes out."""
         to = ", ".join(f"<{r}>" for r in recipients)
         self._say(Part.WRITER, Say.COMPOSED, size=size, subject=subject, recipients=to)
+
+    def event(self, event: ClientEvent, state: ClientState) -> None:
+        """The client core's event, told by the brain, and the state it moved to."""
+        if self._ended:
+            return
+        values: dict[str, object] = {}
+        if isinstance(event, Refused):
+            values["command"] = event.command
+        elif isinstance(event, TransactionDone):
+            replies = event.result.recipient_replies.values()
+            values["accepted"] = sum(reply.is_positive for reply in replies)
+            values["refused"] = sum(not reply.is_positive for reply in replies)
+        self._tell(Part.BRAIN, self.texts.client_events[type(event)].format(**values))
+        if state is not self._state:
+            before, self._state = self._state, state
+            meaning = self.texts.client_states[state]
+            self._say(Part.BRAIN, Say.MOVE, before=before.name, after=state.name, meaning=meaning)
 
     def line(self, party: Party, text: str) -> None:
         if party is Party.NOTE:
@@ -81,6 +109,7 @@ class ClientNarrator(Transcript):
             self._in_data = True
             self._say(Part.PROCESSING, Say.DATA_ALLOWED)
         elif code == 221:
+            self._ended = True
             self._say(Part.TERMINUS, Say.CLIENT_DONE)
         elif code < 400:
             self._say(Part.PROCESSING, Say.GO_ON, code=code, meaning=meaning)

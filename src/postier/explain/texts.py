@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from postier.ends import EndReason
-from postier.protocol.smtp import Command, ServerEvent, State
+from postier.protocol.smtp import ClientEvent, ClientState, Command, ServerEvent, State
 
 
 class Say(Enum):
@@ -88,3 +88,8 @@ class Texts:
     """A 503: why the command comes too soon, what to send first, the RFC section."""
     syntax_hints: Mapping[type[Command], str]
     """A 501: the command's right form and its RFC section."""
+    client_states: Mapping[ClientState, str]
+    """The client core's states: what the client waits for in each."""
+    client_events: Mapping[type[ClientEvent], str]
+    """What each event of the client core means; `TransactionDone` is given
+    `{accepted}` and `{refused}` (recipients), `Refused` its `{command}`."""

@@ -6,7 +6,7 @@ from typing import Final
 
 import postier.protocol.smtp as core
 from postier.ends import EndReason
-from postier.protocol.smtp import State
+from postier.protocol.smtp import ClientState, State
 
 from .texts import Say, Texts
 
@@ -180,5 +180,34 @@ ENGLISH: Final = Texts(
         core.StartTls: "STARTTLS takes no argument; RFC 3207 §4",
         core.Auth: "the form is AUTH MECHANISM [initial-response]; RFC 4954 §4",
         core.Bdat: "the form is BDAT size [LAST]; RFC 3030 §2",
+    },
+    client_states={
+        ClientState.CONNECTED: "connected; waiting for the server's greeting (RFC 5321 §3.1)",
+        ClientState.REJECTED: "the greeting refused service (554): only QUIT is left",
+        ClientState.GREETED: "greeted (or TLS just began): the client introduces itself, EHLO",
+        ClientState.HELLO: "EHLO sent (or HELO, if EHLO is not understood)",
+        ClientState.READY: "no transaction under way: the client may start one, MAIL FROM",
+        ClientState.STARTTLS: "STARTTLS sent; waiting for 220",
+        ClientState.TLS_HANDSHAKE: "220 to STARTTLS: the TLS handshake runs",
+        ClientState.AUTH: "logging in: the SASL exchange goes on (RFC 4954)",
+        ClientState.ENVELOPE: "MAIL, RCPT and DATA sent (together, with PIPELINING)",
+        ClientState.DATA: "354 heard: the message goes out",
+        ClientState.MESSAGE: "the lone '.' sent: waiting for the server's verdict",
+        ClientState.RESET: "RSET sent: the transaction is forgotten",
+        ClientState.NOOP: "NOOP sent",
+        ClientState.QUIT: "QUIT sent: waiting for 221",
+        ClientState.CLOSED: "the conversation is over",
+    },
+    client_events={
+        core.Greeting: "the server greets the client",
+        core.ClientGreeted: "the server has said which extensions it offers",
+        core.TlsReady: "the server is ready for TLS",
+        core.Authenticated: "the login is accepted",
+        core.DataReady: "the server waits for the message",
+        core.Refused: "the server refused {command}",
+        core.Done: "the server agreed",
+        core.Closed: "the connection is closed",
+        core.TransactionDone: "the transaction is over: recipients accepted {accepted}, "
+        "refused {refused}",
     },
 )

@@ -6,7 +6,7 @@ from typing import Final
 
 import postier.protocol.smtp as core
 from postier.ends import EndReason
-from postier.protocol.smtp import State
+from postier.protocol.smtp import ClientState, State
 
 from .texts import Say, Texts
 
@@ -185,5 +185,35 @@ FRENCH: Final = Texts(
         core.StartTls: "STARTTLS ne prend pas d'argument ; RFC 3207 §4",
         core.Auth: "la forme est AUTH MÉCANISME [réponse-initiale] ; RFC 4954 §4",
         core.Bdat: "la forme est BDAT taille [LAST] ; RFC 3030 §2",
+    },
+    client_states={
+        ClientState.CONNECTED: "connecté ; le client attend l'accueil du serveur (RFC 5321 §3.1)",
+        ClientState.REJECTED: "l'accueil refuse le service (554) : il ne reste que QUIT",
+        ClientState.GREETED: "accueilli (ou TLS vient de commencer) : le client se présente, EHLO",
+        ClientState.HELLO: "EHLO envoyé (ou HELO, si EHLO n'est pas compris)",
+        ClientState.READY: "aucune transaction en cours : le client peut en commencer une, "
+        "MAIL FROM",
+        ClientState.STARTTLS: "STARTTLS envoyé ; le client attend 220",
+        ClientState.TLS_HANDSHAKE: "220 à STARTTLS : la poignée de main TLS se déroule",
+        ClientState.AUTH: "connexion : l'échange SASL continue (RFC 4954)",
+        ClientState.ENVELOPE: "MAIL, RCPT et DATA envoyés (ensemble, avec PIPELINING)",
+        ClientState.DATA: "354 entendu : le message part",
+        ClientState.MESSAGE: "le '.' seul est envoyé : le client attend le verdict du serveur",
+        ClientState.RESET: "RSET envoyé : la transaction est oubliée",
+        ClientState.NOOP: "NOOP envoyé",
+        ClientState.QUIT: "QUIT envoyé : le client attend 221",
+        ClientState.CLOSED: "la conversation est finie",
+    },
+    client_events={
+        core.Greeting: "le serveur accueille le client",
+        core.ClientGreeted: "le serveur a dit quelles extensions il offre",
+        core.TlsReady: "le serveur est prêt pour TLS",
+        core.Authenticated: "la connexion est acceptée",
+        core.DataReady: "le serveur attend le message",
+        core.Refused: "le serveur a refusé {command}",
+        core.Done: "le serveur est d'accord",
+        core.Closed: "la connexion est fermée",
+        core.TransactionDone: "la transaction est finie : destinataires acceptés {accepted}, "
+        "refusés {refused}",
     },
 )

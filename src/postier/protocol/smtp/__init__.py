@@ -26,7 +26,7 @@ from postier.protocol.smtp.client_events import (
     TransactionDone,
     TransactionResult,
 )
-from postier.protocol.smtp.client_state import IDLE
+from postier.protocol.smtp.client_state import IDLE, ClientState
 from postier.protocol.smtp.client_transcript import Party
 from postier.protocol.smtp.codes import Enhanced, ReplyCode
 from postier.protocol.smtp.commands import (
@@ -96,6 +96,7 @@ __all__ = [
     "ClientConnection",
     "ClientEvent",
     "ClientGreeted",
+    "ClientState",
     "Closed",
     "Closing",
     "Command",
