@@ -64,6 +64,17 @@ _SUMMARY_FIELDS: Final[Json] = {
     "Size": {**COUNT, "description": "Bytes, as stored."},
 }
 
+_SESSION_FIELDS: Final[Json] = {
+    "ID": STRING,
+    "Client": STRING,
+    "Started": _TIME,
+    "Ended": {"type": ["string", "null"], "format": "date-time"},
+    "Accepted": COUNT,
+    "Refused": COUNT,
+    "Messages": array(STRING),
+}
+"""A kept SMTP session's summary (`/api/v1/sessions`, and each narrated one)."""
+
 SCHEMAS: Final[Json] = {
     "Error": {**_object({"Error": STRING}), "description": "Every refusal and failure."},
     "Address": _object({"Name": STRING, "Address": STRING}),
@@ -130,28 +141,12 @@ SCHEMAS: Final[Json] = {
             "Newest": {"type": ["string", "null"], "format": "date-time"},
         }
     ),
-    "Session": _object(
-        {
-            "ID": STRING,
-            "Client": STRING,
-            "Started": _TIME,
-            "Ended": {"type": ["string", "null"], "format": "date-time"},
-            "Accepted": COUNT,
-            "Refused": COUNT,
-            "Messages": array(STRING),
-        }
-    ),
+    "Session": _object(_SESSION_FIELDS),
     "Sessions": _object({"Kept": COUNT, "Sessions": array(ref("Session"))}),
     "SessionLine": _object({"Time": _TIME, "Part": STRING, "Wire": STRING, "Text": STRING}),
     "NarratedSession": _object(
         {
-            "ID": STRING,
-            "Client": STRING,
-            "Started": _TIME,
-            "Ended": {"type": ["string", "null"], "format": "date-time"},
-            "Accepted": COUNT,
-            "Refused": COUNT,
-            "Messages": array(STRING),
+            **_SESSION_FIELDS,
             "Language": {"type": "string", "enum": ["fr", "en"]},
             "Lines": array(ref("SessionLine")),
             "Dropped": COUNT,
