@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mailbox
 import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,13 +21,30 @@ def fmt(request: pytest.FixtureRequest) -> StoreFormat:
     return request.param  # type: ignore[no-any-return]
 
 
+@pytest.fixture
+def reader_of() -> Iterator[Callable[[Path], Reader]]:
+    """`reader_of(store)`: a Reader of the store, closed at the end of the test (its
+    files and its index with it: a later test that counts open files must not see them)."""
+    opened: list[Reader] = []
+
+    def open_reader(store: Path) -> Reader:
+        opened.append(Reader(store, fsync=False))
+        return opened[-1]
+
+    yield open_reader
+    for reader in opened:
+        reader.close()
+
+
 def seen(arrivals: list[MessageSummary]) -> list[tuple[str, int, str]]:
     return [(a.mailbox, a.number, a.subject) for a in arrivals]
 
 
-def test_only_what_comes_after_the_start_is_reported(store: Path, fmt: StoreFormat) -> None:
+def test_only_what_comes_after_the_start_is_reported(
+    store: Path, fmt: StoreFormat, reader_of: Callable[[Path], Reader]
+) -> None:
     deliver(store, fmt, [plain("old 1"), plain("old 2")])
-    watcher = Watcher(Reader(store, fsync=False))
+    watcher = Watcher(reader_of(store))
     assert watcher.poll() == []
     later = WHEN + timedelta(minutes=1)  # received after the first two, as in life
     deliver(store, fmt, [plain("new 1"), plain("new 2")], when=later)
@@ -39,8 +57,10 @@ def test_only_what_comes_after_the_start_is_reported(store: Path, fmt: StoreForm
     assert watcher.poll() == []
 
 
-def test_a_store_that_does_not_exist_yet(store: Path, fmt: StoreFormat) -> None:
-    watcher = Watcher(Reader(store, fsync=False))
+def test_a_store_that_does_not_exist_yet(
+    store: Path, fmt: StoreFormat, reader_of: Callable[[Path], Reader]
+) -> None:
+    watcher = Watcher(reader_of(store))
     assert watcher.poll() == []
     deliver(store, fmt, [plain("first ever")])
     [arrival] = watcher.poll()
@@ -52,9 +72,11 @@ def test_a_store_that_does_not_exist_yet(store: Path, fmt: StoreFormat) -> None:
     assert arrival.received == WHEN
 
 
-def test_an_mbox_rewritten_by_another_tool_starts_over(store: Path) -> None:
+def test_an_mbox_rewritten_by_another_tool_starts_over(
+    store: Path, reader_of: Callable[[Path], Reader]
+) -> None:
     deliver(store, "mbox", [plain("one"), plain("two")])
-    watcher = Watcher(Reader(store, fsync=False))
+    watcher = Watcher(reader_of(store))
     path = store / "alice@example.org.mbox"
     # A mail client deleted the first message: the file is written again without it.
     box = mailbox.mbox(path)
@@ -68,23 +90,27 @@ def test_an_mbox_rewritten_by_another_tool_starts_over(store: Path) -> None:
     assert seen(watcher.poll()) == [("alice@example.org", 2, "three")]
 
 
-def test_a_damaged_mailbox_is_reported_and_skipped(store: Path) -> None:
+def test_a_damaged_mailbox_is_reported_and_skipped(
+    store: Path, reader_of: Callable[[Path], Reader]
+) -> None:
     deliver(store, "mbox", [plain("one")])
-    watcher = Watcher(Reader(store, fsync=False))
+    watcher = Watcher(reader_of(store))
     (store / "broken@example.org.mbox").write_bytes(b"garbage")
     deliver(store, "mbox", [plain("two")])
     assert seen(watcher.poll()) == [("alice@example.org", 2, "two")]
     assert len(watcher.errors) == 1 and watcher.errors[0].startswith("broken@example.org.mbox: ")
 
 
-def test_follow_with_several_writers(store: Path, fmt: StoreFormat) -> None:
+def test_follow_with_several_writers(
+    store: Path, fmt: StoreFormat, reader_of: Callable[[Path], Reader]
+) -> None:
     """Two writers, each with its store object as two server processes would have."""
     deliver(store, fmt, [plain("before")])
     arrivals: list[MessageSummary] = []
     ready = threading.Event()
     watching = threading.Thread(
         target=follow,
-        args=(Reader(store, fsync=False), arrivals.append),
+        args=(reader_of(store), arrivals.append),
         kwargs={"interval": 0.01, "count": 20, "timeout": 20, "on_ready": ready.set},
     )
     watching.start()

@@ -4,6 +4,7 @@ one of its parts. `{ID}` may be `latest` (the newest message; of those that matc
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Final
 from urllib.parse import quote
@@ -75,8 +76,10 @@ async def get_raw(request: web.Request) -> web.StreamResponse:
             await response.write(chunk)
         await response.write_eof()
         return response
-    finally:  # a client that leaves mid-way cancels the handler: the file is closed too
-        await mail.run(close)
+    finally:
+        # A client that leaves mid-way cancels the handler, and may cancel it again while
+        # it closes: the closing is shielded, so the file is closed whatever comes.
+        await asyncio.shield(asyncio.ensure_future(mail.run(close)))
 
 
 async def get_part(request: web.Request) -> web.Response:
