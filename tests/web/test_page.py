@@ -56,8 +56,9 @@ def test_no_other_file_is_served(store: Path, api_for: ApiFor, path: str) -> Non
     assert "Error" in reply.json()
 
 
-def test_the_scripts_never_write_markup() -> None:
-    script = (Path("src/postier/web/assets") / "app.js").read_text()
+@pytest.mark.parametrize("name", sorted(name for name in FILES if name.endswith(".js")))
+def test_the_scripts_never_write_markup(name: str) -> None:
+    script = (Path("src/postier/web/assets") / name).read_text()
     for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert risky not in script
 
