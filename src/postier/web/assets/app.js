@@ -307,6 +307,7 @@ function rowLabel(message) {
 }
 
 function row(message) {
+  const subject = message.Subject || t("noSubject");
   const attachments = message.Attachments
     ? el(
         "span",
@@ -328,14 +329,18 @@ function row(message) {
       onclick: () => openMessage(message.ID),
     },
     el("span", { class: "dot", "aria-hidden": "true" }),
-    el("span", { class: "from", text: person(message.From) || t("noSender"), title: message.From ? address(message.From) : "" }),
+    el("span", {
+      class: "from",
+      text: person(message.From) || t("noSender"),
+      title: message.From ? address(message.From) : "",
+    }),
     el("time", {
       class: "date",
       datetime: message.Created,
       text: shortDate(message.Created),
       title: longDate(message.Created),
     }),
-    el("span", { class: "subject", text: message.Subject || t("noSubject"), title: message.Subject || t("noSubject") }),
+    el("span", { class: "subject", text: subject, title: subject }),
     el("span", { class: "meta" }, attachments, el("span", { class: "size", text: size(message.Size) })),
     el("span", { class: "snippet", text: message.Snippet || "" }),
   );
@@ -632,7 +637,8 @@ async function loadSessions() {
   try {
     found = await api("GET", "/api/v1/sessions");
   } catch (error) {
-    if (asked === sessionsAsked && state.mode === "sessions") toast(t("sessions.error", error.message));
+    // Shown only while live: when the server is away, the socket's state says so already.
+    if (asked === sessionsAsked && state.mode === "sessions" && state.live) toast(t("sessions.error", error.message));
     return;
   }
   if (asked !== sessionsAsked) return;
@@ -666,8 +672,14 @@ function counts(session) {
   return el(
     "span",
     { class: "session-counts" },
-    el("span", { class: session.Accepted ? "accepted" : "accepted none", text: t("session.accepted", session.Accepted) }),
-    el("span", { class: session.Refused ? "refused" : "refused none", text: t("session.refused", session.Refused) }),
+    el("span", {
+      class: session.Accepted ? "accepted" : "accepted none",
+      text: t("session.accepted", session.Accepted),
+    }),
+    el("span", {
+      class: session.Refused ? "refused" : "refused none",
+      text: t("session.refused", session.Refused),
+    }),
   );
 }
 
@@ -684,10 +696,20 @@ function sessionRow(session) {
     },
     el("span", { class: "dot", "aria-hidden": "true" }),
     el("span", { class: "from" }, el("span", { class: "session-id", text: session.ID }), " ", session.Client),
-    el("time", { class: "date", datetime: session.Started, text: moment(session.Started), title: longDate(session.Started) }),
+    el("time", {
+      class: "date",
+      datetime: session.Started,
+      text: moment(session.Started),
+      title: longDate(session.Started),
+    }),
     going
       ? el("span", { class: "subject live-badge", text: t("session.live") })
-      : el("time", { class: "subject ended", datetime: session.Ended, text: `→ ${moment(session.Ended)}`, title: longDate(session.Ended) }),
+      : el("time", {
+          class: "subject ended",
+          datetime: session.Ended,
+          text: `→ ${moment(session.Ended)}`,
+          title: longDate(session.Ended),
+        }),
     el("span", { class: "meta" }, counts(session)),
   );
 }
@@ -813,7 +835,11 @@ function line(item, started, previous) {
   return el(
     "li",
     { class: `line part-${part}${side ? ` from-${side}` : ""}${same ? " same" : ""}` },
-    el("time", { class: "at", datetime: item.Time, text: Number.isFinite(at) ? `+${t("seconds", Math.max(0, at))}` : "" }),
+    el("time", {
+      class: "at",
+      datetime: item.Time,
+      text: Number.isFinite(at) ? `+${t("seconds", Math.max(0, at))}` : "",
+    }),
     el("span", { class: "part", text: `[${item.Part}]` }),
     el(
       "div",
@@ -920,6 +946,7 @@ function connect() {
       loadMailboxes();
       loadList();
       loadSessions();
+      followSession(); // a session left unfollowed while the server was away
     }
     heard(frame);
   });

@@ -180,7 +180,7 @@ export const CATALOGUES = {
     "sessions.title": "Sessions SMTP",
     "sessions.aria": "Sessions SMTP récentes",
     "sessions.count": (n, live) =>
-      `${pluralFr(n, "session gardée", "sessions gardées")}${live ? `, ${pluralFr(live, "en cours", "en cours")}` : ""}`,
+      `${pluralFr(n, "session gardée", "sessions gardées")}${live ? `, ${num(live)} en cours` : ""}`,
     "sessions.empty": `Aucune session SMTP pour l'instant${NB}: envoyez un message sur le port SMTP de postier.`,
     "sessions.off": "Ce postier ne garde aucune session SMTP (postier web, ou --sessions-kept 0).",
     "sessions.error": (why) => `Sessions${NB}: ${why}`,
@@ -195,7 +195,8 @@ export const CATALOGUES = {
     "session.going": "toujours en cours",
     "session.messages": "Messages",
     "session.gone": "Cette session n'est plus gardée.",
-    "session.dropped": (n) => `… et ${pluralFr(n, "étape de plus", "étapes de plus")}, non gardée${n <= 1 ? "" : "s"}`,
+    "session.dropped": (n) =>
+      `… et ${pluralFr(n, "étape de plus", "étapes de plus")}, non gardée${n <= 1 ? "" : "s"}`,
     "session.legend.client": `C${NB}: le client écrit`,
     "session.legend.server": `S${NB}: le serveur répond`,
     "session.dialogue": "Le dialogue de la session",
@@ -220,6 +221,12 @@ export const PARTS = {
   intermediary: "intermediary",
   intermédiaire: "intermediary",
   terminus: "terminus",
+  writer: "writer",
+  écrivain: "writer",
+  listen: "listen",
+  écouter: "listen",
+  processing: "processing",
+  traitement: "processing",
 };
 
 /** The text of `key` in the language chosen (English when the catalogue lacks it). */
