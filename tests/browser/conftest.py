@@ -157,7 +157,14 @@ def watch() -> Watch:
 
 
 @pytest.fixture
-def context(tmp_path: Path, watch: Watch) -> Iterator[Any]:
+def locale() -> str:
+    """The browser's language (`navigator.languages`, Accept-Language); a test may
+    parametrize it. English unless told, whatever the machine's own."""
+    return "en-US"
+
+
+@pytest.fixture
+def context(tmp_path: Path, watch: Watch, locale: str) -> Iterator[Any]:
     """A browser with a profile of its own (`--user-data-dir` under the test's tmp)."""
     chromium = require_tool("chromium", "chromium")
     with playwright_api.sync_playwright() as driver:
@@ -167,6 +174,7 @@ def context(tmp_path: Path, watch: Watch) -> Iterator[Any]:
             args=CHROMIUM_ARGS,
             headless=True,
             viewport={"width": 1400, "height": 860},
+            locale=locale,
             service_workers="block",
         )
         try:
@@ -186,7 +194,7 @@ def open_page(context: Any, postier: Postier) -> Any:
     if page is None:
         page = context.new_page()
     page.goto(postier.url + "/")
-    playwright_api.expect(page.locator("#live")).to_have_text("live")
+    playwright_api.expect(page.locator("#live")).to_have_class(re.compile(r"\bon\b"))
     return page
 
 

@@ -3,6 +3,7 @@ the policies of a message's HTML view."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,8 +57,9 @@ def test_no_other_file_is_served(store: Path, api_for: ApiFor, path: str) -> Non
     assert "Error" in reply.json()
 
 
-def test_the_scripts_never_write_markup() -> None:
-    script = (Path("src/postier/web/assets") / "app.js").read_text()
+@pytest.mark.parametrize("name", sorted(name for name in FILES if name.endswith(".js")))
+def test_the_scripts_never_write_markup(name: str) -> None:
+    script = (Path("src/postier/web/assets") / name).read_text()
     for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert risky not in script
 
@@ -86,3 +88,24 @@ def test_a_view_without_html_is_still_a_404(store: Path, api_for: ApiFor) -> Non
     api = api_for(store)
     first = api.get("/api/v1/messages").json()["messages"][0]["ID"]
     assert api.get(f"/view/{first}.html?remote=1").status == 404
+
+
+def _catalogue(script: str, language: str) -> set[str]:
+    """The keys of one language's catalogue in i18n.js (one entry a line, 4 spaces in)."""
+    start = script.index(f"\n  {language}: {{\n")
+    end = script.index("\n  },\n", start)
+    entry = re.compile(r'^ {4}(?:"([^"]+)"|([A-Za-z]\w*)):', re.MULTILINE)
+    return {quoted or bare for quoted, bare in entry.findall(script[start:end])}
+
+
+def test_every_word_of_the_page_is_in_both_languages() -> None:
+    assets = Path("src/postier/web/assets")
+    script = (assets / "i18n.js").read_text()
+    english, french = _catalogue(script, "en"), _catalogue(script, "fr")
+    assert len(english) > 80
+    assert english == french
+    page = (assets / "index.html").read_text()
+    fixed = set(re.findall(r'data-i18n(?:-aria|-title|-placeholder)?="([^"]+)"', page))
+    said = set(re.findall(r'\bt\("([^"]+)"', (assets / "app.js").read_text()))
+    assert fixed and said
+    assert fixed | said <= english

@@ -1,15 +1,25 @@
-// postier's page: the mailboxes, a paged list of messages, one message; live through
-// /api/events. Plain JavaScript, no build step, nothing loaded from elsewhere.
+// postier's page: the mailboxes, a paged list of messages, one message; the recent SMTP
+// sessions, each one's dialogue narrated by the parts of the brief; live through
+// /api/events. Plain JavaScript, no build step, nothing loaded from elsewhere; its words
+// in French or English (i18n.js).
 //
-// Every piece of a message (subject, addresses, file names, text) is put in the page
-// as text (textContent, attribute values), never as markup; the message's HTML is shown
-// in a sandboxed frame from /view/, which runs no script and has no origin of its own.
+// Every piece of a message (subject, addresses, file names, text) and of a session (the
+// client's lines are whatever it typed) is put in the page as text (textContent,
+// attribute values), never as markup; the message's HTML is shown in a sandboxed frame
+// from /view/, which runs no script and has no origin of its own.
+
+import * as i18n from "./i18n.js";
+
+const t = i18n.t;
 
 const PAGE = 50; // messages a page of the list shows
 const SEARCH_DELAY = 250; // ms after the last key before a search is asked
 const RELOAD_DELAY = 120; // ms that live changes are gathered before a list is asked again
+const SESSION_POLL = 1000; // ms between two looks at a session that goes on, while it is open
+const SESSIONS_POLL = 2000; // ms between two looks at the sessions' list, while it is shown
 
 const state = {
+  mode: "mail", // "mail": the mailboxes' messages; "sessions": the SMTP sessions
   mailbox: null, // the address shown, or null: all mail
   query: "",
   start: 0,
@@ -20,6 +30,10 @@ const state = {
   view: "html",
   remote: false,
   mailboxes: [],
+  sessions: [], // the summaries /api/v1/sessions gives, newest first
+  sessionsKept: null, // how many the server keeps (0: none), null until asked
+  session: null, // the session shown, as /api/v1/session/{ID} gives it
+  live: null, // the socket's state: null (connecting), true, false (reconnecting)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -66,7 +80,9 @@ async function api(method, path, body) {
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     if (type.includes("json")) message = (await response.json()).Error || message;
-    throw new Error(message);
+    const error = new Error(message);
+    error.status = response.status;
+    throw error;
   }
   return type.includes("json") ? response.json() : response.text();
 }
@@ -85,11 +101,22 @@ function scope() {
 
 // -- formatting ------------------------------------------------------------------------
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
-const yearFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
-const longFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
-const numberFormat = new Intl.NumberFormat();
+let timeFormat;
+let secondsFormat;
+let dayFormat;
+let yearFormat;
+let longFormat;
+const numberFormat = { format: (value) => i18n.num(value) };
+
+/** The date formats of the language chosen (made again at each switch). */
+function formats() {
+  const locale = i18n.locale();
+  timeFormat = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+  secondsFormat = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  dayFormat = new Intl.DateTimeFormat(locale, { month: "short", day: "numeric" });
+  yearFormat = new Intl.DateTimeFormat(locale, { year: "numeric", month: "short", day: "numeric" });
+  longFormat = new Intl.DateTimeFormat(locale, { dateStyle: "full", timeStyle: "medium" });
+}
 
 function shortDate(text) {
   const date = new Date(text);
@@ -106,15 +133,16 @@ function longDate(text) {
 }
 
 function size(bytes) {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ["kB", "MB", "GB"];
+  const units = t("units");
+  if (bytes < 1000) return `${numberFormat.format(bytes)} ${units[0]}`;
   let value = bytes / 1000;
-  let unit = 0;
+  let unit = 1;
   while (value >= 1000 && unit < units.length - 1) {
     value /= 1000;
     unit += 1;
   }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+  const digits = value < 10 ? 1 : 0;
+  return `${i18n.num(value, { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${units[unit]}`;
 }
 
 function person(contact) {
@@ -144,7 +172,7 @@ function toast(message) {
 }
 
 /** Ask before something that cannot be undone; in the page (never window.confirm). */
-function confirmed(question, action = "Delete") {
+function confirmed(question, action = t("delete")) {
   const dialog = $("confirm");
   $("confirm-text").textContent = question;
   $("confirm-ok").textContent = action;
@@ -161,7 +189,7 @@ async function loadMailboxes() {
   try {
     state.mailboxes = await api("GET", "/api/v1/mailboxes");
   } catch (error) {
-    toast(`Mailboxes: ${error.message}`);
+    toast(t("mailboxes.error", error.message));
     return;
   }
   renderMailboxes();
@@ -171,7 +199,7 @@ function counter(unread, total) {
   return el("span", {
     class: unread ? "count" : "count zero",
     text: unread ? numberFormat.format(unread) : numberFormat.format(total),
-    title: `${numberFormat.format(unread)} unread of ${numberFormat.format(total)}`,
+    title: t("unreadOf", unread, total),
   });
 }
 
@@ -191,7 +219,7 @@ function renderMailboxes() {
         "button",
         {
           type: "button",
-          "aria-current": String(state.mailbox === value),
+          "aria-current": String(state.mode === "mail" && state.mailbox === value),
           "aria-label": `${label}, ${count.title}`,
           onclick: () => choose(value),
         },
@@ -200,13 +228,14 @@ function renderMailboxes() {
       ),
     );
   list.replaceChildren(
-    entry("All mail", null, counter(unread, total), "all"),
+    entry(t("allMail"), null, counter(unread, total), "all"),
     ...state.mailboxes.map((box) => entry(box.Address, box.Address, counter(box.Unread, box.Total))),
   );
   document.title = unread ? `(${numberFormat.format(unread)}) postier` : "postier";
 }
 
 function choose(mailbox) {
+  leaveSessions();
   state.mailbox = mailbox;
   state.start = 0;
   closeMessage();
@@ -242,7 +271,7 @@ async function loadList() {
     listLoading = false;
     state.messages = [];
     state.total = 0;
-    renderList(state.query ? `Search: ${error.message}` : error.message);
+    renderList(state.query ? t("search.error", error.message) : error.message);
     return;
   }
   if (asked !== listAsked) return; // a later request answers for the list now
@@ -272,31 +301,39 @@ function mailboxesSoon() {
   mailboxTimer = setTimeout(loadMailboxes, RELOAD_DELAY * 2);
 }
 
+function rowLabel(message) {
+  const said = `${person(message.From) || t("noSender")}: ${message.Subject || t("noSubject")}`;
+  return message.Read ? said : `${t("unread")}. ${said}`;
+}
+
 function row(message) {
+  const subject = message.Subject || t("noSubject");
   const attachments = message.Attachments
     ? el(
         "span",
         {
           class: "attached",
-          title: `${message.Attachments} attachment${message.Attachments === 1 ? "" : "s"}`,
+          title: t("attachmentsCount", message.Attachments),
         },
         clip(),
       )
     : null;
-  const sender = person(message.From) || "(no sender)";
-  const subject = message.Subject || "(no subject)";
   return el(
     "li",
     {
       class: message.Read ? "row" : "row unread",
       role: "option",
       "aria-selected": String(message.ID === state.selected),
-      "aria-label": `${message.Read ? "" : "Unread. "}${sender}: ${subject}`,
+      "aria-label": rowLabel(message),
       "data-id": message.ID,
       onclick: () => openMessage(message.ID),
     },
     el("span", { class: "dot", "aria-hidden": "true" }),
-    el("span", { class: "from", text: sender, title: message.From ? address(message.From) : "" }),
+    el("span", {
+      class: "from",
+      text: person(message.From) || t("noSender"),
+      title: message.From ? address(message.From) : "",
+    }),
     el("time", {
       class: "date",
       datetime: message.Created,
@@ -314,15 +351,14 @@ function renderList(problem) {
   list.setAttribute("role", "listbox");
   list.replaceChildren(...state.messages.map(row));
   const empty = $("empty");
+  if (state.mode !== "mail") return; // the sessions' list has the pane
   empty.hidden = state.messages.length > 0;
-  empty.textContent = problem || (state.query ? "No message matches." : "No messages.");
-  const title = state.mailbox || "All mail";
-  $("list-title").textContent = state.query ? `${title} · search` : title;
+  empty.textContent = problem || (state.query ? t("noMatch") : t("noMessages"));
+  const title = state.mailbox || t("allMail");
+  $("list-title").textContent = state.query ? `${title} · ${t("search.suffix")}` : title;
   $("list-title").title = title;
   const last = state.start + state.messages.length;
-  $("range").textContent = state.total
-    ? `${numberFormat.format(state.start + 1)}–${numberFormat.format(last)} of ${numberFormat.format(state.total)}`
-    : "";
+  $("range").textContent = state.total ? t("range", state.start + 1, last, state.total) : "";
   $("prev").disabled = state.start === 0;
   $("next").disabled = last >= state.total;
   $("delete-all").disabled = state.total === 0;
@@ -357,12 +393,11 @@ function setRead(id, read) {
   const node = rowOf(id);
   if (node) {
     node.classList.toggle("unread", !read);
-    const label = node.getAttribute("aria-label").replace(/^Unread\. /, "");
-    node.setAttribute("aria-label", read ? label : `Unread. ${label}`);
+    if (message) node.setAttribute("aria-label", rowLabel(message));
   }
   if (state.open && state.open.ID === id) {
     state.open.Read = read;
-    $("toggle-read").textContent = read ? "Mark unread" : "Mark read";
+    $("toggle-read").textContent = read ? t("markUnread") : t("markRead");
   }
 }
 
@@ -395,10 +430,12 @@ async function openMessage(id) {
     return;
   }
   if (asked !== openAsked) return;
+  closeSession();
   state.open = message;
   state.remote = false;
   state.view = message.HTML ? "html" : "text";
   renderMessage();
+  findSession(message, asked);
   setRead(id, true);
   document.body.classList.add("reading");
   $("back").hidden = false;
@@ -407,6 +444,7 @@ async function openMessage(id) {
 function closeMessage() {
   state.open = null;
   openAsked += 1;
+  closeSession();
   $("message").hidden = true;
   $("nothing").hidden = false;
   $("view").replaceChildren();
@@ -418,7 +456,7 @@ function showGone() {
   state.open = null;
   $("message").hidden = true;
   $("nothing").hidden = false;
-  $("nothing").querySelector("p").textContent = "That message was deleted.";
+  $("nothing-text").textContent = t("gone");
   $("view").replaceChildren();
 }
 
@@ -427,22 +465,22 @@ const REMOTE = /\b(?:src|srcset|background|poster)\s*=\s*["']?\s*(?:https?:)?\/\
 function renderMessage() {
   const message = state.open;
   $("nothing").hidden = true;
-  $("nothing").querySelector("p").textContent = "Choose a message to read it.";
+  $("nothing-text").textContent = t("choose");
   $("message").hidden = false;
-  $("subject").textContent = message.Subject || "(no subject)";
+  $("subject").textContent = message.Subject || t("noSubject");
   const fields = $("fields");
   fields.replaceChildren();
   const field = (name, value) => {
     if (value) fields.append(el("dt", { text: name }), el("dd", { text: value }));
   };
   const list = (contacts) => (contacts || []).map(address).join(", ");
-  field("From", message.From ? address(message.From) : "");
-  field("To", list(message.To));
-  field("Cc", list(message.Cc));
-  field("Bcc", list(message.Bcc));
-  field("Reply-To", list(message.ReplyTo));
-  field("Date", longDate(message.Date));
-  field("Size", size(message.Size));
+  field(t("field.from"), message.From ? address(message.From) : "");
+  field(t("field.to"), list(message.To));
+  field(t("field.cc"), list(message.Cc));
+  field(t("field.bcc"), list(message.Bcc));
+  field(t("field.replyTo"), list(message.ReplyTo));
+  field(t("field.date"), longDate(message.Date));
+  field(t("field.size"), size(message.Size));
   const attachments = $("attachments");
   attachments.replaceChildren(
     ...(message.Attachments || []).map((part) =>
@@ -464,7 +502,7 @@ function renderMessage() {
     ),
   );
   attachments.hidden = !(message.Attachments || []).length;
-  $("toggle-read").textContent = message.Read ? "Mark unread" : "Mark read";
+  $("toggle-read").textContent = message.Read ? t("markUnread") : t("markRead");
   $("download").href = messagePath(message.ID, "/raw?dl=1");
   $("tab-html").disabled = !message.HTML;
   $("tab-text").disabled = !message.Text;
@@ -486,14 +524,14 @@ async function showView(name) {
       el("iframe", {
         sandbox: "",
         referrerpolicy: "no-referrer",
-        title: "The message's HTML",
+        title: t("frame.title"),
         src: source,
       }),
     );
   } else if (name === "text") {
     view.replaceChildren(el("pre", { class: "plain", text: message.Text || "" }));
   } else {
-    view.replaceChildren(el("p", { class: "gone", text: "Loading…" }));
+    view.replaceChildren(el("p", { class: "gone", text: t("loading") }));
     let body;
     try {
       body = await api("GET", messagePath(message.ID, name === "raw" ? "/raw" : "/headers"));
@@ -551,12 +589,12 @@ async function deleteMessage(id) {
 }
 
 async function deleteAll() {
-  const what = state.query
-    ? `the ${numberFormat.format(state.total)} messages that match “${state.query}”`
+  const question = state.query
+    ? t("confirm.search", state.total, state.query)
     : state.mailbox
-      ? `all ${numberFormat.format(state.total)} messages of ${state.mailbox}`
-      : `all ${numberFormat.format(state.total)} messages of the store`;
-  if (!(await confirmed(`Delete ${what}? This cannot be undone.`))) return;
+      ? t("confirm.mailbox", state.total, state.mailbox)
+      : t("confirm.all", state.total);
+  if (!(await confirmed(question))) return;
   try {
     const query = scope();
     if (query) await api("DELETE", `/api/v1/search?${new URLSearchParams({ query })}`);
@@ -583,6 +621,307 @@ async function markAllRead() {
   mailboxesSoon();
 }
 
+// -- the SMTP sessions ---------------------------------------------------------------------
+//
+// The list is asked when the socket opens, again (gathered) after each delivery, and every
+// SESSIONS_POLL ms while it is shown (a session that delivers nothing makes no event); an
+// open session that goes on is asked again every SESSION_POLL ms until it ends or is left.
+
+let sessionsAsked = 0;
+let sessionsTimer = 0;
+let sessionsPoll = 0;
+
+async function loadSessions() {
+  const asked = ++sessionsAsked;
+  let found;
+  try {
+    found = await api("GET", "/api/v1/sessions");
+  } catch (error) {
+    // Shown only while live: when the server is away, the socket's state says so already.
+    if (asked === sessionsAsked && state.mode === "sessions" && state.live) toast(t("sessions.error", error.message));
+    return;
+  }
+  if (asked !== sessionsAsked) return;
+  state.sessions = found.Sessions;
+  state.sessionsKept = found.Kept;
+  renderSessions();
+}
+
+function sessionsSoon() {
+  clearTimeout(sessionsTimer);
+  sessionsTimer = setTimeout(loadSessions, RELOAD_DELAY * 4);
+}
+
+function pollSessions() {
+  clearTimeout(sessionsPoll);
+  if (state.mode !== "sessions") return;
+  sessionsPoll = setTimeout(() => {
+    if (document.visibilityState !== "hidden") loadSessions();
+    pollSessions();
+  }, SESSIONS_POLL);
+}
+
+function moment(text) {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) return "";
+  if (date.toDateString() === new Date().toDateString()) return secondsFormat.format(date);
+  return `${shortDate(text)} ${secondsFormat.format(date)}`;
+}
+
+function counts(session) {
+  return el(
+    "span",
+    { class: "session-counts" },
+    el("span", {
+      class: session.Accepted ? "accepted" : "accepted none",
+      text: t("session.accepted", session.Accepted),
+    }),
+    el("span", {
+      class: session.Refused ? "refused" : "refused none",
+      text: t("session.refused", session.Refused),
+    }),
+  );
+}
+
+function sessionRow(session) {
+  const going = session.Ended === null;
+  return el(
+    "li",
+    {
+      class: going ? "row session-row going" : "row session-row",
+      role: "option",
+      "aria-selected": String(Boolean(state.session && state.session.ID === session.ID)),
+      "data-id": session.ID,
+      onclick: () => openSession(session.ID),
+    },
+    el("span", { class: "dot", "aria-hidden": "true" }),
+    el("span", { class: "from" }, el("span", { class: "session-id", text: session.ID }), " ", session.Client),
+    el("time", {
+      class: "date",
+      datetime: session.Started,
+      text: moment(session.Started),
+      title: longDate(session.Started),
+    }),
+    going
+      ? el("span", { class: "subject live-badge", text: t("session.live") })
+      : el("time", {
+          class: "subject ended",
+          datetime: session.Ended,
+          text: `→ ${moment(session.Ended)}`,
+          title: longDate(session.Ended),
+        }),
+    el("span", { class: "meta" }, counts(session)),
+  );
+}
+
+function renderSessions() {
+  const going = state.sessions.filter((s) => s.Ended === null).length;
+  const count = $("sessions-count");
+  count.textContent = state.sessions.length ? numberFormat.format(state.sessions.length) : "";
+  count.className = going ? "count going" : "count zero";
+  count.title = t("sessions.count", state.sessions.length, going);
+  $("sessions-entry").setAttribute("aria-label", `${t("sessions")}, ${count.title}`);
+  if (state.mode !== "sessions") return;
+  $("sessions").replaceChildren(...state.sessions.map(sessionRow));
+  const empty = $("empty");
+  empty.hidden = state.sessions.length > 0;
+  empty.textContent = state.sessionsKept === 0 ? t("sessions.off") : t("sessions.empty");
+  $("list-title").textContent = t("sessions.title");
+  $("list-title").title = t("sessions.title");
+}
+
+/** Show the sessions in the list pane (and `id`'s dialogue, if given). */
+function showSessions(id) {
+  if (state.mode !== "sessions") {
+    state.mode = "sessions";
+    closeMessage();
+    for (const [node, shown] of [["messages", false], ["sessions", true], ["list-tools", false], ["pager", false]]) {
+      $(node).hidden = !shown;
+    }
+    $("sessions-entry").setAttribute("aria-current", "true");
+    $("nothing-text").textContent = t("sessions.choose");
+    $("keys").hidden = true;
+    renderMailboxes();
+    renderSessions();
+  }
+  loadSessions();
+  pollSessions();
+  if (id) openSession(id);
+}
+
+/** Back to the messages: the sessions' list and dialogue are left. */
+function leaveSessions() {
+  if (state.mode === "mail") return;
+  state.mode = "mail";
+  clearTimeout(sessionsPoll);
+  closeSession();
+  for (const [node, shown] of [["messages", true], ["sessions", false], ["list-tools", true], ["pager", true]]) {
+    $(node).hidden = !shown;
+  }
+  $("sessions-entry").setAttribute("aria-current", "false");
+  $("nothing-text").textContent = t("choose");
+  $("keys").hidden = false;
+}
+
+let sessionAsked = 0;
+let sessionTimer = 0;
+
+async function openSession(id) {
+  if (state.mode !== "sessions") {
+    showSessions(id);
+    return;
+  }
+  const asked = ++sessionAsked;
+  clearTimeout(sessionTimer);
+  let session;
+  try {
+    session = await api("GET", `/api/v1/session/${encodeURIComponent(id)}?lang=${i18n.current()}`);
+  } catch (error) {
+    if (asked !== sessionAsked) return;
+    if (error.status === 404) {
+      closeSession(); // pushed out by newer ones (the server keeps the last --sessions-kept)
+      toast(t("session.gone"));
+      loadSessions();
+    } else {
+      toast(error.message);
+    }
+    return;
+  }
+  if (asked !== sessionAsked || state.mode !== "sessions") return;
+  const again = state.session && state.session.ID === session.ID;
+  state.session = session;
+  for (const node of $("sessions").children) node.setAttribute("aria-selected", String(node.dataset.id === id));
+  renderSession(again);
+  document.body.classList.add("reading");
+  $("back").hidden = false;
+  if (session.Ended === null) sessionTimer = setTimeout(followSession, SESSION_POLL);
+}
+
+/** Ask again for the session open (it goes on, or the language changed). */
+function followSession() {
+  if (state.session && state.mode === "sessions") openSession(state.session.ID);
+}
+
+function closeSession() {
+  sessionAsked += 1;
+  clearTimeout(sessionTimer);
+  if (!state.session) return;
+  state.session = null;
+  $("session").hidden = true;
+  $("dialogue").replaceChildren();
+  $("nothing").hidden = false;
+  for (const node of $("sessions").children) node.setAttribute("aria-selected", "false");
+}
+
+function sessionFields(session) {
+  const fields = $("session-fields");
+  fields.replaceChildren();
+  const field = (name, value) => fields.append(el("dt", { text: name }), el("dd", {}, value));
+  field(t("session.client"), session.Client);
+  field(t("session.started"), longDate(session.Started));
+  field(
+    t("session.ended"),
+    session.Ended === null ? el("span", { class: "live-badge", text: t("session.going") }) : longDate(session.Ended),
+  );
+  field(t("session.messages"), counts(session));
+}
+
+function line(item, started, previous) {
+  const part = i18n.PARTS[item.Part] || "other";
+  const same = previous && previous.Part === item.Part;
+  const wire = item.Wire || "";
+  const side = wire.startsWith("C:") ? "client" : wire.startsWith("S:") ? "server" : "";
+  const at = (new Date(item.Time).getTime() - started) / 1000;
+  return el(
+    "li",
+    { class: `line part-${part}${side ? ` from-${side}` : ""}${same ? " same" : ""}` },
+    el("time", {
+      class: "at",
+      datetime: item.Time,
+      text: Number.isFinite(at) ? `+${t("seconds", Math.max(0, at))}` : "",
+    }),
+    el("span", { class: "part", text: `[${item.Part}]` }),
+    el(
+      "div",
+      { class: "said" },
+      wire ? el("code", { class: `wire ${side}`, text: wire }) : null,
+      item.Text ? el("span", { class: "text", text: item.Text }) : null,
+    ),
+  );
+}
+
+/** The dialogue; `again`: the same session asked anew (kept at the bottom if it was there). */
+function renderSession(again) {
+  const session = state.session;
+  $("nothing").hidden = true;
+  $("session").hidden = false;
+  $("session-title").textContent = t("session.title", session.ID);
+  sessionFields(session);
+  const dialogue = $("dialogue");
+  const pane = $("session");
+  const bottom = again && pane.scrollTop + pane.clientHeight >= pane.scrollHeight - 8;
+  const started = new Date(session.Started).getTime();
+  const lines = session.Lines.map((item, at) => line(item, started, session.Lines[at - 1]));
+  if (session.Dropped) lines.push(el("li", { class: "line dropped", text: t("session.dropped", session.Dropped) }));
+  dialogue.replaceChildren(...lines);
+  dialogue.classList.toggle("going", session.Ended === null);
+  if (!again) pane.scrollTop = 0;
+  else if (bottom) pane.scrollTop = pane.scrollHeight;
+}
+
+function moveSession(step) {
+  const ids = state.sessions.map((s) => s.ID);
+  if (ids.length === 0) return;
+  let at = state.session ? ids.indexOf(state.session.ID) : -1;
+  at = at < 0 ? (step > 0 ? 0 : ids.length - 1) : Math.min(ids.length - 1, Math.max(0, at + step));
+  openSession(ids[at]);
+  const node = $("sessions").children[at];
+  if (node) node.scrollIntoView({ block: "nearest" });
+}
+
+/** The message's session, when the server still keeps it: a button that opens it. */
+async function findSession(message, asked) {
+  const button = $("message-session");
+  button.hidden = true;
+  let session;
+  try {
+    session = await api("GET", messagePath(message.ID, "/session"));
+  } catch {
+    return; // not kept (or no SMTP here): no button
+  }
+  if (asked !== openAsked || state.open !== message) return;
+  button.textContent = t("session.link", session.ID);
+  button.dataset.id = session.ID;
+  button.hidden = false;
+}
+
+// -- the language ---------------------------------------------------------------------------
+
+function speak(language) {
+  if (language) i18n.choose(language);
+  formats();
+  i18n.translate();
+  for (const button of document.querySelectorAll(".lang button")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === i18n.current()));
+  }
+  if (!language) return; // the first time: nothing is on screen yet
+  live(state.live);
+  renderMailboxes();
+  renderList();
+  renderSessions();
+  if (state.mode === "sessions") {
+    $("nothing-text").textContent = t("sessions.choose");
+    followSession();
+  } else if (state.open) {
+    $("toggle-read").textContent = state.open.Read ? t("markUnread") : t("markRead");
+    renderMessage();
+    const button = $("message-session");
+    if (!button.hidden) button.textContent = t("session.link", button.dataset.id);
+  } else {
+    $("nothing-text").textContent = t("choose");
+  }
+}
+
 // -- live --------------------------------------------------------------------------------
 
 let socket = null;
@@ -606,6 +945,8 @@ function connect() {
       live(true);
       loadMailboxes();
       loadList();
+      loadSessions();
+      followSession(); // a session left unfollowed while the server was away
     }
     heard(frame);
   });
@@ -617,9 +958,10 @@ function connect() {
 }
 
 function live(on) {
+  state.live = on;
   const node = $("live");
-  node.classList.toggle("on", on);
-  node.textContent = on ? "live" : "reconnecting…";
+  node.classList.toggle("on", on === true);
+  node.textContent = on === null ? t("live.connecting") : on ? t("live.on") : t("live.retry");
 }
 
 // The events name all mail's entries (a delivery to several recipients under its d ID);
@@ -634,6 +976,7 @@ function heard(frame) {
   if (listLoading && frame.Type !== "stats") listStale = true;
   switch (frame.Type) {
     case "new":
+      sessionsSoon(); // a delivery: its session's counts, and perhaps a session not yet listed
       if (state.messages.some((m) => m.ID === data.ID)) break;
       if (!state.mailbox && !state.query && state.start === 0) {
         state.messages.unshift(data);
@@ -697,21 +1040,23 @@ function onKey(event) {
     case "j":
     case "ArrowDown":
       event.preventDefault();
-      move(1);
+      if (state.mode === "sessions") moveSession(1);
+      else move(1);
       break;
     case "k":
     case "ArrowUp":
       event.preventDefault();
-      move(-1);
+      if (state.mode === "sessions") moveSession(-1);
+      else move(-1);
       break;
     case "Enter":
-      if (state.selected) openMessage(state.selected);
+      if (state.mode === "mail" && state.selected) openMessage(state.selected);
       break;
     case "Delete":
-      deleteMessage(state.selected);
+      if (state.mode === "mail") deleteMessage(state.selected);
       break;
     case "u":
-      toggleRead();
+      if (state.mode === "mail") toggleRead();
       break;
     case "Escape":
       closeMessage();
@@ -726,7 +1071,8 @@ let searchTimer = 0;
 function runSearch() {
   clearTimeout(searchTimer);
   const query = $("search").value.trim();
-  if (query === state.query) return;
+  if (query === state.query && state.mode === "mail") return;
+  if (state.mode !== "mail") choose(state.mailbox);
   state.query = query;
   state.start = 0;
   loadList();
@@ -758,12 +1104,20 @@ function wire() {
     showView("html");
   });
   $("back").addEventListener("click", closeMessage);
+  $("sessions-entry").addEventListener("click", () => showSessions());
+  $("message-session").addEventListener("click", (event) => showSessions(event.currentTarget.dataset.id));
+  for (const button of document.querySelectorAll(".lang button")) {
+    button.addEventListener("click", () => speak(button.dataset.lang));
+  }
   for (const tab of document.querySelectorAll('[role="tab"]')) {
     tab.addEventListener("click", () => showView(tab.dataset.view));
   }
   document.addEventListener("keydown", onKey);
 }
 
+i18n.start();
+speak();
 wire();
 renderList();
+live(null);
 connect();
