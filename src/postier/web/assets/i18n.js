@@ -127,7 +127,7 @@ export const CATALOGUES = {
     "message.aria": "Message",
     "list.aria": "Liste des messages",
     allMail: "Tout le courrier",
-    markAllRead: "Tout marquer comme lu",
+    markAllRead: "Tout marquer lu",
     deleteAll: "Tout supprimer",
     noMessages: "Aucun message.",
     noMatch: "Aucun message ne correspond.",
