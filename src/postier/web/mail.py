@@ -27,6 +27,7 @@ from postier.store.read import (
     NoSuchMessage,
     Page,
     Reader,
+    delivery_lead,
     located,
 )
 
@@ -106,10 +107,10 @@ class Mail:
         result: dict[str, HeadFacts] = {}
         for item in items:
             with self.reader.db.reading() as conn:
-                column = "delivery" if is_delivery_id(item.id) else "id"
-                where = located(
-                    conn, f"m.{column} = ? AND m.hidden = 0 ORDER BY m.seq LIMIT 1", (item.id,)
-                )
+                if is_delivery_id(item.id):
+                    where = delivery_lead(conn, item.id)  # one step along its own index
+                else:
+                    where = located(conn, "m.id = ? AND m.hidden = 0", (item.id,))
             block = b""
             if where is not None:
                 with contextlib.suppress(NoSuchMessage, OSError):
