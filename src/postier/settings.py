@@ -20,6 +20,7 @@ from postier.chaos import ChaosConfig
 from postier.defaults import DEFAULT_HTTP_PORT, DEFAULT_PORT
 from postier.protocol.pop3 import Pop3Config
 from postier.protocol.smtp import LOGIN, MECHANISMS, PLAIN, ServerConfig
+from postier.relay.config import DEFAULT_MAX_AGE, DEFAULT_RETRY, RelayConfig, relay_config
 
 StoreFormat = Literal["mbox", "maildir"]
 
@@ -142,6 +143,39 @@ class Settings:
     """Failures on purpose (`--chaos`); changeable while the server runs (the HTTP API)."""
     chaos_seed: int | None = None
     """Seeds chaos's dice, so that a test run is repeatable; None: a new seed each run."""
+
+    relay: str | None = None
+    """The upstream SMTP server (`HOST[:PORT]`) that relayed and released mail goes to."""
+    relay_starttls: bool = False
+    relay_tls: bool = False
+    relay_auth: str | None = field(default=None, repr=False)
+    """`USER:PASSWORD` for the upstream's AUTH."""
+    relay_auth_file: Path | None = None
+    relay_ca: Path | None = None
+    """Trust this authority for the upstream's certificate instead of the system's."""
+    relay_match: tuple[re.Pattern[str], ...] = ()
+    """Recipients whose copy is relayed (in full, in lower case); none: nothing is."""
+    relay_exclude: tuple[re.Pattern[str], ...] = ()
+    relay_from: str | None = None
+    """The envelope sender upstream, instead of the message's own."""
+    relay_max_age: float = DEFAULT_MAX_AGE
+    """How long a relayed message is retried before it is given up."""
+    relay_retry: float = DEFAULT_RETRY
+    """The first retry's delay; each further one twice as long, up to an hour."""
+    release_allow: tuple[re.Pattern[str], ...] = ()
+    """Recipients a release may name; none given: any."""
+    relay_delivers: bool = True
+    """This process sends the outbound queue (with `workers`, the first one alone)."""
+
+    def relay_config(self) -> RelayConfig:
+        """Where relayed and released mail goes; raises RelayConfigError (a ValueError)."""
+        return relay_config(
+            self.relay, starttls=self.relay_starttls, tls=self.relay_tls,
+            auth=self.relay_auth, auth_file=self.relay_auth_file, cafile=self.relay_ca,
+            match=self.relay_match, exclude=self.relay_exclude, sender=self.relay_from,
+            max_age=self.relay_max_age, retry=self.relay_retry,
+            release_allow=self.release_allow,
+        )  # fmt: skip
 
     @property
     def http_address(self) -> tuple[str, int]:

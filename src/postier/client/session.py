@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from email.message import EmailMessage
 from types import MappingProxyType, TracebackType
+from typing import IO
 
 from postier.client.errors import (
     AuthenticationError,
@@ -188,8 +189,23 @@ class Client:
         while others accepted it are in `SendResult.refused`; those the server put off
         with 452 (too many recipients, RFC 5321 §4.5.3.1.10) get another transaction.
         """
-        conn, _ = self._parts()
         data, envelope = prepare(message, sender, recipients)
+        return await self.send_envelope(envelope, lambda: _pieces(data))
+
+    async def send_file(self, source: IO[bytes], envelope: OutgoingEnvelope) -> SendResult:
+        """Send the message read from `source` (from its start, in pieces: never whole in
+        memory) to `envelope`'s recipients; as `send_message` otherwise.
+
+        The data is sent as it is, its line endings made CRLF and its dots stuffed.
+        """
+        return await self.send_envelope(envelope, lambda: _read_pieces(source))
+
+    async def send_envelope(
+        self, envelope: OutgoingEnvelope, pieces: Callable[[], Iterable[bytes]]
+    ) -> SendResult:
+        """Send the data `pieces()` gives (called again for each transaction, from the
+        start) to `envelope`'s recipients; as `send_message` otherwise."""
+        conn, _ = self._parts()
         early = refusal_before_sending(conn.capabilities, envelope)
         if early is not None:
             raise NotSupportedError(f"cannot send: {early.text}", early, "MAIL")
@@ -197,7 +213,7 @@ class Client:
         refused: dict[str, Reply] = {}
         final: Reply | None = None
         while True:
-            result = await self._transaction(envelope, data)
+            result = await self._transaction(envelope, pieces())
             failure = result.failure
             if failure is not None:
                 if not accepted:
@@ -271,13 +287,15 @@ class Client:
             raise ServiceRefusedError(message, event.reply, event.command)
         expect(event, ClientGreeted)
 
-    async def _transaction(self, envelope: OutgoingEnvelope, data: bytes) -> TransactionResult:
+    async def _transaction(
+        self, envelope: OutgoingEnvelope, pieces: Iterable[bytes]
+    ) -> TransactionResult:
         conn, link = self._parts()
         conn.send_envelope(envelope)
         event = await self._next(Mail(envelope.sender).line())
         if isinstance(event, DataReady):
-            for start in range(0, len(data), CHUNK):
-                wire = conn.send_data(data[start : start + CHUNK])
+            for piece in pieces:
+                wire = conn.send_data(piece)
                 self._show()
                 await link.write(wire, "sending the message")
             conn.end_data()
@@ -365,6 +383,18 @@ class Client:
     def _note(self, text: str) -> None:
         if self.transcript is not None:
             self.transcript.line(Party.NOTE, text)
+
+
+def _pieces(data: bytes) -> Iterator[bytes]:
+    for start in range(0, len(data), CHUNK):
+        yield data[start : start + CHUNK]
+
+
+def _read_pieces(source: IO[bytes]) -> Iterator[bytes]:
+    """`source` from its start, a `CHUNK` at a time (a local file: each read is short)."""
+    source.seek(0)
+    while piece := source.read(CHUNK):
+        yield piece
 
 
 def _default_name(local_address: str) -> str:

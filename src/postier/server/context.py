@@ -16,6 +16,7 @@ from typing import Protocol
 from postier.chaos import Chaos
 from postier.ends import EndReason
 from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerConfig, catalogue
+from postier.relay.intake import RelayIntake
 from postier.server.accounts import Accounts
 from postier.server.client_limits import ClientLimits, Over
 from postier.server.delivery import DeliveryQueue
@@ -86,6 +87,9 @@ class ServerContext:
     chaos: Chaos = field(default_factory=Chaos)
     """Shared with the HTTP API of the same process (`PUT /api/v1/chaos`)."""
     policy: EnvelopePolicy = field(init=False)
+    relay: RelayIntake | None = None
+    """Takes the copy of each accepted message that is passed on into the outbound
+    queue, before the 250 (None: nothing is relayed)."""
 
     def __post_init__(self) -> None:
         self.config = self.settings.protocol_config()
@@ -179,8 +183,12 @@ class ServerContext:
             auth_user=event.auth_user,
             tls_info=tls,
         )
+        relayed = self.relay.selected(event.recipients) if self.relay is not None else ()
         try:
-            await self.deliveries.deliver(envelope, spool)
+            if relayed:
+                await self._deliver_and_relay(envelope, spool, relayed, event.smtputf8)
+            else:
+                await self.deliveries.deliver(envelope, spool)
         except Exception:
             # The details go to the log; the client hears only 451 (no OS text leaks).
             log.exception("delivery of %s from <%s> failed", queue_id, event.sender)
@@ -198,6 +206,28 @@ class ServerContext:
             "" if event.auth_user is None else f", user {event.auth_user!r}",
         )
         return catalogue.stored(queue_id)
+
+    async def _deliver_and_relay(
+        self, envelope: Envelope, spool: Spool, relayed: tuple[str, ...], smtputf8: bool
+    ) -> None:
+        """Store the message and queue its relayed copy: both, or neither and an error.
+
+        The copy is staged (written and flushed) first, the store delivers, then the
+        copy enters the queue. A store that fails takes its copies back and the staged
+        copy is discarded: the client hears 451 and sends again, nothing doubled.
+        """
+        assert self.relay is not None
+        staged = await self.relay.stage(envelope, spool, relayed, smtputf8=smtputf8)
+        try:
+            await self.deliveries.deliver(envelope, spool)
+        except BaseException:
+            await self.relay.discard(staged)
+            raise
+        await self.relay.commit(staged)
+        log.info(
+            "queued %s (%s) for relay to %s", staged.entry.id, envelope.queue_id,
+            addresses(relayed),
+        )  # fmt: skip
 
 
 def addresses(recipients: tuple[str, ...]) -> str:

@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 from postier.chaos import Chaos
+from postier.relay.intake import RelayIntake
 from postier.server.binding import Endpoint, addresses, listen
 from postier.server.context import ServerContext
 from postier.server.delivery import DeliveryQueue
@@ -35,8 +36,11 @@ class SmtpListener(Service):
         *,
         records: SessionRecords | None = None,
         chaos: Chaos | None = None,
+        relay: RelayIntake | None = None,
     ) -> None:
         self._settings = settings
+        self._relay = relay
+        """Takes the relayed part of accepted mail into the outbound queue (None: none)."""
         self._shared = shared
         self._records = records
         """Where sessions are recorded for the page (None: they are not)."""
@@ -51,7 +55,7 @@ class SmtpListener(Service):
         )
         context = ServerContext(
             settings, shared.store, deliveries, shared.tls, shared.accounts, shared.logins,
-            explain=explainer(settings, records), chaos=self._chaos,
+            explain=explainer(settings, records), chaos=self._chaos, relay=self._relay,
         )  # fmt: skip
         self._context = context
         try:

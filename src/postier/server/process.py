@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
 
 from postier.chaos import Chaos, FixedChaos
+from postier.relay.deliverer import Deliverer
+from postier.relay.intake import RelayIntake
 from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
 from postier.server.http import HttpListener, HttpOptions
 from postier.server.listener import SmtpListener, announce_workers, unoffered_verbs
 from postier.server.pop3_listener import Pop3Listener
+from postier.server.relay_service import RelayService
 from postier.server.resources import Shared
 from postier.server.service import Ready, Service, run_services
 from postier.settings import Settings
+
+log = logging.getLogger("postier.server")
 
 
 def services(settings: Settings, shared: Shared) -> list[Service]:
@@ -25,11 +31,12 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
     through the API holds for SMTP's next command."""
     kind = FixedChaos if settings.workers > 1 else Chaos
     chaos = kind(settings.chaos, seed=settings.chaos_seed)
-    pop3: list[Service] = []
+    intake, relaying = relay_parts(settings, shared)
+    others: list[Service] = [*relaying]
     if settings.pop3 and shared.reader is not None:
-        pop3.append(Pop3Listener(settings, shared, log_at_start=settings.workers > 1))
+        others.append(Pop3Listener(settings, shared, log_at_start=settings.workers > 1))
     if not settings.http or shared.reader is None:
-        return [SmtpListener(settings, shared, chaos=chaos), *pop3]
+        return [SmtpListener(settings, shared, chaos=chaos, relay=intake), *others]
     records = None
     if settings.sessions_kept > 0:
         from postier.explain import SessionRecords, mailbox_paths
@@ -41,7 +48,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
             unoffered=unoffered_verbs(settings),
             mailbox_paths=functools.partial(mailbox_paths, settings.store, settings.format),
         )
-    smtp = SmtpListener(settings, shared, records=records, chaos=chaos)
+    smtp = SmtpListener(settings, shared, records=records, chaos=chaos, relay=intake)
     host, port = settings.http_address
     http = HttpListener(
         shared.reader,
@@ -60,7 +67,28 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
             allow_hosts=settings.http_allow_host,
         ),
     )
-    return [smtp, *pop3, http]
+    return [smtp, *others, http]
+
+
+def relay_parts(settings: Settings, shared: Shared) -> tuple[RelayIntake | None, list[Service]]:
+    """What takes accepted mail into the outbound queue, and the deliverer that sends
+    it (in the process that delivers: the first worker's)."""
+    relay, queue = shared.relay, shared.outbound
+    if queue is None or relay.upstream is None:
+        return None, []
+    if not relay.match:
+        log.warning(
+            "--relay %s without --relay-match: nothing is relayed, releases only", relay.upstream
+        )
+    if not settings.relay_delivers:
+        return (RelayIntake(relay, queue) if relay.relays else None), []
+    deliverer = Deliverer(queue, relay, hostname=settings.hostname)
+    shown = " | ".join(p.pattern for p in relay.match) or "nothing"
+    if relay.exclude:
+        shown += " except " + " | ".join(p.pattern for p in relay.exclude)
+    service = RelayService(deliverer, matches=shown)
+    intake = RelayIntake(relay, queue, committed=deliverer.queued) if relay.relays else None
+    return intake, [service]
 
 
 async def serve(

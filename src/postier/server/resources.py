@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from postier.relay import OutboundQueue, RelayConfig, RelayConfigError
 from postier.server.accounts import AccountError, Accounts, load_accounts
 from postier.server.errors import ServerError
 from postier.server.logins import Logins
@@ -33,10 +34,18 @@ class Shared:
     """Keeps the index up to date after each delivery batch (None with `--no-index`)."""
     logins: Logins | None = None
     """Checks the logins of every listener (SMTP's AUTH, POP3's) with one throttle."""
+    relay: RelayConfig = field(default_factory=RelayConfig)
+    """Where relayed and released mail goes (`--relay*`)."""
+    outbound: OutboundQueue | None = None
+    """The outbound queue, when there is an upstream to send it to."""
 
     @classmethod
     def open(cls, settings: Settings) -> Shared:
         """Load the certificate, open the store, load the accounts; raises ServerError."""
+        try:
+            relay = settings.relay_config()
+        except RelayConfigError as exc:
+            raise ServerError(str(exc)) from None
         tls = server_context(settings.tls_cert, settings.tls_key)
         store = _open_store(settings)
         try:
@@ -44,7 +53,9 @@ class Shared:
         except AccountError as exc:
             store.close()
             raise ServerError(str(exc)) from None
-        shared = cls(settings, store, tls, accounts)
+        shared = cls(settings, store, tls, accounts, relay=relay)
+        if relay.upstream is not None:
+            shared.outbound = OutboundQueue(settings.store, fsync=settings.fsync)
         shared.logins = Logins(accounts, settings.auth_failure_delay)
         shared.reader = Reader(settings.store, fsync=settings.fsync)
         if settings.index:

@@ -203,13 +203,14 @@ def _worker_main(index: int, settings: Settings, ready: int, parent_alive: int) 
         _tag_log_records(f"worker {index}: ")
         _stop_when_closed(parent_alive)
         # The first worker alone serves the HTTP API (every worker's index is the store's)
-        # and POP3 (its roll of held mailboxes is one process's).
+        # and POP3 (its roll of held mailboxes is one process's), and sends the outbound queue.
         first = index == 1
         own = replace(
             settings,
             http=settings.http and first,
             pop3_port=settings.pop3_port if first else None,
             pop3s_port=settings.pop3s_port if first else None,
+            relay_delivers=first,
         )
         run_loop(serve(own, on_ready=_reporter(index, ready), announce=False))
         status = 0

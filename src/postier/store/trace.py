@@ -162,3 +162,19 @@ def trace_headers(envelope: Envelope, recipient: str) -> bytes:
     """The trace block for `recipient`'s copy, UTF-8 (RFC 6532), LF line endings."""
     text = _paths(envelope.sender, recipient) + received(envelope, recipient)
     return text.encode("utf-8")
+
+
+def relay_trace(envelope: Envelope, recipients: tuple[str, ...]) -> bytes:
+    """The `Received:` that heads a copy passed on upstream, CRLF line endings (the
+    data's own, as SMTP carries it). Its `for` clause names the recipient when there is
+    one only (RFC 5321 §4.4: naming several would tell each of the others); a relay
+    adds no `Return-Path:` or `Delivered-To:`, which belong to the final delivery."""
+    clauses = [_by_clause(envelope.server_name, envelope.protocol) + _token(envelope.queue_id)]
+    if len(recipients) == 1:
+        clauses.append(f"{_for_clause(recipients[0])}{_date(envelope.received_at)}")
+    else:
+        clauses[-1] += f"; {_date(envelope.received_at)}"
+    text = _received_from(
+        envelope.helo, envelope.peer_ip, envelope.tls_info, envelope.auth_user
+    ) + "".join(_header("", [clause]) for clause in clauses)
+    return text.replace("\n", "\r\n").encode("utf-8")
