@@ -12,9 +12,22 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from postier import __version__
-from postier.cli import delete, inbox, mark, passwd, read, reindex, send, serve, watch, web
+from postier.cli import (
+    delete,
+    inbox,
+    mark,
+    passwd,
+    queue,
+    read,
+    reindex,
+    release,
+    send,
+    serve,
+    watch,
+    web,
+)
 
-SUBCOMMANDS = [serve, send, inbox, read, watch, delete, mark, reindex, passwd, web]
+SUBCOMMANDS = [serve, send, inbox, read, watch, delete, mark, reindex, passwd, web, queue, release]
 
 
 class Parser(argparse.ArgumentParser):

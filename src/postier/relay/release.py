@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import IO, Final
@@ -177,3 +178,27 @@ def _chunks(head: bytes, stored: IO[bytes]) -> Iterator[bytes]:
     yield head
     while chunk := stored.read(1 << 16):
         yield chunk
+
+
+async def release(
+    config: RelayConfig,
+    opened: Callable[[], AbstractContextManager[IO[bytes]]],
+    recipients: Sequence[str],
+    *,
+    hostname: str | None = None,
+) -> SendResult:
+    """Release the stored message `opened()` opens to `recipients`, through the
+    upstream; the upstream's answer. Raises ReleaseError
+    before anything is sent, ClientError when the upstream fails or refuses."""
+    addresses = check_recipients(config, recipients)
+    assert config.upstream is not None
+
+    def written() -> Prepared:
+        with opened() as stored:
+            return prepare(stored, config, addresses)
+
+    prepared = await asyncio.to_thread(written)
+    try:
+        return await send(config.upstream, prepared, hostname=hostname)
+    finally:
+        prepared.data.close()
