@@ -292,7 +292,22 @@ def relay_rate(
 # --------------------------------------------------------------------------- (b) a long queue
 
 
-def long_queue(work: Path, figures: Figures, target: str, count: int, clients: int) -> None:
+def stored_only(work: Path, figures: Figures, count: int, clients: int) -> int:
+    """The control for (b)'s memory: the same messages into a postier that relays nothing."""
+    with postier(work, "control", figures) as server:
+        before = server.rss_kib()
+        send_all(server.port, count, clients)
+        after = server.rss_kib()
+    figures.put(
+        f"control, no relay: VmRSS before; after {count:,} stored (MiB)",
+        f"{before / 1024:.1f}; {after / 1024:.1f}",
+    )
+    return after - before
+
+
+def long_queue(
+    work: Path, figures: Figures, target: str, *, count: int, clients: int, control_kib: int
+) -> None:
     port = free_port()  # nobody listens here until the upstream comes up
     options = ("--relay", f"{HOST}:{port}", "--relay-match", ".*", "--relay-retry", "3600")
     with postier(work, "long-queue", figures, *options) as server:
@@ -307,6 +322,10 @@ def long_queue(work: Path, figures: Figures, target: str, count: int, clients: i
         figures.put(f"  VmRSS with {count:,} queued (MiB)", f"{after / 1024:.1f}")
         figures.put(
             "  growth per queued message (bytes)", f"{(after - before) * 1024 / count:,.0f}"
+        )
+        figures.put(
+            "  of which the queue's: over the control (bytes per message)",
+            f"{(after - before - control_kib) * 1024 / count:,.0f}",
         )
         looks = []
         for _ in range(5):
@@ -391,7 +410,11 @@ def main() -> int:
         if "b" not in opts.skip:
             target = opts.queue_target or targets[0]
             try:
-                long_queue(work, figures, target, opts.queued, opts.clients)
+                control = stored_only(work, figures, opts.queued, opts.clients)
+                long_queue(
+                    work, figures, target, count=opts.queued, clients=opts.clients,
+                    control_kib=control,
+                )  # fmt: skip
             except RuntimeError as exc:
                 failed.append(f"(b) {target}: {exc}")
     finally:

@@ -1,11 +1,12 @@
 """Run a private Postfix on loopback as a relay target, and stop it for sure.
 
 Its own `config_directory`, `queue_directory` and `data_directory` sit in one temporary
-directory; the system's Postfix (`/etc/postfix`, `/var/spool/postfix`) is never read,
-written or started. smtpd listens on 127.0.0.1 on a free port (master.cf names it), and
-every recipient, in any domain, is delivered by Postfix's own `virtual(8)` agent to a
-Maildir `mail/<domain>/<local part>/`: a real Postfix delivery, through cleanup and the
-queue manager, with nothing relayed onwards. Its log goes to a file (`postlogd`), not to
+directory; the system's Postfix is never written to or started (of `/etc/postfix` only
+the package's own `postfix-files` and `dynamicmaps.cf` are read). smtpd listens on
+127.0.0.1 on a free port (master.cf names it), and every recipient, in any domain, is
+delivered by Postfix's own `virtual(8)` agent to the Maildir `mail/inbox/`, each copy
+with its `Delivered-To:`: a real Postfix delivery, through cleanup and the queue
+manager, with nothing relayed onwards. Its log goes to a file (`postlogd`), not to
 syslog.
 
 Postfix's master must start as root (it drops to `mail_owner`, the `postfix` user, for
