@@ -20,7 +20,7 @@ from postier.chaos import ChaosConfig
 from postier.defaults import DEFAULT_HTTP_PORT, DEFAULT_PORT
 from postier.protocol.pop3 import Pop3Config
 from postier.protocol.smtp import LOGIN, MECHANISMS, PLAIN, ServerConfig
-from postier.relay.config import DEFAULT_MAX_AGE, DEFAULT_RETRY, RelayConfig, relay_config
+from postier.relay import DEFAULT_MAX_AGE, DEFAULT_RETRY, RelayConfig, relay_config
 
 StoreFormat = Literal["mbox", "maildir"]
 

@@ -12,8 +12,7 @@ from postier.cli.refs import UsageError, resolve
 from postier.cli.send import ExitStatus, status_of
 from postier.cli.serve import OPTIONS
 from postier.client import ClientError
-from postier.relay import RelayConfigError
-from postier.relay.release import ReleaseError, release
+from postier.relay import RelayConfigError, ReleaseError, release
 from postier.settings import Settings
 from postier.store.read import Reader
 

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import copy
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from email import policy
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
+from typing import IO, Final
 
 from postier.protocol.smtp import AddressError, OutgoingEnvelope, has_eight_bit, wire_size
 
 _ADDRESS_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc", "Bcc")
 _RECIPIENT_HEADERS = ("To", "Cc", "Bcc")
+CHUNK: Final = 64 * 1024
+"""Message data is handed to the transport in pieces this big, each with its deadline."""
 
 
 def prepare(
@@ -90,3 +93,16 @@ def _recipients(message: Message) -> list[str]:
     if not recipients:
         raise AddressError("no recipient: give them, or To, Cc or Bcc headers")
     return recipients
+
+
+def pieces(data: bytes) -> Iterator[bytes]:
+    """`data` a `CHUNK` at a time, each handed to the transport with its own deadline."""
+    for start in range(0, len(data), CHUNK):
+        yield data[start : start + CHUNK]
+
+
+def read_pieces(source: IO[bytes]) -> Iterator[bytes]:
+    """`source` from its start, a `CHUNK` at a time (a local file: each read is short)."""
+    source.seek(0)
+    while piece := source.read(CHUNK):
+        yield piece

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from email.message import EmailMessage
 from types import MappingProxyType, TracebackType
 from typing import IO
@@ -24,7 +24,7 @@ from postier.client.errors import (
     ServiceRefusedError,
     TlsError,
 )
-from postier.client.message import prepare
+from postier.client.message import pieces, prepare, read_pieces
 from postier.client.outcome import SendResult, closed_error, expect, refusal_error
 from postier.client.tls import Security, client_context, describe
 from postier.client.transcript import Transcript
@@ -62,8 +62,6 @@ from postier.protocol.smtp import sasl_client as auth
 DEFAULT_TIMEOUT = 30.0
 """Seconds each step may take: connecting, each reply, each write, the TLS handshake."""
 IMPLICIT_TLS_PORT = 465  # RFC 8314 §7.3: submissions
-CHUNK = 64 * 1024
-"""Message data is handed to the transport in pieces this big, each with its deadline."""
 
 
 class Client:
@@ -190,7 +188,7 @@ class Client:
         with 452 (too many recipients, RFC 5321 §4.5.3.1.10) get another transaction.
         """
         data, envelope = prepare(message, sender, recipients)
-        return await self.send_envelope(envelope, lambda: _pieces(data))
+        return await self.send_envelope(envelope, lambda: pieces(data))
 
     async def send_file(self, source: IO[bytes], envelope: OutgoingEnvelope) -> SendResult:
         """Send the message read from `source` (from its start, in pieces: never whole in
@@ -198,7 +196,7 @@ class Client:
 
         The data is sent as it is, its line endings made CRLF and its dots stuffed.
         """
-        return await self.send_envelope(envelope, lambda: _read_pieces(source))
+        return await self.send_envelope(envelope, lambda: read_pieces(source))
 
     async def send_envelope(
         self, envelope: OutgoingEnvelope, pieces: Callable[[], Iterable[bytes]]
@@ -383,18 +381,6 @@ class Client:
     def _note(self, text: str) -> None:
         if self.transcript is not None:
             self.transcript.line(Party.NOTE, text)
-
-
-def _pieces(data: bytes) -> Iterator[bytes]:
-    for start in range(0, len(data), CHUNK):
-        yield data[start : start + CHUNK]
-
-
-def _read_pieces(source: IO[bytes]) -> Iterator[bytes]:
-    """`source` from its start, a `CHUNK` at a time (a local file: each read is short)."""
-    source.seek(0)
-    while piece := source.read(CHUNK):
-        yield piece
 
 
 def _default_name(local_address: str) -> str:

@@ -7,16 +7,25 @@ retries what the upstream puts off; `release.py` sends one stored message at onc
 """
 
 from postier.relay.config import (
+    DEFAULT_MAX_AGE,
+    DEFAULT_RETRY,
     RelayConfig,
     RelayConfigError,
     Upstream,
     parse_upstream,
+    relay_config,
     upstream_of,
 )
+from postier.relay.deliverer import Deliverer
 from postier.relay.entry import QueueEntry
+from postier.relay.intake import RelayIntake
 from postier.relay.outbound import Dropped, EntryBusyError, OutboundQueue, QueueError
+from postier.relay.release import ReleaseError, release
 
 __all__ = [
+    "DEFAULT_MAX_AGE",
+    "DEFAULT_RETRY",
+    "Deliverer",
     "Dropped",
     "EntryBusyError",
     "OutboundQueue",
@@ -24,7 +33,11 @@ __all__ = [
     "QueueError",
     "RelayConfig",
     "RelayConfigError",
+    "RelayIntake",
+    "ReleaseError",
     "Upstream",
     "parse_upstream",
+    "relay_config",
+    "release",
     "upstream_of",
 ]

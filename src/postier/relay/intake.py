@@ -16,8 +16,7 @@ from postier.relay.config import RelayConfig
 from postier.relay.entry import QueueEntry
 from postier.relay.measure import Measured
 from postier.relay.outbound import OutboundQueue, Staged, new_entry_id
-from postier.store import Envelope, MessageSource
-from postier.store.trace import relay_trace
+from postier.store import Envelope, MessageSource, relay_trace
 
 
 class RelayIntake:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from postier.relay.entry import EntryError, QueueEntry
-from postier.store.fileio import fsync_dir, make_private_dir, write_all
+from postier.store import fsync_dir, make_private_dir, write_all
 
 log = logging.getLogger("postier.relay")
 

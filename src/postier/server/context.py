@@ -16,7 +16,7 @@ from typing import Protocol
 from postier.chaos import Chaos
 from postier.ends import EndReason
 from postier.protocol.smtp import Credentials, MessageComplete, Reply, ServerConfig, catalogue
-from postier.relay.intake import RelayIntake
+from postier.relay import RelayIntake
 from postier.server.accounts import Accounts
 from postier.server.client_limits import ClientLimits, Over
 from postier.server.delivery import DeliveryQueue

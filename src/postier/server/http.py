@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from postier.chaos import Chaos
+from postier.relay import RelayConfig
 from postier.server.binding import cannot_listen, format_address
 from postier.server.errors import ServerError
 from postier.server.http_auth import HttpGate
@@ -76,6 +77,8 @@ class HttpListener(Service):
         log_at_start: bool = False,
         sessions: SessionRecords | None = None,
         options: HttpOptions | None = None,
+        relay: RelayConfig | None = None,
+        hostname: str | None = None,
     ) -> None:
         self.reader = reader
         self.host = host
@@ -87,6 +90,9 @@ class HttpListener(Service):
         self.optional = optional
         self.log_at_start = log_at_start
         self.sessions = sessions
+        self.relay = relay
+        """Where `POST /api/v1/message/{ID}/release` sends (None: it is refused)."""
+        self.hostname = hostname
         self.options = options or HttpOptions()
         self.addresses: list[str] = []
         self._gate: HttpGate | None = None
@@ -110,6 +116,8 @@ class HttpListener(Service):
             hosts=HostRule.for_server(self.host, options.allow_hosts),
             sessions=self.sessions,
             chaos=self.chaos,
+            relay=self.relay,
+            hostname=self.hostname,
         )
         runner = web.AppRunner(
             build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE

@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 from postier.chaos import Chaos
-from postier.relay.intake import RelayIntake
+from postier.relay import RelayIntake
 from postier.server.binding import Endpoint, addresses, listen
 from postier.server.context import ServerContext
 from postier.server.delivery import DeliveryQueue

@@ -10,8 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from postier.chaos import Chaos, FixedChaos
-from postier.relay.deliverer import Deliverer
-from postier.relay.intake import RelayIntake
+from postier.relay import Deliverer, RelayIntake
 from postier.server.allocator import return_large_buffers
 from postier.server.file_limit import connections_within_file_limit
 from postier.server.http import HttpListener, HttpOptions
@@ -58,6 +57,8 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
         smtp=smtp.counts,
         sessions=records,
         chaos=chaos,
+        relay=shared.relay if shared.relay.upstream is not None else None,
+        hostname=settings.hostname,
         optional=settings.http_port is None,
         log_at_start=settings.workers > 1,
         options=HttpOptions(

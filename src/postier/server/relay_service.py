@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 
-from postier.relay.deliverer import Deliverer
+from postier.relay import Deliverer
 from postier.server.service import Service
 
 log = logging.getLogger("postier.relay")

@@ -4,6 +4,7 @@ from .batching import DEFAULT_MAX_BATCH, Batcher
 from .envelope import Envelope
 from .errors import DeliveryError, LockTimeoutError, StoreError
 from .factory import detect_format, open_store
+from .fileio import fsync_dir, make_private_dir, write_all
 from .identity import is_delivery_id, is_message_id, postier_queue_id
 from .interface import MailStore, MessageSource
 from .maildir import MaildirStore
@@ -12,6 +13,7 @@ from .mboxrd import unquote_mboxrd
 from .naming import MBOX_SUFFIX, StoreFormat, address_from_name, mailbox_name, mailbox_path
 from .recovery import recover
 from .spool import Spool
+from .trace import relay_trace
 
 __all__ = [
     "DEFAULT_MAX_BATCH",
@@ -29,12 +31,16 @@ __all__ = [
     "StoreFormat",
     "address_from_name",
     "detect_format",
+    "fsync_dir",
     "is_delivery_id",
     "is_message_id",
     "mailbox_name",
     "mailbox_path",
+    "make_private_dir",
     "open_store",
     "postier_queue_id",
     "recover",
+    "relay_trace",
     "unquote_mboxrd",
+    "write_all",
 ]

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from postier.chaos import Chaos
 from postier.explain import SessionRecords
+from postier.relay import RelayConfig
 from postier.stats import SmtpCounts
 
 from .gate import Gate
@@ -34,6 +35,10 @@ class WebContext:
     """The `Host` names it answers to (bound to loopback); None: any."""
     sessions: SessionRecords | None = None
     """The SMTP sessions of this process kept for the sessions view (None: none are)."""
+    relay: RelayConfig | None = None
+    """Where a release goes (`--relay`); None: releases are refused."""
+    hostname: str | None = None
+    """The name the server gives itself in EHLO to the upstream."""
 
 
 CONTEXT = web.AppKey("context", WebContext)

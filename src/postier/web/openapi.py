@@ -33,6 +33,7 @@ _ERRORS: Final[dict[int, str]] = {
     404: "No such message, part or mailbox.",
     408: "No message matched within the timeout.",
     413: "The body is over 5 MiB.",
+    502: "The upstream server refused the message, or could not be reached.",
     503: "The store's index cannot be read or a mailbox is locked; try again.",
 }
 
@@ -257,6 +258,26 @@ PATHS: Final[Json] = {
                 "required": True,
                 "content": {_JSON: {"schema": ref("ChaosBody")}},
             },
+        ),
+    },
+    "/api/v1/message/{id}/release": {
+        "post": _operation(
+            "Send the message on to the recipients named, through the upstream of --relay "
+            "(Mailpit's release)",
+            _OK,
+            400,
+            404,
+            413,
+            502,
+            503,
+            parameters=[_ID, _LATEST_QUERY],
+            requestBody={"required": True, "content": {_JSON: {"schema": ref("ReleaseBody")}}},
+        ),
+    },
+    "/api/v1/webui": {
+        "get": _operation(
+            "What the page offers: release, and where it goes (Mailpit's)",
+            _json("The configuration.", ref("WebUIConfiguration")),
         ),
     },
     "/api/events": {

@@ -165,6 +165,27 @@ SCHEMAS: Final[Json] = {
         }
     ),
     "ChaosBody": {"type": "object"},
+    "ReleaseBody": _request({"To": array(STRING)}),
+    "WebUIConfiguration": _object(
+        {
+            "Label": STRING,
+            "MessageRelay": _object(
+                {
+                    "Enabled": _BOOL,
+                    "SMTPServer": STRING,
+                    "ReturnPath": STRING,
+                    "AllowedRecipients": STRING,
+                    "BlockedRecipients": STRING,
+                    "OverrideFrom": STRING,
+                    "PreserveMessageIDs": _BOOL,
+                }
+            ),
+            "SpamAssassin": _BOOL,
+            "ChaosEnabled": _BOOL,
+            "DuplicatesIgnored": _BOOL,
+            "HideDeleteAllButton": _BOOL,
+        }
+    ),
     "AppInformation": _object(
         {
             "Version": STRING,
