@@ -35,14 +35,18 @@ PUBLIC = {
     "StoreFormat",
     "address_from_name",
     "detect_format",
+    "fsync_dir",
     "is_delivery_id",
     "is_message_id",
     "mailbox_name",
     "mailbox_path",
+    "make_private_dir",
     "open_store",
     "postier_queue_id",
     "recover",
+    "relay_trace",
     "unquote_mboxrd",
+    "write_all",
 }
 
 
