@@ -56,6 +56,9 @@ VENV_DIR: Final = BENCH_DIR / ".venv-aiosmtpd"
 VENV_PACKAGES: Final = ("aiosmtpd", "uvloop")
 AIOSMTPD_SERVER: Final = BENCH_DIR / "aiosmtpd_server.py"
 DEFAULT_WORKDIR: Final = BENCH_DIR / ".work"
+sys.path.insert(0, str(REPO_DIR))  # tests.support
+
+from tests.support.processes import session_pids  # noqa: E402
 
 HOST: Final = "127.0.0.1"
 HOSTNAME: Final = "bench.test"
@@ -305,26 +308,10 @@ def stop_group(process: subprocess.Popen[Any], grace: float = 10.0) -> None:
         return
 
 
-def session_pids(leader: int) -> list[int]:
-    """The server and every process it started (they share its session)."""
-    pids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[3]) == leader:  # field 6, the session id
-            pids.append(int(entry.name))
-    return pids or [leader]
-
-
 def memory_kib(leader: int, key: str) -> int:
     """The sum of `key` (VmRSS, VmHWM) over the server's processes, in KiB."""
     total = 0
-    for pid in session_pids(leader):
+    for pid in session_pids(leader) or [leader]:
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith(key + ":"):

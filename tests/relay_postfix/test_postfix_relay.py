@@ -19,6 +19,7 @@ import pytest
 from postier.relay import OutboundQueue
 from tests.conftest import StartServer
 from tests.support.postfix import HOSTNAME, PostfixProcess
+from tests.support.server import ServerProcess
 from tests.support.tls import TlsFiles, make_tls_files
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
@@ -197,16 +198,27 @@ def test_starttls_refuses_a_certificate_of_another_ca(
         assert len(OutboundQueue(store_dir).entries()) == 1
 
 
+def _start_logging_in(
+    start_server: StartServer,
+    postfix: PostfixProcess,
+    tls: TlsFiles,
+    store_dir: Path,
+    password: str,
+) -> ServerProcess:
+    """postier relaying to `postfix` over STARTTLS, logging in with `password`."""
+    return start_server(
+        *_relaying(postfix, "--relay-starttls", "--relay-ca", str(tls.ca_pem)),
+        "--relay-auth",
+        f"{USER}@{HOSTNAME}:{password}",
+        store=store_dir,
+    )
+
+
 def test_auth_to_postfix_over_starttls(
     tls: TlsFiles, start_server: StartServer, store_dir: Path
 ) -> None:
     with PostfixProcess(tls=tls, auth=(USER, PASSWORD)) as postfix:
-        server = start_server(
-            *_relaying(postfix, "--relay-starttls", "--relay-ca", str(tls.ca_pem)),
-            "--relay-auth",
-            f"{USER}@{HOSTNAME}:{PASSWORD}",
-            store=store_dir,
-        )
+        server = _start_logging_in(start_server, postfix, tls, store_dir, PASSWORD)
         _send(server.address, ["alice@relay.test"])
         [copy] = postfix.wait_for("alice@relay.test")
         _check_postfix_fields(_split_copy(copy, MESSAGE)[0], "alice@relay.test")
@@ -217,12 +229,7 @@ def test_auth_with_a_wrong_password_delivers_nothing(
     tls: TlsFiles, start_server: StartServer, store_dir: Path
 ) -> None:
     with PostfixProcess(tls=tls, auth=(USER, PASSWORD)) as postfix:
-        server = start_server(
-            *_relaying(postfix, "--relay-starttls", "--relay-ca", str(tls.ca_pem)),
-            "--relay-auth",
-            f"{USER}@{HOSTNAME}:wrong",
-            store=store_dir,
-        )
+        server = _start_logging_in(start_server, postfix, tls, store_dir, "wrong")
         _send(server.address, ["alice@relay.test"])
         log = server.wait_for_log(r"relay of \S+ \(\w+\) to <[^>]*> (deferred|dropped)")
         assert re.search(r"relay of .* (deferred|dropped).*\b535\b", log), log

@@ -36,6 +36,7 @@ from types import TracebackType
 
 import pytest
 
+from tests.support.processes import session_pids
 from tests.support.tls import TlsFiles
 from tests.support.tools import in_ci, require_tool
 
@@ -267,11 +268,11 @@ class PostfixProcess:
         deadline = time.monotonic() + timeout
         while _alive(self.master_pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        for pid in _session(self.master_pid):
+        for pid in session_pids(self.master_pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while _session(self.master_pid) and time.monotonic() < deadline:
+        while session_pids(self.master_pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.master_pid = None
 
@@ -417,19 +418,3 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def _session(leader: int) -> list[int]:
-    """Every process in `leader`'s session (Postfix's master calls setsid: its daemons)."""
-    pids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] != "Z" and int(fields[3]) == leader:  # a zombie is already dead
-            pids.append(int(entry.name))
-    return pids
