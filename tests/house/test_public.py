@@ -11,12 +11,12 @@ from tests.house.test_layout import SRC, modules
 
 EXPORTED = {
     "postier.client": [
-        "AuthenticationError", "Client", "ClientError", "ClientTimeoutError", "ConnectError",
-        "ConnectionLostError", "DEFAULT_TIMEOUT", "DataRefusedError", "Draft",
+        "Attachment", "AuthenticationError", "Client", "ClientError", "ClientTimeoutError",
+        "ConnectError", "ConnectionLostError", "DEFAULT_TIMEOUT", "DataRefusedError", "Draft",
         "IMPLICIT_TLS_PORT", "NotSupportedError", "ProtocolViolationError",
         "RecipientsRefusedError", "RefusedError", "Security", "SendResult",
         "SenderRefusedError", "ServiceRefusedError", "SyncClient", "TlsError", "Transcript",
-        "address_of", "client_context", "compose", "parse_header",
+        "address_of", "client_context", "compose", "header_field", "parse_header",
     ],
     "postier.server": [
         "HttpOptions", "ServerError", "check_username", "configure_logging", "hash_password",

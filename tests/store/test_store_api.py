@@ -34,6 +34,7 @@ PUBLIC = {
     "StoreError",
     "StoreFormat",
     "address_from_name",
+    "delivery_id",
     "detect_format",
     "fsync_dir",
     "is_delivery_id",

@@ -1,6 +1,13 @@
 """postier's SMTP client: `Client` (asyncio) and `SyncClient`, on the shared protocol core."""
 
-from postier.client.compose import Draft, address_of, compose, parse_header
+from postier.client.compose import (
+    Attachment,
+    Draft,
+    address_of,
+    compose,
+    header_field,
+    parse_header,
+)
 from postier.client.errors import (
     AuthenticationError,
     ClientError,
@@ -25,6 +32,7 @@ from postier.client.transcript import Transcript
 __all__ = [
     "DEFAULT_TIMEOUT",
     "IMPLICIT_TLS_PORT",
+    "Attachment",
     "AuthenticationError",
     "Client",
     "ClientError",
@@ -47,5 +55,6 @@ __all__ = [
     "address_of",
     "client_context",
     "compose",
+    "header_field",
     "parse_header",
 ]

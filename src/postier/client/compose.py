@@ -23,6 +23,19 @@ _FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file given by its bytes rather than its path (the HTTP API's attachments)."""
+
+    filename: str
+    data: bytes
+    content_type: str | None = None
+    """`type/subtype`; None: guessed from `filename`, as for a path."""
+    content_id: str | None = None
+    """Set: an inline part the HTML refers to as `cid:content_id` (RFC 2392), kept with
+    the HTML in a multipart/related (RFC 2387); None: an attachment."""
+
+
+@dataclass(frozen=True, slots=True)
 class Draft:
     """What a message is made of. Bcc has no place here: it never appears in the headers."""
 
@@ -33,7 +46,8 @@ class Draft:
     subject: str | None = None
     text: str = ""
     html: str | None = None
-    attachments: Sequence[Path] = ()
+    attachments: Sequence[Path | Attachment] = ()
+    reply_to: Sequence[str] = ()
     headers: Sequence[tuple[str, str]] = field(default_factory=tuple)
     """Extra headers, in order; one named like a header set here replaces it."""
 
@@ -49,6 +63,8 @@ def compose(draft: Draft, *, date: datetime | None = None) -> EmailMessage:
         message["To"] = ", ".join(draft.to)
     if draft.cc:
         message["Cc"] = ", ".join(draft.cc)
+    if draft.reply_to:
+        message["Reply-To"] = ", ".join(draft.reply_to)
     if draft.subject is not None:
         message["Subject"] = draft.subject
     message["Date"] = format_datetime(date or datetime.now().astimezone())
@@ -60,12 +76,46 @@ def compose(draft: Draft, *, date: datetime | None = None) -> EmailMessage:
     message.set_content(draft.text, cte=text_encoding(draft.text))
     if draft.html is not None:
         message.add_alternative(draft.html, subtype="html", cte=text_encoding(draft.html))
-    for path in draft.attachments:
-        maintype, subtype = attachment_type(path)
-        message.add_attachment(
-            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
-        )
+    files = [_loaded(item) for item in draft.attachments]
+    html = _html_part(message)
+    for item in files:
+        if item.content_id is not None and html is not None:
+            maintype, subtype = _type_of(item)
+            html.add_related(
+                item.data, maintype=maintype, subtype=subtype, filename=item.filename,
+                cid=f"<{item.content_id}>", disposition="inline",
+            )  # fmt: skip
+    for item in files:
+        if item.content_id is None or html is None:
+            maintype, subtype = _type_of(item)
+            cid = None if item.content_id is None else f"<{item.content_id}>"
+            message.add_attachment(
+                item.data, maintype=maintype, subtype=subtype, filename=item.filename, cid=cid
+            )
     return message
+
+
+def _loaded(item: Path | Attachment) -> Attachment:
+    if isinstance(item, Attachment):
+        return item
+    return Attachment(item.name, item.read_bytes(), "/".join(attachment_type(item)))
+
+
+def _type_of(item: Attachment) -> tuple[str, str]:
+    if item.content_type is None:
+        return attachment_type(Path(item.filename))
+    maintype, _, subtype = item.content_type.partition("/")
+    return maintype, subtype
+
+
+def _html_part(message: EmailMessage) -> EmailMessage | None:
+    """The HTML alternative, which inline parts go with; None without one."""
+    if message.get_content_type() != "multipart/alternative":
+        return None
+    for part in message.iter_parts():
+        if isinstance(part, EmailMessage) and part.get_content_type() == "text/html":
+            return part
+    return None
 
 
 def text_encoding(text: str) -> str:
@@ -91,11 +141,20 @@ def attachment_type(path: Path) -> tuple[str, str]:
 def parse_header(text: str) -> tuple[str, str]:
     """`Name: value` into its two parts; `ValueError` unless it is a valid header field."""
     name, colon, value = text.partition(":")
-    name = name.strip()
-    if not colon or not _FIELD_NAME.fullmatch(name):
+    if not colon:
         raise ValueError(f"not a header 'Name: value': {text!r}")
+    return header_field(name, value)
+
+
+def header_field(name: str, value: str) -> tuple[str, str]:
+    """The field `name: value`, stripped; `ValueError` unless it is a valid header field:
+    a field name (RFC 5322 §3.6.8) and a value on one line (no CR or LF, which would
+    start another field)."""
+    name = name.strip()
+    if not _FIELD_NAME.fullmatch(name):
+        raise ValueError(f"not a header name: {name!r}")
     if "\r" in value or "\n" in value:
-        raise ValueError(f"a header value cannot hold a line break: {text!r}")
+        raise ValueError(f"the value of {name} cannot hold a line break")
     return name, value.strip()
 
 

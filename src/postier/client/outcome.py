@@ -29,6 +29,10 @@ class SendResult:
     refused: Mapping[str, Reply]
     """Recipients the server refused while it took the message for the others."""
     reply: Reply
+    """The reply to the message data (the last one's, when 452 split the recipients
+    into several transactions)."""
+    replies: tuple[Reply, ...] = ()
+    """The reply to the data of each transaction, in order (`reply` is the last)."""
 
     @property
     def ok(self) -> bool:

@@ -209,7 +209,7 @@ class Client:
             raise NotSupportedError(f"cannot send: {early.text}", early, "MAIL")
         accepted: dict[str, Reply] = {}
         refused: dict[str, Reply] = {}
-        final: Reply | None = None
+        replies: list[Reply] = []
         while True:
             result = await self._transaction(envelope, pieces())
             failure = result.failure
@@ -219,15 +219,18 @@ class Client:
                 for recipient in envelope.recipients:
                     refused[recipient] = result.refused.get(recipient, failure[2])
                 break
-            final = result.message_reply
+            assert result.message_reply is not None  # no failure: the data was answered
+            replies.append(result.message_reply)
             accepted.update({r: result.recipient_replies[r] for r in result.accepted})
             retry = result.retry
             refused.update({r: a for r, a in result.refused.items() if r not in retry})
             if not retry:
                 break
             envelope = dataclasses.replace(envelope, recipients=retry)
-        assert final is not None
-        return SendResult(MappingProxyType(accepted), MappingProxyType(refused), final)
+        assert replies
+        return SendResult(
+            MappingProxyType(accepted), MappingProxyType(refused), replies[-1], tuple(replies)
+        )
 
     async def noop(self) -> Reply:
         return await self._simple(Awaited.NOOP)

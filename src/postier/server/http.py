@@ -79,6 +79,7 @@ class HttpListener(Service):
         options: HttpOptions | None = None,
         relay: RelayConfig | None = None,
         hostname: str | None = None,
+        submit: Callable[[], tuple[str, int] | None] | None = None,
     ) -> None:
         self.reader = reader
         self.host = host
@@ -93,6 +94,8 @@ class HttpListener(Service):
         self.relay = relay
         """Where `POST /api/v1/message/{ID}/release` sends (None: it is refused)."""
         self.hostname = hostname
+        self.submit = submit
+        """Where `POST /api/v1/send` submits: the SMTP listener's address (None: none)."""
         self.options = options or HttpOptions()
         self.addresses: list[str] = []
         self._gate: HttpGate | None = None
@@ -118,6 +121,7 @@ class HttpListener(Service):
             chaos=self.chaos,
             relay=self.relay,
             hostname=self.hostname,
+            submit=self.submit,
         )
         runner = web.AppRunner(
             build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE

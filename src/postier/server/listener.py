@@ -112,6 +112,17 @@ class SmtpListener(Service):
                 ", required" if settings.auth_required else "",
             )
 
+    def submission_address(self) -> tuple[str, int] | None:
+        """Where a client of this process reaches its SMTP port (`POST /api/v1/send`
+        submits there): a socket's own address, loopback in place of a wildcard, IPv4
+        first; None before it starts."""
+        found = [sock.getsockname() for server in self._servers[:1] for sock in server.sockets]
+        found.sort(key=lambda name: ":" in name[0])
+        for name in found:
+            host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(name[0], name[0])
+            return host, int(name[1])
+        return None
+
     def counts(self) -> SmtpCounts:
         """What it accepted and refused so far (none before it starts)."""
         return self._context.counts if self._context is not None else SmtpCounts()

@@ -59,6 +59,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
         chaos=chaos,
         relay=shared.relay if shared.relay.upstream is not None else None,
         hostname=settings.hostname,
+        submit=smtp.submission_address,
         optional=settings.http_port is None,
         log_at_start=settings.workers > 1,
         options=HttpOptions(

@@ -5,7 +5,7 @@ from .envelope import Envelope
 from .errors import DeliveryError, LockTimeoutError, StoreError
 from .factory import detect_format, open_store
 from .fileio import fsync_dir, make_private_dir, write_all
-from .identity import is_delivery_id, is_message_id, postier_queue_id
+from .identity import delivery_id, is_delivery_id, is_message_id, postier_queue_id
 from .interface import MailStore, MessageSource
 from .maildir import MaildirStore
 from .mbox import MboxStore
@@ -30,6 +30,7 @@ __all__ = [
     "StoreError",
     "StoreFormat",
     "address_from_name",
+    "delivery_id",
     "detect_format",
     "fsync_dir",
     "is_delivery_id",

@@ -39,6 +39,9 @@ class WebContext:
     """Where a release goes (`--relay`); None: releases are refused."""
     hostname: str | None = None
     """The name the server gives itself in EHLO to the upstream."""
+    submit: Callable[[], tuple[str, int] | None] | None = None
+    """Where the SMTP listener of the same process takes mail (`POST /api/v1/send`
+    submits there, on loopback); None without one (`postier web`)."""
 
 
 CONTEXT = web.AppKey("context", WebContext)

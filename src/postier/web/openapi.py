@@ -116,6 +116,30 @@ def _health(summary: str, *errors: int) -> Json:
     return {"get": operation, "head": operation}
 
 
+def _send_operation() -> Json:
+    """`POST /api/v1/send`: its refusals may carry the SMTP server's own reply."""
+    operation = _operation(
+        "Compose a message (Mailpit's send) and submit it to this server's SMTP port: "
+        "stored and relayed as SMTP mail is; the ID is the delivery's",
+        _json("Stored.", ref("SendMessageConfirmation")),
+        400,
+        413,
+        503,
+        requestBody={"required": True, "content": {_JSON: {"schema": ref("SendRequest")}}},
+    )
+    refused = {_JSON: {"schema": ref("SendError")}}
+    responses = operation["responses"]
+    responses["400"] = {
+        "description": "A bad request, or the SMTP server refused it for good (5xx).",
+        "content": refused,
+    }
+    responses["503"] = {
+        "description": "The SMTP server put it off (4xx) or could not be reached; try again.",
+        "content": refused,
+    }
+    return operation
+
+
 PATHS: Final[Json] = {
     "/api/v1/messages": {
         "get": _operation(
@@ -274,6 +298,7 @@ PATHS: Final[Json] = {
             requestBody={"required": True, "content": {_JSON: {"schema": ref("ReleaseBody")}}},
         ),
     },
+    "/api/v1/send": {"post": _send_operation()},
     "/api/v1/webui": {
         "get": _operation(
             "What the page offers: release, and where it goes (Mailpit's)",

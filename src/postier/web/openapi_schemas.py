@@ -43,6 +43,7 @@ COUNT: Final[Json] = {"type": "integer", "minimum": 0}
 _BOOL: Final[Json] = {"type": "boolean"}
 _TIME: Final[Json] = {"type": "string", "format": "date-time"}
 _ADDRESSES: Final[Json] = array(ref("Address"))
+_SEND_ADDRESS: Final[Json] = _request({"Email": STRING, "Name": _nullable(STRING)})
 _GO_BOOL: Final[Json] = {
     "type": "string",
     "enum": ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"],
@@ -166,6 +167,55 @@ SCHEMAS: Final[Json] = {
     ),
     "ChaosBody": {"type": "object"},
     "ReleaseBody": _request({"To": array(STRING)}),
+    "SendRequest": _request(
+        {
+            "From": _request({"Email": STRING, "Name": _nullable(STRING)}),
+            "To": _nullable(array(_SEND_ADDRESS)),
+            "Cc": _nullable(array(_SEND_ADDRESS)),
+            "Bcc": _nullable(array(STRING)),
+            "ReplyTo": _nullable(array(_SEND_ADDRESS)),
+            "Subject": _nullable(STRING),
+            "Text": _nullable(STRING),
+            "HTML": _nullable(STRING),
+            "Attachments": _nullable(
+                array(
+                    _request(
+                        {
+                            "Content": {**STRING, "description": "The bytes, in base64."},
+                            "Filename": STRING,
+                            "ContentType": _nullable(STRING),
+                            "ContentID": _nullable(STRING),
+                        }
+                    )
+                )
+            ),
+            "Headers": {
+                "type": ["object", "null"],
+                "additionalProperties": STRING,
+                "description": "More header fields; not those the other fields write.",
+            },
+            "Tags": {**_nullable(array(STRING)), "description": "Written as X-Tags."},
+        }
+    ),
+    "SendMessageConfirmation": _object(
+        {"ID": {**STRING, "description": "The stored delivery's ID (all mail lists it)."}}
+    ),
+    "SendError": {
+        "type": "object",
+        "properties": {
+            "Error": STRING,
+            "Reply": {**STRING, "description": "The SMTP server's reply ('' for none)."},
+            "Refused": {
+                "type": "object",
+                "additionalProperties": STRING,
+                "description": "Each refused recipient's reply.",
+            },
+            "ID": {**STRING, "description": "What was stored for the other recipients."},
+        },
+        "required": ["Error"],
+        "additionalProperties": False,
+        "description": "A refusal of a send: the API's, or the SMTP server's own.",
+    },
     "WebUIConfiguration": _object(
         {
             "Label": STRING,
