@@ -45,6 +45,7 @@ class Deliverer:
         *,
         hostname: str | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         assert config.upstream is not None
         self.queue = queue
@@ -52,6 +53,8 @@ class Deliverer:
         self.upstream: Upstream = config.upstream
         self.hostname = hostname
         self._clock = clock
+        self._monotonic = monotonic
+        """Paces the looks at the directory (`clock` says what is due)."""
         self._due: dict[str, float] = {}
         """Each entry's next try, as far as this process knows."""
         self._listed_at: int | None = None
@@ -98,7 +101,7 @@ class Deliverer:
     async def look(self) -> None:
         """Learn of entries added or removed by others (once a `LOOK_EVERY`), then of a
         flush."""
-        now = time.monotonic()
+        now = self._monotonic()
         if now - self._looked < LOOK_EVERY:
             return
         self._looked = now
