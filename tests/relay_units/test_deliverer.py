@@ -301,13 +301,12 @@ def test_looks_at_the_directory_are_paced(
         for _ in range(3):
             await deliverer.look()
             tried.append(await deliverer.deliver_due())
-            if not tried[-1]:
-                _queue(queue, f"e{len(tried)}")
+            _queue(queue, f"e{len(tried)}")  # as another worker would, unannounced
         return tried
 
     _queue(queue, "e0")
-    # Half a second on, the entry another process added is not seen yet; a second on, it is.
-    assert asyncio.run(rounds()) == [1, 0, 1]
+    # Half a second on, e1 (added meanwhile) is not seen yet; a second on, e1 and e2 are.
+    assert asyncio.run(rounds()) == [1, 0, 2]
 
 
 def test_entries_added_and_removed_by_others_are_noticed(
@@ -437,3 +436,44 @@ def test_a_dropped_record_names_the_message(
         {"id": "e1", "queue_id": "QX", "sender": "s@in.test", "recipient": A,
          "reply": "550 5.1.1 unknown", "at": T0},
     ]  # fmt: skip
+
+
+def _set_mtime_ns(path: Path, mtime_ns: int) -> None:
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def test_an_entry_added_in_the_same_tick_of_the_directory_clock_is_not_missed(
+    queue: OutboundQueue, upstream: tuple[Upstream, int], tmp_path: Path
+) -> None:
+    handler, port = upstream
+    queue.ensure()
+    listed = os.stat(queue.path).st_mtime_ns
+    harness = _harness(queue, port)
+    assert harness.round() == 0  # listed the directory at that mtime
+    other = OutboundQueue(tmp_path / "store", fsync=False)
+    _queue(other, "e1")
+    # A coarse filesystem clock that has not ticked since: the mtime does not move.
+    _set_mtime_ns(queue.path, listed)
+    assert harness.round() == 1
+    assert [m.recipients for m in handler.messages] == [[A]]
+
+
+def test_a_directory_unchanged_for_long_is_not_listed_again(
+    queue: OutboundQueue, upstream: tuple[Upstream, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, port = upstream
+    _queue(queue, "e0", next_try=T0 + 100)
+    old = time.time_ns() - 60 * 1_000_000_000
+    _set_mtime_ns(queue.path, old)
+    harness = _harness(queue, port)
+    listings: list[int] = []
+    names = queue.names
+
+    def counted() -> set[str]:
+        listings.append(1)
+        return names()
+
+    monkeypatch.setattr(queue, "names", counted)
+    for _ in range(3):
+        assert harness.round() == 0
+    assert listings == [1]  # one stat a look, one listing while nothing changes

@@ -32,6 +32,9 @@ log = logging.getLogger("postier.relay")
 
 LOOK_EVERY: Final = 1.0
 """Seconds between two looks at the queue's directory for other processes' changes."""
+RACY_NS: Final = 2_000_000_000
+"""A directory's mtime this recent (nanoseconds) may hide a change made in its tick:
+coarse clocks tick every few milliseconds, some filesystems' every second or two."""
 
 
 class Deliverer:
@@ -110,7 +113,11 @@ class Deliverer:
         except FileNotFoundError:
             listed_at = None
         if listed_at is not None and listed_at != self._listed_at:
-            self._listed_at = listed_at
+            # A change made within the same tick of the filesystem's clock as the one
+            # before leaves the mtime as it was: a listing that recent is made again at
+            # the next look (git's "racily clean" index). Filesystem times: the real clock.
+            racy = time.time_ns() - listed_at < RACY_NS
+            self._listed_at = None if racy else listed_at
             names = await asyncio.to_thread(self.queue.names)
             for gone in self._due.keys() - names:
                 del self._due[gone]
