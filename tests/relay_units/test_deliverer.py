@@ -23,8 +23,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from postier.relay import Deliverer, Dropped, OutboundQueue, QueueEntry, RelayConfig
 from postier.relay.deliverer import LOOK_EVERY
 from postier.relay.outbound import STALE
-from tests.client.servers import LoopbackController, RecordingHandler
-from tests.relay_units.helpers import T0, Clock, config, entry
+from tests.client.servers import RecordingHandler
+from tests.relay_units.helpers import T0, Clock, ClosingController, config, entry
 
 DATA = b"Subject: relayed\r\n\r\nbody\r\n"
 A, B, C = "a@out.test", "b@out.test", "c@out.test"
@@ -46,7 +46,7 @@ class Upstream(RecordingHandler):
 @pytest.fixture
 def upstream() -> Iterator[tuple[Upstream, int]]:
     handler = Upstream()
-    controller = LoopbackController(handler, hostname="127.0.0.1", port=0)
+    controller = ClosingController(handler)
     controller.start()
     try:
         yield handler, controller.port

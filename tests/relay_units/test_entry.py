@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postier.relay import QueueEntry
@@ -74,6 +74,7 @@ _entries = st.builds(
 )
 
 
+@settings(deadline=None)  # a loaded machine must not fail it
 @given(_entries)
 def test_any_entry_reads_back_as_written(written: QueueEntry) -> None:
     assert QueueEntry.from_json(written.to_json()) == written

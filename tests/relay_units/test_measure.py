@@ -7,7 +7,7 @@ import itertools
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postier.relay.measure import Measured
@@ -58,6 +58,7 @@ def _reference_size(data: bytes) -> int:
     return len(re.sub(rb"\r\n|\r|\n", b"\r\n", data))
 
 
+@settings(deadline=None)  # a loaded machine must not fail it
 @given(
     st.binary(max_size=60).flatmap(
         lambda data: st.tuples(
@@ -75,6 +76,7 @@ def test_any_split_counts_as_the_whole(case: tuple[bytes, list[int]]) -> None:
     assert measured.eight_bit == (not data.isascii())
 
 
+@settings(deadline=None)  # a loaded machine must not fail it
 @given(st.lists(st.sampled_from([b"a", b"\r", b"\n", b"\r\n", b".", b"\x80", b""]), max_size=30))
 def test_line_endings_split_anywhere(pieces: list[bytes]) -> None:
     measured = Measured(pieces)

@@ -15,8 +15,8 @@ import pytest
 
 from postier.relay import RelayConfig, ReleaseError, Upstream, release
 from postier.relay.release import MAX_HEADER, check_recipients, prepare
-from tests.client.servers import LoopbackController, RecordingHandler
-from tests.relay_units.helpers import config
+from tests.client.servers import RecordingHandler
+from tests.relay_units.helpers import ClosingController, config
 
 ALLOWING = config(release_allow=(re.compile(r".*@qa\.test"),))
 ANY = config()
@@ -244,7 +244,7 @@ def test_release_without_an_upstream_is_refused_before_the_message_is_opened() -
 
 def test_release_sends_the_prepared_copy_upstream() -> None:
     handler = RecordingHandler()
-    controller = LoopbackController(handler, hostname="127.0.0.1", port=0)
+    controller = ClosingController(handler)
     controller.start()
     try:
         relay = RelayConfig(
