@@ -116,19 +116,20 @@ def _selects(config: RelayConfig, address: str) -> bool:
 
 def parse_upstream(text: str) -> tuple[str, int | None]:
     """`host`, `host:port`, `[v6]` or `[v6]:port`; the port None when not given."""
-    host, port = text.strip(), ""
+    host, colon, port = text.strip(), "", ""
     if host.startswith("["):
         inner, closed, rest = host[1:].partition("]")
         if not closed or (rest and not rest.startswith(":")):
             raise RelayConfigError(f"not HOST[:PORT]: {text!r}")
-        host, port = inner, rest.removeprefix(":")
+        host, colon, port = inner, rest[:1], rest[1:]
     elif host.count(":") == 1:
-        host, _, port = host.partition(":")
+        host, colon, port = host.partition(":")
     if not host or any(c.isspace() for c in host):
         raise RelayConfigError(f"not HOST[:PORT]: {text!r}")
-    if not port:
+    if not colon:
         return host, None
-    if not port.isdigit() or not 0 < int(port) <= 65535:
+    # ASCII digits only: str.isdigit() also takes "²", which int() does not.
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) <= 65535:
         raise RelayConfigError(f"not a port number in {text!r}")
     return host, int(port)
 

@@ -32,6 +32,9 @@ log = logging.getLogger("postier.relay")
 
 LOOK_EVERY: Final = 1.0
 """Seconds between two looks at the queue's directory for other processes' changes."""
+RACY_NS: Final = 2_000_000_000
+"""A directory's mtime this recent (nanoseconds) may hide a change made in its tick:
+coarse clocks tick every few milliseconds, some filesystems' every second or two."""
 
 
 class Deliverer:
@@ -45,6 +48,7 @@ class Deliverer:
         *,
         hostname: str | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         assert config.upstream is not None
         self.queue = queue
@@ -52,6 +56,8 @@ class Deliverer:
         self.upstream: Upstream = config.upstream
         self.hostname = hostname
         self._clock = clock
+        self._monotonic = monotonic
+        """Paces the looks at the directory (`clock` says what is due)."""
         self._due: dict[str, float] = {}
         """Each entry's next try, as far as this process knows."""
         self._listed_at: int | None = None
@@ -98,7 +104,7 @@ class Deliverer:
     async def look(self) -> None:
         """Learn of entries added or removed by others (once a `LOOK_EVERY`), then of a
         flush."""
-        now = time.monotonic()
+        now = self._monotonic()
         if now - self._looked < LOOK_EVERY:
             return
         self._looked = now
@@ -107,7 +113,11 @@ class Deliverer:
         except FileNotFoundError:
             listed_at = None
         if listed_at is not None and listed_at != self._listed_at:
-            self._listed_at = listed_at
+            # A change made within the same tick of the filesystem's clock as the one
+            # before leaves the mtime as it was: a listing that recent is made again at
+            # the next look (git's "racily clean" index). Filesystem times: the real clock.
+            racy = time.time_ns() - listed_at < RACY_NS
+            self._listed_at = None if racy else listed_at
             names = await asyncio.to_thread(self.queue.names)
             for gone in self._due.keys() - names:
                 del self._due[gone]

@@ -51,14 +51,21 @@ class QueueEntry:
     @classmethod
     def from_json(cls, data: bytes) -> QueueEntry:
         try:
-            fields: dict[str, Any] = json.loads(data)
+            fields: Any = json.loads(data)
+            if not isinstance(fields, dict):
+                raise TypeError("not a JSON object")
             fields.pop("format", None)
-            fields["recipients"] = tuple(fields["recipients"])
+            recipients = fields["recipients"]
+            if not isinstance(recipients, list):
+                raise TypeError("recipients is not a list")
+            fields["recipients"] = tuple(recipients)
             entry = cls(**fields)
         except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
             raise EntryError(f"not a queue entry: {exc}") from None
-        if not isinstance(entry.id, str) or not all(isinstance(r, str) for r in entry.recipients):
-            raise EntryError("not a queue entry: wrong types")
+        # A field of the wrong type would fail later, in the deliverer's arithmetic.
+        wrong = [name for name, kinds in _TYPES.items() if not _is(getattr(entry, name), kinds)]
+        if wrong or not all(isinstance(r, str) for r in entry.recipients):
+            raise EntryError(f"not a queue entry: wrong types ({', '.join(wrong) or 'recipients'})")
         return entry
 
     def tried(self, *, error: str, at: float, delay: float, left: tuple[str, ...]) -> QueueEntry:
@@ -66,3 +73,24 @@ class QueueEntry:
         return dataclasses.replace(
             self, recipients=left, attempts=self.attempts + 1, next_try=at + delay, last_error=error
         )
+
+
+_TYPES: Final[dict[str, tuple[type, ...]]] = {
+    "id": (str,),
+    "queue_id": (str,),
+    "sender": (str,),
+    "size": (int,),
+    "eight_bit": (bool,),
+    "smtputf8": (bool,),
+    "queued_at": (int, float),
+    "attempts": (int,),
+    "next_try": (int, float),
+    "last_error": (str,),
+}
+"""Each field's JSON types but `recipients` (JSON has one number type: ints for floats)."""
+
+
+def _is(value: object, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):  # a bool is an int to isinstance, not to an entry
+        return bool in kinds
+    return isinstance(value, kinds)
