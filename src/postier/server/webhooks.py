@@ -34,7 +34,7 @@ from postier.server.service import Service
 from postier.store import Envelope
 from postier.store.identity import delivery_id
 from postier.store.naming import StoreFormat, mailbox_file_name
-from postier.store.read import NoSuchMessage, Reader, ReaderError
+from postier.store.read import NoSuchMessage, Reader, ReaderError, delivery_lead
 
 if TYPE_CHECKING:
     import aiohttp
@@ -191,8 +191,12 @@ class WebhookService(Service):
                     post.add_done_callback(self._posts.discard)
 
     def _summaries(self, batch: list[Arrival]) -> list[tuple[str, bytes]]:
-        """On a thread: each message's ID and summary JSON (those still in the store)."""
-        from postier.web import shapes
+        """On a thread: each message's ID and summary JSON (those still in the store).
+
+        One sync of the batch's mailboxes, then one look at the index for them all: a
+        `Reader.locate` per message would look at every mailbox's files each time.
+        """
+        from postier.web import headers, shapes
 
         assert self._mail is not None
         entries: set[str] = set()
@@ -201,17 +205,22 @@ class WebhookService(Service):
                 with contextlib.suppress(ValueError):
                     entries.add(mailbox_file_name(address, self._format))
         self.reader.sync(entries)
+        with self.reader.db.reading() as conn:
+            found = [
+                (arrival, delivery_lead(conn, delivery_id(arrival.queue_id.encode("ascii"))))
+                for arrival in batch
+            ]
         made: list[tuple[str, bytes]] = []
-        for arrival in batch:
-            id_ = delivery_id(arrival.queue_id.encode("ascii"))
-            try:
-                item = self.reader.locate(id_).summary
-            except NoSuchMessage:
+        for arrival, where in found:
+            if where is None:
                 log.warning("webhook: %s not posted: gone from the store", arrival.queue_id)
                 continue
-            facts = self._mail.facts([item])[item.id]
-            body = json.dumps(shapes.summary(item, facts), separators=(",", ":"))
-            made.append((item.id, body.encode("utf-8")))
+            block = b""
+            with contextlib.suppress(NoSuchMessage, OSError):
+                block = self._mail.head(where)
+            facts = shapes.HeadFacts(headers.addresses(block, "reply-to"), headers.username(block))
+            body = json.dumps(shapes.summary(where.summary, facts), separators=(",", ":"))
+            made.append((where.summary.id, body.encode("utf-8")))
         return made
 
     # -- one post --------------------------------------------------------------------------
