@@ -95,6 +95,7 @@ def test_a_post_that_always_fails_is_given_up_after_five_minutes(
     assert clock.slept == [1, 2, 4, 8, 16, 32, 60, 60, 60]
     assert attempts == 10
     lines = [r.getMessage() for r in caplog.records if r.name == "postier.webhook"]
+    lines = [line for line in lines if not line.startswith("webhook: stopping with")]
     assert len(lines) == 10  # one line per failure
     assert lines[-1].endswith("status 503 (attempt 10); given up")
     assert all(delivery_id(queue_id.encode()) in line for line in lines)
@@ -177,3 +178,50 @@ def test_a_bad_url_in_the_environment_names_the_variable(
 async def _given_up(caplog: pytest.LogCaptureFixture) -> None:
     while not any("given up" in r.getMessage() for r in caplog.records):
         await asyncio.sleep(0.01)
+
+
+def test_a_message_gone_before_its_summary_is_read_is_logged_not_posted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = tmp_path / "mail"
+    kept = stored(store, "Kept", ["alice@example.org"])
+    with HookServer() as hook, Reader(store, fsync=False) as reader:
+
+        async def run() -> None:
+            service = WebhookService([hook.url("/new")], reader, "mbox")
+            await service.start()
+            try:
+                service.submit(envelope(["alice@example.org"]))  # never stored
+                service.submit(replace(envelope(["alice@example.org"]), queue_id=kept))
+                while not hook.received("/new"):
+                    await asyncio.sleep(0.01)
+            finally:
+                await service.stop()
+
+        with caplog.at_level(logging.WARNING, "postier.webhook"):
+            asyncio.run(asyncio.wait_for(run(), WAIT))
+        [post] = hook.received("/new")
+    assert post.json()["ID"] == delivery_id(kept.encode())
+    lines = [r.getMessage() for r in caplog.records if r.name == "postier.webhook"]
+    # Besides, the stop may find the post still waiting for its answer, and say so.
+    told = [line for line in lines if not line.startswith("webhook: stopping with")]
+    assert len(told) == 1
+    assert told[0].endswith("not posted: gone from the store")
+
+
+def test_a_message_stored_after_the_webhooks_stopped_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Reader(tmp_path / "mail", fsync=False) as reader:
+        service = WebhookService(["http://127.0.0.1:9/"], reader, "mbox")
+
+        async def run() -> None:
+            await service.start()
+            await service.stop()
+            service.submit(replace(envelope(["alice@example.org"]), queue_id="LATE"))
+
+        with caplog.at_level(logging.WARNING, "postier.webhook"):
+            asyncio.run(run())
+    assert [r.getMessage() for r in caplog.records] == [
+        "webhook: LATE not posted: the server is stopping"
+    ]
