@@ -167,6 +167,14 @@ class Settings:
     relay_delivers: bool = True
     """This process sends the outbound queue (with `workers`, the first one alone)."""
 
+    webhook: tuple[str, ...] = ()
+    """URLs (http, https) each new message is POSTed to as its summary, off the path to
+    the 250 (`server.webhooks`); given at start only, never taken from a message."""
+    webhook_limit: int = 5
+    """Webhook requests in flight at once, across every URL."""
+    webhook_timeout: float = 10.0
+    """Seconds one webhook request may take before it counts as failed (and is retried)."""
+
     def relay_config(self) -> RelayConfig:
         """Where relayed and released mail goes; raises RelayConfigError (a ValueError)."""
         return relay_config(

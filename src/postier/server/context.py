@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -90,6 +91,9 @@ class ServerContext:
     relay: RelayIntake | None = None
     """Takes the copy of each accepted message that is passed on into the outbound
     queue, before the 250 (None: nothing is relayed)."""
+    stored: Callable[[Envelope], None] | None = None
+    """Told of each message stored, before its 250 (the webhooks' `submit`): must not
+    wait, nor raise."""
 
     def __post_init__(self) -> None:
         self.config = self.settings.protocol_config()
@@ -194,6 +198,8 @@ class ServerContext:
             log.exception("delivery of %s from <%s> failed", queue_id, event.sender)
             self.counts.rejected += 1
             return catalogue.delivery_failed()
+        if self.stored is not None:
+            self.stored(envelope)
         self.counts.accepted += 1
         self.counts.accepted_size += event.size
         log.info(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from postier.chaos import Chaos
@@ -18,6 +19,7 @@ from postier.server.service import Service
 from postier.server.session import SmtpSession
 from postier.settings import Settings
 from postier.stats import SmtpCounts
+from postier.store import Envelope
 
 if TYPE_CHECKING:
     from postier.explain import Explainer, SessionRecords
@@ -37,10 +39,13 @@ class SmtpListener(Service):
         records: SessionRecords | None = None,
         chaos: Chaos | None = None,
         relay: RelayIntake | None = None,
+        stored: Callable[[Envelope], None] | None = None,
     ) -> None:
         self._settings = settings
         self._relay = relay
         """Takes the relayed part of accepted mail into the outbound queue (None: none)."""
+        self._stored = stored
+        """Told of each message stored (the webhooks), None: nobody."""
         self._shared = shared
         self._records = records
         """Where sessions are recorded for the page (None: they are not)."""
@@ -56,6 +61,7 @@ class SmtpListener(Service):
         context = ServerContext(
             settings, shared.store, deliveries, shared.tls, shared.accounts, shared.logins,
             explain=explainer(settings, records), chaos=self._chaos, relay=self._relay,
+            stored=self._stored,
         )  # fmt: skip
         self._context = context
         try:

@@ -7,7 +7,7 @@ import functools
 import logging
 from collections.abc import Coroutine
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postier.chaos import Chaos, FixedChaos
 from postier.relay import Deliverer, RelayIntake
@@ -21,6 +21,9 @@ from postier.server.resources import Shared
 from postier.server.service import Ready, Service, run_services
 from postier.settings import Settings
 
+if TYPE_CHECKING:
+    from postier.server.webhooks import WebhookService
+
 log = logging.getLogger("postier.server")
 
 
@@ -32,10 +35,18 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
     chaos = kind(settings.chaos, seed=settings.chaos_seed)
     intake, relaying = relay_parts(settings, shared)
     others: list[Service] = [*relaying]
+    hooks = webhooks(settings, shared)
+    stored = None
+    if hooks is not None:
+        others.append(hooks)
+        stored = hooks.submit
     if settings.pop3 and shared.reader is not None:
         others.append(Pop3Listener(settings, shared, log_at_start=settings.workers > 1))
     if not settings.http or shared.reader is None:
-        return [SmtpListener(settings, shared, chaos=chaos, relay=intake), *others]
+        return [
+            SmtpListener(settings, shared, chaos=chaos, relay=intake, stored=stored),
+            *others,
+        ]
     records = None
     if settings.sessions_kept > 0:
         from postier.explain import SessionRecords, mailbox_paths
@@ -47,7 +58,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
             unoffered=unoffered_verbs(settings),
             mailbox_paths=functools.partial(mailbox_paths, settings.store, settings.format),
         )
-    smtp = SmtpListener(settings, shared, records=records, chaos=chaos, relay=intake)
+    smtp = SmtpListener(settings, shared, records=records, chaos=chaos, relay=intake, stored=stored)
     host, port = settings.http_address
     http = HttpListener(
         shared.reader,
@@ -93,6 +104,22 @@ def relay_parts(settings: Settings, shared: Shared) -> tuple[RelayIntake | None,
     return intake, [service]
 
 
+def webhooks(settings: Settings, shared: Shared) -> WebhookService | None:
+    """What posts each message this process stores to the `--webhook` URLs (each worker
+    posts its own)."""
+    if not settings.webhook or shared.reader is None:
+        return None
+    from postier.server.webhooks import WebhookService
+
+    return WebhookService(
+        settings.webhook,
+        shared.reader,
+        settings.format,
+        limit=settings.webhook_limit,
+        timeout=settings.webhook_timeout,
+    )
+
+
 async def serve(
     settings: Settings, *, on_ready: Ready | None = None, announce: bool = True
 ) -> None:
@@ -116,6 +143,10 @@ async def serve(
 def announce(settings: Settings, where: list[str]) -> None:
     """`--workers`' parent logs what its workers offer, where, once for them all."""
     announce_workers(settings, where)
+    if settings.webhook:
+        from postier.server.webhooks import described
+
+        log.info("%s", described(settings.webhook, settings.webhook_limit))
 
 
 def run_loop(main: Coroutine[Any, Any, None]) -> None:
