@@ -39,6 +39,7 @@ PUBLIC = {
     "fsync_dir",
     "is_delivery_id",
     "is_message_id",
+    "mailbox_file_name",
     "mailbox_name",
     "mailbox_path",
     "make_private_dir",

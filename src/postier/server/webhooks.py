@@ -31,9 +31,7 @@ from typing import TYPE_CHECKING, Final
 
 from postier import __version__
 from postier.server.service import Service
-from postier.store import Envelope
-from postier.store.identity import delivery_id
-from postier.store.naming import StoreFormat, mailbox_file_name
+from postier.store import Envelope, StoreFormat, delivery_id, mailbox_file_name
 from postier.store.read import NoSuchMessage, Reader, ReaderError, delivery_lead
 
 if TYPE_CHECKING:

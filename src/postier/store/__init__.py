@@ -10,7 +10,14 @@ from .interface import MailStore, MessageSource
 from .maildir import MaildirStore
 from .mbox import MboxStore
 from .mboxrd import unquote_mboxrd
-from .naming import MBOX_SUFFIX, StoreFormat, address_from_name, mailbox_name, mailbox_path
+from .naming import (
+    MBOX_SUFFIX,
+    StoreFormat,
+    address_from_name,
+    mailbox_file_name,
+    mailbox_name,
+    mailbox_path,
+)
 from .recovery import recover
 from .spool import Spool
 from .trace import relay_trace
@@ -35,6 +42,7 @@ __all__ = [
     "fsync_dir",
     "is_delivery_id",
     "is_message_id",
+    "mailbox_file_name",
     "mailbox_name",
     "mailbox_path",
     "make_private_dir",
