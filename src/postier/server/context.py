@@ -11,7 +11,7 @@ import logging
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from postier.chaos import Chaos
 from postier.ends import EndReason
@@ -27,6 +27,9 @@ from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
 from postier.stats import SmtpCounts
 from postier.store import Envelope, MailStore, Spool
+
+if TYPE_CHECKING:
+    from postier.server.metrics import Metrics
 
 log = logging.getLogger("postier.server")
 
@@ -90,6 +93,8 @@ class ServerContext:
     relay: RelayIntake | None = None
     """Takes the copy of each accepted message that is passed on into the outbound
     queue, before the 250 (None: nothing is relayed)."""
+    metrics: Metrics | None = None
+    """`--metrics`: what the sessions count; None: nothing is counted."""
 
     def __post_init__(self) -> None:
         self.config = self.settings.protocol_config()
@@ -122,6 +127,8 @@ class ServerContext:
             return TurnedAway(catalogue.too_many_errors_from_you(hostname), over.reason)
         self.sessions.add(session)
         self.limits.opened(ip)
+        if self.metrics is not None:
+            self.metrics.session_opened()
         self.idle.clear()
         return None
 
@@ -129,6 +136,8 @@ class ServerContext:
         if session in self.sessions:
             self.sessions.discard(session)
             self.limits.closed(ip)
+            if self.metrics is not None:
+                self.metrics.session_closed()
         if not self.sessions:
             self.idle.set()
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from postier.explain import SessionRecords
+    from postier.server.metrics import Metrics
     from postier.web import Mail
 
 log = logging.getLogger("postier.web")
@@ -79,8 +80,11 @@ class HttpListener(Service):
         options: HttpOptions | None = None,
         relay: RelayConfig | None = None,
         hostname: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.reader = reader
+        self.metrics = metrics
+        """`--metrics`: served on `GET /metrics`; None: that path is not found."""
         self.host = host
         self.port = port
         self.store = store
@@ -118,6 +122,7 @@ class HttpListener(Service):
             chaos=self.chaos,
             relay=self.relay,
             hostname=self.hostname,
+            metrics=self.metrics,
         )
         runner = web.AppRunner(
             build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE

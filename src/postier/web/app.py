@@ -10,6 +10,7 @@ from . import (
     api_events,
     api_message,
     api_messages,
+    api_metrics,
     api_release,
     api_sessions,
     api_status,
@@ -71,4 +72,6 @@ def build_app(state: WebContext) -> web.Application:
             web.get(openapi.OPENAPI_PATH, openapi.serve, allow_head=False),
         ]
     )
+    if state.metrics is not None:  # `--metrics`; otherwise the path is not found
+        api_metrics.attach(app, state.metrics, hub)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -16,6 +17,9 @@ from postier.stats import SmtpCounts
 from .gate import Gate
 from .hosts import HostRule
 from .mail import Mail
+
+if TYPE_CHECKING:
+    from postier.server.metrics import Metrics
 
 
 @dataclass(slots=True)
@@ -39,6 +43,8 @@ class WebContext:
     """Where a release goes (`--relay`); None: releases are refused."""
     hostname: str | None = None
     """The name the server gives itself in EHLO to the upstream."""
+    metrics: Metrics | None = None
+    """`--metrics`: the server's figures, served on `GET /metrics`; None: not served."""
 
 
 CONTEXT = web.AppKey("context", WebContext)
