@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from postier.metrics import Metrics, entry_time
 from postier.protocol.smtp import catalogue
 from postier.relay import OutboundQueue
-from postier.server.metrics import Metrics, entry_time
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

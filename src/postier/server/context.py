@@ -29,7 +29,7 @@ from postier.stats import SmtpCounts
 from postier.store import Envelope, MailStore, Spool
 
 if TYPE_CHECKING:
-    from postier.server.metrics import Metrics
+    from postier.metrics import Metrics
 
 log = logging.getLogger("postier.server")
 

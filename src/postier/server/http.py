@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from postier.explain import SessionRecords
-    from postier.server.metrics import Metrics
+    from postier.metrics import Metrics
     from postier.web import Mail
 
 log = logging.getLogger("postier.web")

@@ -17,7 +17,7 @@ from postier.store import MailStore, StoreError, open_store
 from postier.store.read import Indexer, Reader, ReaderError
 
 if TYPE_CHECKING:
-    from postier.server.metrics import Metrics
+    from postier.metrics import Metrics
 
 log = logging.getLogger("postier.server")
 
@@ -63,7 +63,7 @@ class Shared:
         if relay.upstream is not None:
             shared.outbound = OutboundQueue(settings.store, fsync=settings.fsync)
         if settings.metrics:
-            from postier.server.metrics import Metrics  # prometheus_client only if asked
+            from postier.metrics import Metrics  # prometheus_client only if asked
 
             shared.metrics = Metrics(multiprocess=settings.metrics_dir)
             shared.metrics.live.outbound = shared.outbound

@@ -91,7 +91,7 @@ def run_workers(settings: Settings) -> None:
 @contextlib.contextmanager
 def _metrics_dir(settings: Settings) -> Iterator[Path | None]:
     """`--metrics`: the directory where every worker writes its figures, which the
-    first worker's `/metrics` adds up (`server.metrics`); removed once they are all gone."""
+    first worker's `/metrics` adds up (`postier.metrics`); removed once they are all gone."""
     if not settings.metrics:
         yield None
         return

@@ -10,7 +10,7 @@ from .context import context
 from .events import EventHub
 
 if TYPE_CHECKING:
-    from postier.server.metrics import Metrics
+    from postier.metrics import Metrics
 
 PATH: Final = "/metrics"
 
@@ -22,7 +22,7 @@ def attach(app: web.Application, metrics: Metrics, hub: EventHub) -> None:
 
 
 async def scrape(request: web.Request) -> web.Response:
-    from postier.server.metrics import CONTENT_TYPE
+    from postier.metrics import CONTENT_TYPE
 
     metrics = context(request).metrics
     assert metrics is not None  # the route exists only with them

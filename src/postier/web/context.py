@@ -19,7 +19,7 @@ from .hosts import HostRule
 from .mail import Mail
 
 if TYPE_CHECKING:
-    from postier.server.metrics import Metrics
+    from postier.metrics import Metrics
 
 
 @dataclass(slots=True)
