@@ -133,6 +133,11 @@ class Settings:
     http_allow_host: tuple[str, ...] = ()
     """Names the HTTP server answers to when bound to loopback, besides loopback's own
     (requests naming another host are refused, against DNS rebinding)."""
+    metrics: bool = False
+    """Serve `GET /metrics` (Prometheus's text format) on the HTTP server."""
+    metrics_dir: Path | None = None
+    """With `workers`: the directory where each worker writes its figures, which a scrape
+    adds up (made and removed by the parent; None in a single process)."""
 
     accept: tuple[re.Pattern[str], ...] = ()
     """Only recipients matching one of these (in full, in lower case) are accepted; the

@@ -187,6 +187,12 @@ OPTIONS: Final = (
         "NAMES",
         written="none",
     ),
+    Option(
+        "metrics",
+        "serve GET /metrics on the HTTP API: the server's figures in Prometheus's text "
+        "format (behind --http-auth like the rest; off by default)",
+        switch=True,
+    ),
     Option("http", "do not serve the HTTP API", switch=True, negated=True),
     Option(
         "pop3_port",
@@ -310,6 +316,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError("--tls-port 0 cannot be shared by --workers; give a port number")
     if args.http_tls and args.tls_cert is None:
         raise ValueError("--http-tls needs --tls-cert")
+    if args.metrics and args.no_http:
+        raise ValueError("--metrics is served by the HTTP API: drop --no-http")
     if (args.pop3_port is not None or args.pop3s_port is not None) and args.auth == "none":
         raise ValueError(
             "POP3 needs logins: give --auth any (any password opens any mailbox) or "

@@ -12,7 +12,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from postier.chaos import Chaos
 from postier.ends import EndReason
@@ -28,6 +28,9 @@ from postier.server.queue_ids import new_queue_id
 from postier.settings import Settings
 from postier.stats import SmtpCounts
 from postier.store import Envelope, MailStore, Spool
+
+if TYPE_CHECKING:
+    from postier.metrics import Metrics
 
 log = logging.getLogger("postier.server")
 
@@ -94,6 +97,8 @@ class ServerContext:
     stored: Callable[[Envelope], None] | None = None
     """Told of each message stored, before its 250 (the webhooks' `submit`): must not
     wait, nor raise."""
+    metrics: Metrics | None = None
+    """`--metrics`: what the sessions count; None: nothing is counted."""
 
     def __post_init__(self) -> None:
         self.config = self.settings.protocol_config()
@@ -126,6 +131,8 @@ class ServerContext:
             return TurnedAway(catalogue.too_many_errors_from_you(hostname), over.reason)
         self.sessions.add(session)
         self.limits.opened(ip)
+        if self.metrics is not None:
+            self.metrics.session_opened()
         self.idle.clear()
         return None
 
@@ -133,6 +140,8 @@ class ServerContext:
         if session in self.sessions:
             self.sessions.discard(session)
             self.limits.closed(ip)
+            if self.metrics is not None:
+                self.metrics.session_closed()
         if not self.sessions:
             self.idle.set()
 

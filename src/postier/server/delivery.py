@@ -24,9 +24,10 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Final, Protocol
 
 from postier.store import (
     DEFAULT_MAX_BATCH,
@@ -43,6 +44,13 @@ SETTLE_AFTER: Final = 0.002
 """Seconds without a new message after which the store finishes its last batch. A batch
 that comes sooner does it for free (its journal record replaces the last one's)."""
 
+
+class Observer(Protocol):
+    """Takes one measure (`prometheus_client.Histogram.observe`)."""
+
+    def observe(self, amount: float) -> None: ...
+
+
 _Job = tuple[Envelope, MessageSource, "asyncio.Future[Exception | None]"]
 
 
@@ -56,8 +64,11 @@ class DeliveryQueue:
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         on_stored: Callable[[list[str]], None] | None = None,
+        flush_time: Observer | None = None,
     ) -> None:
         self._store = store
+        self._flush_time = flush_time
+        """`--metrics`: told the seconds each batch took to be stored."""
         self._loop = loop
         self._on_stored = on_stored
         """Told the recipients of each batch once its clients have their answer."""
@@ -122,9 +133,14 @@ class DeliveryQueue:
     def _store_batch(self, batch: Sequence[_Job]) -> Sequence[Exception | None]:
         # Unsettled: the clients hear their 250 while the store clears its journal
         # (here once idle, or at the start of the next batch).
-        return self._store.deliver_batch(
-            [(envelope, message) for envelope, message, _ in batch], settle=False
-        )
+        jobs = [(envelope, message) for envelope, message, _ in batch]
+        if self._flush_time is None:
+            return self._store.deliver_batch(jobs, settle=False)
+        started = time.perf_counter()
+        try:
+            return self._store.deliver_batch(jobs, settle=False)
+        finally:
+            self._flush_time.observe(time.perf_counter() - started)
 
     def _answer(self, batch: Sequence[_Job], errors: Sequence[Exception | None]) -> None:
         futures = [future for _, _, future in batch]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from postier.explain import SessionRecords
+    from postier.metrics import Metrics
     from postier.web import Mail
 
 log = logging.getLogger("postier.web")
@@ -80,8 +81,11 @@ class HttpListener(Service):
         relay: RelayConfig | None = None,
         hostname: str | None = None,
         submit: Callable[[], tuple[str, int] | None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.reader = reader
+        self.metrics = metrics
+        """`--metrics`: served on `GET /metrics`; None: that path is not found."""
         self.host = host
         self.port = port
         self.store = store
@@ -122,6 +126,7 @@ class HttpListener(Service):
             relay=self.relay,
             hostname=self.hostname,
             submit=self.submit,
+            metrics=self.metrics,
         )
         runner = web.AppRunner(
             build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE

@@ -55,13 +55,16 @@ class SmtpListener(Service):
 
     async def start(self) -> list[str]:
         settings, shared, records = self._settings, self._shared, self._records
+        metrics = shared.metrics
         deliveries = DeliveryQueue(
-            shared.store, asyncio.get_running_loop(), on_stored=shared.delivered
-        )
+            shared.store, asyncio.get_running_loop(), on_stored=shared.delivered,
+            flush_time=None if metrics is None else metrics.flush,
+        )  # fmt: skip
         context = ServerContext(
             settings, shared.store, deliveries, shared.tls, shared.accounts, shared.logins,
             explain=explainer(settings, records), chaos=self._chaos, relay=self._relay,
             stored=self._stored,
+            metrics=metrics,
         )  # fmt: skip
         self._context = context
         try:

@@ -73,6 +73,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
         submit=smtp.submission_address,
         optional=settings.http_port is None,
         log_at_start=settings.workers > 1,
+        metrics=shared.metrics,
         options=HttpOptions(
             auth=settings.http_auth,
             failure_delay=settings.auth_failure_delay,

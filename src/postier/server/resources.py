@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import ssl
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from postier.relay import OutboundQueue, RelayConfig, RelayConfigError
 from postier.server.accounts import AccountError, Accounts, load_accounts
@@ -14,6 +15,9 @@ from postier.server.tls import reload_certificate, server_context
 from postier.settings import Settings
 from postier.store import MailStore, StoreError, open_store
 from postier.store.read import Indexer, Reader, ReaderError
+
+if TYPE_CHECKING:
+    from postier.metrics import Metrics
 
 log = logging.getLogger("postier.server")
 
@@ -38,6 +42,8 @@ class Shared:
     """Where relayed and released mail goes (`--relay*`)."""
     outbound: OutboundQueue | None = None
     """The outbound queue, when there is an upstream to send it to."""
+    metrics: Metrics | None = None
+    """`--metrics`: the process's figures; None: nothing is counted."""
 
     @classmethod
     def open(cls, settings: Settings) -> Shared:
@@ -56,10 +62,16 @@ class Shared:
         shared = cls(settings, store, tls, accounts, relay=relay)
         if relay.upstream is not None:
             shared.outbound = OutboundQueue(settings.store, fsync=settings.fsync)
+        if settings.metrics:
+            from postier.metrics import Metrics  # prometheus_client only if asked
+
+            shared.metrics = Metrics(multiprocess=settings.metrics_dir)
+            shared.metrics.live.outbound = shared.outbound
         shared.logins = Logins(accounts, settings.auth_failure_delay)
         shared.reader = Reader(settings.store, fsync=settings.fsync)
         if settings.index:
-            shared.indexer = Indexer(shared.reader, settings.format)
+            lag = None if shared.metrics is None else shared.metrics.index_lag
+            shared.indexer = Indexer(shared.reader, settings.format, lag=lag)
         return shared
 
     def delivered(self, recipients: list[str]) -> None:

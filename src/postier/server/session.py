@@ -105,6 +105,8 @@ class SmtpSession(MessageParts, TlsParts):
         if self.implicit_tls:
             # The listener made the handshake before calling us (RFC 8314 §3.3).
             self._note_tls(transport)
+            if self.context.metrics is not None:
+                self.context.metrics.tls_done(implicit=True)
         refusal = self.context.admit(self, self.peer_ip)
         if refusal is not None:
             if self.narrator is not None:
@@ -255,17 +257,19 @@ class SmtpSession(MessageParts, TlsParts):
             policy = self.context.policy
             decision = policy.recipient(self.peer_ip, event.sender, event.recipient)
             self.conn.answer_recipient(decision.verdict)
-            self._decided(decision, f"recipient <{event.recipient}>")
+            self._decided(decision, f"recipient <{event.recipient}>", "RCPT")
         elif isinstance(event, SenderOffered):
             decision = self.context.policy.sender(event.sender)
             self.conn.answer_sender(decision.verdict)
-            self._decided(decision, f"sender <{event.sender}>")
+            self._decided(decision, f"sender <{event.sender}>", "MAIL")
         elif isinstance(event, DataStarted):
             self._drop_spool()  # a BDAT message dropped between chunks (RSET, EHLO)
             self._spool = Spool(self.context.settings.spool_memory)
             self._spool_failed = False
             self._drop_in_data = self.context.chaos.disconnects()
         elif isinstance(event, MessageComplete):
+            if self.context.metrics is not None:
+                self.context.metrics.received_bytes.inc(event.size)
             if self._drop_in_data:
                 return self._hang_up()
             refusal = self.context.policy.end_of_data()
@@ -277,6 +281,9 @@ class SmtpSession(MessageParts, TlsParts):
         elif isinstance(event, MessageRefused):
             self._drop_spool()
             self._refused += 1
+            if self.context.metrics is not None:
+                self.context.metrics.received_bytes.inc(event.size)
+                self.context.metrics.message_refused("limit", event.reply)
             log.info(
                 "refused message from <%s> for %s %s: %s",
                 event.sender,
@@ -336,11 +343,15 @@ class SmtpSession(MessageParts, TlsParts):
             assert isinstance(chaos.verdict, Reply)
             self.conn.answer_auth(False, refusal=chaos.verdict)
             self._decided(chaos, f"login of {credentials.username!r}")
+            if self.context.metrics is not None:
+                self.context.metrics.logged_in("chaos")
             self._lines_seen = -1
             self._process()
             return
         failures = self.conn.auth_failures
         accepted = await self.context.check_login(credentials, failures, self.peer)
+        if self.context.metrics is not None:
+            self.context.metrics.logged_in("success" if accepted else "failure")
         self.conn.answer_auth(accepted)
         self._lines_seen = -1  # the client's deadline starts again now
         self._process()

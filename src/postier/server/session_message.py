@@ -5,6 +5,7 @@ when chaos made them, a message refused whole, a hang-up in the middle of DATA).
 from __future__ import annotations
 
 import logging
+import time
 
 from postier.ends import EndReason
 from postier.protocol.smtp import MessageComplete, Reply, catalogue
@@ -19,8 +20,13 @@ log = logging.getLogger("postier.server")
 class MessageParts(SessionParts):
     """The session's dealings with the message under way."""
 
-    def _decided(self, decision: Decision, what: str) -> None:
-        """Log a refusal of the policy, as chaos when chaos made it, and tell it."""
+    def _decided(self, decision: Decision, what: str, command: str | None = None) -> None:
+        """Log a refusal of the policy, as chaos when chaos made it, and tell it;
+        `command` (MAIL, RCPT): count a refusal of it (`--metrics`)."""
+        metrics = self.context.metrics
+        if metrics is not None and command is not None and isinstance(decision.verdict, Reply):
+            reason = "policy" if decision.chaos is None else "chaos"
+            metrics.envelope_refusal(command, reason, decision.verdict)
         if decision.chaos is not None:
             log.info("chaos (%s) %s: %s: %s", decision.chaos, self.peer, what, decision.verdict)
             if self.narrator is not None:
@@ -33,6 +39,8 @@ class MessageParts(SessionParts):
         assert isinstance(decision.verdict, Reply)
         self._drop_spool()
         self._refused += 1
+        if self.context.metrics is not None:
+            self.context.metrics.message_refused("chaos", decision.verdict)
         self.conn.answer_message(decision.verdict)
         self._lines_seen = -1
         log.info(
@@ -78,13 +86,18 @@ class MessageParts(SessionParts):
     async def _deliver(self, event: MessageComplete) -> None:
         spool, self._spool = self._spool, None
         assert spool is not None
+        metrics = self.context.metrics
         if self._spool_failed:
             spool.close()
             self._refused += 1
             if self.narrator is not None:
                 self.narrator.not_stored()
-            self._answer(catalogue.delivery_failed())
+            answer = catalogue.delivery_failed()
+            if metrics is not None:
+                metrics.message_refused("spool", answer)
+            self._answer(answer)
             return
+        started = time.perf_counter() if metrics is not None else 0.0
         queue_id = new_queue_id()
         try:
             answer = await self.context.deliver(
@@ -99,6 +112,12 @@ class MessageParts(SessionParts):
             self._refused += 1
         if self.narrator is not None:
             self._narrate_delivery(event, answer, queue_id)
+        if metrics is not None:
+            if answer.is_positive:
+                metrics.accepted.inc()
+                metrics.delivery.observe(time.perf_counter() - started)
+            else:
+                metrics.message_refused("store", answer)
         self._answer(answer)
 
     def _narrate_delivery(self, event: MessageComplete, answer: Reply, queue_id: str) -> None:

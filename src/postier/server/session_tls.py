@@ -29,12 +29,15 @@ class TlsParts(SessionParts):
             )
         except Exception as exc:  # ssl.SSLError, OSError, TimeoutError: all end the session
             self._end = End(EndReason.TLS_FAILED, type(exc).__name__)
+            self._tls_counted(ok=False)
             transport.abort()
             return
         if new_transport is None:
             self._end = End(EndReason.TLS_FAILED)
+            self._tls_counted(ok=False)
             transport.abort()
             return
+        self._tls_counted(ok=True)
         self.transport = new_transport
         self._note_tls(new_transport)
         if self.narrator is not None:
@@ -42,6 +45,10 @@ class TlsParts(SessionParts):
         self.conn.tls_started()
         self._lines_seen = -1
         self._process()
+
+    def _tls_counted(self, *, ok: bool) -> None:
+        if self.context.metrics is not None:
+            self.context.metrics.tls_done(ok=ok)
 
     def _note_tls(self, transport: asyncio.BaseTransport) -> None:
         """What `Received:` says of the TLS session: its version and cipher."""

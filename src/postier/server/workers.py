@@ -14,6 +14,8 @@ The parent only supervises:
   and fails;
 - SIGTERM and SIGINT are passed on to every worker, which stop, and it waits for them
   all; SIGHUP too, on which each worker loads its certificate and password file again;
+- with `--metrics`, it makes the directory where every worker writes its figures (the
+  first worker's `/metrics` adds them all up), and removes it at the end;
 - if a worker dies unexpectedly, the others are stopped and the parent fails, so that
   whatever supervises the server sees it and restarts it whole.
 
@@ -28,13 +30,16 @@ import contextlib
 import logging
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from types import FrameType
 from typing import Any, Final, NoReturn
 
@@ -70,14 +75,31 @@ def run_workers(settings: Settings) -> None:
     holder = reserve_port(settings.host, settings.port)
     port = int(holder.getsockname()[1])
     share = -(-settings.max_connections // settings.workers)
-    child_settings = replace(settings, port=port, max_connections=share)
-    supervisor = _Supervisor(settings.workers)
+    with _metrics_dir(settings) as metrics_dir:
+        child_settings = replace(
+            settings, port=port, max_connections=share, metrics_dir=metrics_dir
+        )
+        supervisor = _Supervisor(settings.workers)
+        try:
+            addresses = supervisor.start(child_settings, holder)
+        finally:
+            holder.close()
+        announce(settings, addresses)
+        supervisor.wait()
+
+
+@contextlib.contextmanager
+def _metrics_dir(settings: Settings) -> Iterator[Path | None]:
+    """`--metrics`: the directory where every worker writes its figures, which the
+    first worker's `/metrics` adds up (`postier.metrics`); removed once they are all gone."""
+    if not settings.metrics:
+        yield None
+        return
+    directory = Path(tempfile.mkdtemp(prefix="postier-metrics-"))
     try:
-        addresses = supervisor.start(child_settings, holder)
+        yield directory
     finally:
-        holder.close()
-    announce(settings, addresses)
-    supervisor.wait()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 class _Supervisor:

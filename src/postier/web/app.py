@@ -10,6 +10,7 @@ from . import (
     api_events,
     api_message,
     api_messages,
+    api_metrics,
     api_release,
     api_send,
     api_sessions,
@@ -73,4 +74,6 @@ def build_app(state: WebContext) -> web.Application:
             web.get(openapi.OPENAPI_PATH, openapi.serve, allow_head=False),
         ]
     )
+    if state.metrics is not None:  # `--metrics`; otherwise the path is not found
+        api_metrics.attach(app, state.metrics, hub)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -16,6 +17,9 @@ from postier.stats import SmtpCounts
 from .gate import Gate
 from .hosts import HostRule
 from .mail import Mail
+
+if TYPE_CHECKING:
+    from postier.metrics import Metrics
 
 
 @dataclass(slots=True)
@@ -42,6 +46,8 @@ class WebContext:
     submit: Callable[[], tuple[str, int] | None] | None = None
     """Where the SMTP listener of the same process takes mail (`POST /api/v1/send`
     submits there, on loopback); None without one (`postier web`)."""
+    metrics: Metrics | None = None
+    """`--metrics`: the server's figures, served on `GET /metrics`; None: not served."""
 
 
 CONTEXT = web.AppKey("context", WebContext)

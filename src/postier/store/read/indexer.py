@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, Protocol
 
 from ..naming import StoreFormat, mailbox_file_name
 from .reader import Reader
@@ -23,11 +23,29 @@ DEFAULT_DELAY: Final = 0.05
 """Seconds the indexer waits after a batch for the next ones, to index them together."""
 
 
+class Level(Protocol):
+    """A gauge raised and lowered (`prometheus_client.Gauge`'s two methods)."""
+
+    def inc(self, amount: float = 1) -> None: ...
+
+    def dec(self, amount: float = 1) -> None: ...
+
+
 class Indexer:
     """A thread that syncs the mailboxes deliveries wrote to, soon after they did."""
 
-    def __init__(self, reader: Reader, fmt: StoreFormat, *, delay: float = DEFAULT_DELAY) -> None:
+    def __init__(
+        self,
+        reader: Reader,
+        fmt: StoreFormat,
+        *,
+        delay: float = DEFAULT_DELAY,
+        lag: Level | None = None,
+    ) -> None:
         self.reader = reader
+        self._lag = lag
+        """Raised by the copies each batch stored, lowered once they are indexed."""
+        self._unindexed = 0
         self._format: StoreFormat = fmt
         self._delay = delay
         self._touched: set[str] = set()
@@ -51,7 +69,10 @@ class Indexer:
                 continue
         with self._lock:
             self._touched.update(entries)
+            self._unindexed += len(entries)
             self._idle.clear()
+        if self._lag is not None:
+            self._lag.inc(len(entries))
         self._wakeup.set()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -74,8 +95,11 @@ class Indexer:
             with self._lock:
                 touched, self._touched = self._touched, set()
                 everything, self._everything = self._everything, False
+                taken, self._unindexed = self._unindexed, 0
             if touched or everything:
                 self._sync(None if everything else touched)
+            if taken and self._lag is not None:
+                self._lag.dec(taken)
             with self._lock:
                 if not self._touched:
                     self._idle.set()
