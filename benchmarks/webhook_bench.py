@@ -10,10 +10,12 @@ what the webhooks cost SMTP.
     of the machine). Printed: median, p95 and max, beside the same figures for the 250
     (end of data to reply), which the webhook must not hold up.
 (b) Throughput. Postfix's `smtp-source` (20 sessions, 1 KiB, M messages; default 2,000)
-    into postier without webhooks and with one, the two interleaved `--rounds` times in
-    this one run; rate = M / (time smtp-source ran). Printed: each side's median rate and
-    the ratio on/off, how many POSTs arrived (a message that finds the webhook queue full
-    is not posted, and logged), and how long after the last 250 the last one came.
+    into postier without webhooks, with one, and with one and `--metrics` (every server
+    with its HTTP API on, as `postier serve` is by default), the three interleaved
+    `--rounds` times in this one run; rate = M / (time smtp-source ran). Printed: each
+    one's median rate and its ratio to the one without, how many POSTs arrived (a
+    message that finds the webhook queue full is not posted, and logged), and how long
+    after the last 250 the last one came.
 
 It prints one table of figures, and the commands it ran. It installs nothing, uses this
 checkout's `src/`, and is not a test (pytest does not collect it). Each server runs in a
@@ -51,6 +53,8 @@ HOST: Final = "127.0.0.1"
 BODY: Final = ("x" * 76 + "\r\n") * 13  # about 1 KiB with the header
 WAIT: Final = 120.0
 COMMANDS: list[str] = []
+MODES: Final = ("off", "webhook", "webhook+metrics")
+"""The servers of (b): neither, a webhook, a webhook and `--metrics` (HTTP on in all)."""
 
 
 def free_port() -> int:
@@ -144,7 +148,8 @@ def postier(workdir: Path, *options: str) -> Iterator[tuple[int, Path]]:
     port = free_port()
     command = [
         sys.executable, "-m", "postier", "serve", "--host", HOST, "--port", str(port),
-        "--store", str(home / "mail"), "--no-http", "--hostname", "bench.test",
+        "--store", str(home / "mail"), "--http-host", HOST, "--http-port", "0",
+        "--hostname", "bench.test",
         "--log-level", "warning", *options,  # warning: no line per message, drops logged
     ]  # fmt: skip
     COMMANDS.append(shlex.join(["python", *command[1:]]))
@@ -216,7 +221,8 @@ def measure_latency(workdir: Path, receiver: Receiver, count: int) -> Latency:
 
 @dataclass
 class Round:
-    hooked: bool
+    mode: str
+    """One of MODES."""
     rate: float
     posted: int = 0
     drain: float = 0.0
@@ -236,14 +242,18 @@ def source(port: int, count: int) -> float:
     return time.monotonic() - began
 
 
-def measure_round(workdir: Path, receiver: Receiver, count: int, hooked: bool) -> Round:
-    options = ("--webhook", receiver.url) if hooked else ()
+def measure_round(workdir: Path, receiver: Receiver, count: int, mode: str) -> Round:
+    options = {
+        "off": (),
+        "webhook": ("--webhook", receiver.url),
+        "webhook+metrics": ("--webhook", receiver.url, "--metrics"),
+    }[mode]
     with postier(workdir, *options) as (port, log):
         receiver.posts(take=True)
         elapsed = source(port, count)
         done = time.monotonic()
-        if not hooked:
-            return Round(False, count / elapsed)
+        if mode == "off":
+            return Round(mode, count / elapsed)
         dropped = 0
 
         def settled() -> bool:
@@ -256,7 +266,7 @@ def measure_round(workdir: Path, receiver: Receiver, count: int, hooked: bool) -
         until(settled, WAIT, "POSTs")
         arrived = receiver.posts(take=True)
         last = max((t for _, t in arrived), default=done)
-        return Round(True, count / elapsed, len(arrived), max(0.0, last - done), dropped)
+        return Round(mode, count / elapsed, len(arrived), max(0.0, last - done), dropped)
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -269,9 +279,9 @@ def ms(values: Sequence[float]) -> tuple[str, str, str]:
 
 
 def report(latency: Latency, rounds: list[Round], count: int, messages: int) -> str:
-    off = statistics.median(r.rate for r in rounds if not r.hooked)
-    hooked = [r for r in rounds if r.hooked]
-    on = statistics.median(r.rate for r in hooked)
+    rates = {m: [r.rate for r in rounds if r.mode == m] for m in MODES}
+    off = statistics.median(rates["off"])
+    hooked = [r for r in rounds if r.mode != "off"]
     rows = [
         ("", "median", "p95", "max"),
         (f"end of data -> POST received ({count} msgs)", *ms(latency.hook)),
@@ -281,12 +291,15 @@ def report(latency: Latency, rounds: list[Round], count: int, messages: int) -> 
     lines += [f"  {a:<44} {b:>10} {c:>10} {d:>10}" for a, b, c, d in rows]
     lines.append("")
     lines.append(f"(b) SMTP throughput, smtp-source 20 sessions x {messages} msgs, 1 KiB")
-    lines.append(f"  webhooks off   {off:8.0f} msg/s (median of {len(rounds) - len(hooked)})")
-    lines.append(f"  webhook on     {on:8.0f} msg/s (median of {len(hooked)})")
-    lines.append(f"  ratio on/off   {on / off:8.2f}")
+    for mode in MODES:
+        rate = statistics.median(rates[mode])
+        lines.append(
+            f"  {mode:<16} {rate:8.0f} msg/s (median of {len(rates[mode])}), "
+            f"ratio to off {rate / off:5.2f}"
+        )
     for r in hooked:
         lines.append(
-            f"  round with webhook: {r.posted}/{messages} POSTed, {r.dropped} dropped "
+            f"  round with {r.mode}: {r.posted}/{messages} POSTed, {r.dropped} dropped "
             f"(queue full), last POST {r.drain * 1000:.0f} ms after the last 250"
         )
     lines.append("")
@@ -317,8 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency = measure_latency(args.workdir, receiver, args.messages)
         rounds: list[Round] = []
         for _ in range(args.rounds):
-            for hooked in (False, True):
-                rounds.append(measure_round(args.workdir, receiver, args.load, hooked))
+            for mode in MODES:
+                rounds.append(measure_round(args.workdir, receiver, args.load, mode))
     finally:
         receiver.close()
     print(report(latency, rounds, args.messages, args.load))
