@@ -22,6 +22,7 @@ from postier.cli.options import (
     subcommand,
     whole_number,
 )
+from postier.cli.serve_checks import CHECK_OPTIONS
 from postier.cli.serve_option import Option
 from postier.cli.serve_relay import RELAY_OPTIONS
 from postier.explain import LANGUAGES
@@ -237,6 +238,7 @@ OPTIONS: Final = (
         "N",
     ),
     *RELAY_OPTIONS,
+    *CHECK_OPTIONS,
     Option(
         "explain",
         "tell every step of each SMTP session on standard output, by the part of the "

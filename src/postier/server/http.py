@@ -11,11 +11,12 @@ import errno
 import logging
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from postier.chaos import Chaos
+from postier.checks import ChecksConfig
 from postier.relay import RelayConfig
 from postier.server.binding import cannot_listen, format_address
 from postier.server.errors import ServerError
@@ -52,6 +53,8 @@ class HttpOptions:
     """`--http-tls`: HTTPS with this context (SMTP's, reloaded with it on SIGHUP)."""
     allow_hosts: tuple[str, ...] = ()
     """`--http-allow-host`: names a loopback server answers to besides loopback's."""
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
+    """What the message checks may do (`--spamd`, `--link-check*`)."""
 
 
 class HttpListener(Service):
@@ -118,6 +121,7 @@ class HttpListener(Service):
             chaos=self.chaos,
             relay=self.relay,
             hostname=self.hostname,
+            checks=options.checks,
         )
         runner = web.AppRunner(
             build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE

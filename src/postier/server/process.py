@@ -66,6 +66,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
             failure_delay=settings.auth_failure_delay,
             tls=shared.tls if settings.http_tls else None,
             allow_hosts=settings.http_allow_host,
+            checks=settings.checks_config(),
         ),
     )
     return [smtp, *others, http]

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from . import (
     api_chaos,
+    api_checks,
     api_events,
     api_message,
     api_messages,
@@ -66,6 +67,9 @@ def build_app(state: WebContext) -> web.Application:
             web.put("/api/v1/chaos", api_chaos.set_chaos),
             web.post("/api/v1/message/{id}/release", api_release.release_message),
             web.get("/api/v1/webui", api_release.webui, allow_head=False),
+            web.get("/api/v1/message/{id}/html-check", api_checks.html_check, allow_head=False),
+            web.get("/api/v1/message/{id}/link-check", api_checks.link_check, allow_head=False),
+            web.get("/api/v1/message/{id}/sa-check", api_checks.sa_check, allow_head=False),
             web.get("/livez", api_status.livez),
             web.get("/readyz", api_status.readyz),
             web.get(openapi.OPENAPI_PATH, openapi.serve, allow_head=False),

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from postier.chaos import Chaos
+from postier.checks import ChecksConfig
 from postier.explain import SessionRecords
 from postier.relay import RelayConfig
 from postier.stats import SmtpCounts
@@ -39,6 +40,8 @@ class WebContext:
     """Where a release goes (`--relay`); None: releases are refused."""
     hostname: str | None = None
     """The name the server gives itself in EHLO to the upstream."""
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
+    """What the message checks may do (`--spamd`, `--link-check*`)."""
 
 
 CONTEXT = web.AppKey("context", WebContext)
