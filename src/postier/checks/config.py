@@ -4,6 +4,7 @@ does not import aiohttp)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 from typing import Final
 
 DEFAULT_SPAMD_TIMEOUT: Final = 10.0
@@ -34,6 +35,8 @@ class LinkPolicy:
     """Test the links at all; otherwise they are only listed."""
     allow_private: bool = False
     """Reach private and loopback addresses too (`--link-check-private`)."""
+    allow: tuple[IPv4Network | IPv6Network, ...] = ()
+    """Private networks reachable even without `allow_private` (the others stay refused)."""
     max_links: int = 100
     """Links tested per message; the rest are listed untested."""
     timeout: float = 5.0

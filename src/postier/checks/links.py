@@ -51,29 +51,31 @@ def links_of(html: str | None, text: str | None) -> list[str]:
     return list(seen)
 
 
-def reachable(address: str, allow_private: bool) -> bool:
+def reachable(address: str, policy: LinkPolicy) -> bool:
     """Whether the check may connect to `address` (an IP address)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if allow_private:
+    if policy.allow_private:
         return True
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if any(ip in network for network in policy.allow):
+        return True
     return ip.is_global and not ip.is_multicast
 
 
 class _GuardedResolver(AbstractResolver):
     """The system's resolver, refusing a name with any address the policy forbids."""
 
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, policy: LinkPolicy) -> None:
         self._inner = ThreadedResolver()
-        self._allow_private = allow_private
+        self._policy = policy
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
         for result in results:
-            if not reachable(result["host"], self._allow_private):
+            if not reachable(result["host"], self._policy):
                 raise PrivateAddressError(f"{host} resolves to {result['host']}, a private address")
         return results
 
@@ -81,13 +83,13 @@ class _GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
-def _literal_refused(url: str, allow_private: bool) -> str | None:
+def _literal_refused(url: str, policy: LinkPolicy) -> str | None:
     host = urlsplit(url).hostname or ""
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
         return None
-    return None if reachable(host, allow_private) else f"{host} is a private address"
+    return None if reachable(host, policy) else f"{host} is a private address"
 
 
 async def check_links(links: list[str], policy: LinkPolicy) -> dict[str, Any]:
@@ -98,7 +100,7 @@ async def check_links(links: list[str], policy: LinkPolicy) -> dict[str, Any]:
     tested, rest = links[: policy.max_links], links[policy.max_links :]
     gate = asyncio.Semaphore(policy.concurrency)
     connector = aiohttp.TCPConnector(
-        resolver=_GuardedResolver(policy.allow_private), limit=policy.concurrency,
+        resolver=_GuardedResolver(policy), limit=policy.concurrency,
         use_dns_cache=False, force_close=True,
     )  # fmt: skip
     async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
@@ -129,7 +131,7 @@ async def _test(session: aiohttp.ClientSession, link: str, policy: LinkPolicy) -
 async def _follow(session: aiohttp.ClientSession, link: str, policy: LinkPolicy) -> dict[str, Any]:
     url = link
     for _hop in range(MAX_HOPS + 1):
-        refused = _literal_refused(url, policy.allow_private)
+        refused = _literal_refused(url, policy)
         if refused is not None:
             return _entry(link, 0, f"refused: {refused} (--link-check-private)")
         try:
