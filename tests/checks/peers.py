@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -103,9 +104,14 @@ class Spamd:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> Spamd:
+        # As root, spamd drops to `nobody`, who must read its configuration and own its home.
+        self.root.chmod(0o755)
         config, home = self.root / "config", self.root / "home"
-        config.mkdir(parents=True)
+        config.mkdir(mode=0o755, parents=True)
         home.mkdir()
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            os.chown(home, nobody.pw_uid, nobody.pw_gid)
         for pre in Path("/etc/spamassassin").glob("*.pre"):
             shutil.copy(pre, config)
         (config / "local.cf").write_text(
