@@ -17,12 +17,6 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from postier.chaos import ChaosConfig
-from postier.checks.config import (
-    DEFAULT_SPAMD_TIMEOUT,
-    ChecksConfig,
-    LinkPolicy,
-    spamd_address,
-)
 from postier.defaults import DEFAULT_HTTP_PORT, DEFAULT_PORT
 from postier.protocol.pop3 import Pop3Config
 from postier.protocol.smtp import LOGIN, MECHANISMS, PLAIN, ServerConfig
@@ -175,22 +169,14 @@ class Settings:
 
     spamd: str | None = None
     """The SpamAssassin daemon (`HOST:PORT`) of the spam check; None: the check is off."""
-    spamd_timeout: float = DEFAULT_SPAMD_TIMEOUT
+    spamd_timeout: float = 10.0
+    """Seconds the spam check waits for the daemon."""
     link_check: bool = False
     """The link check tests links with HEAD requests (otherwise it only lists them)."""
     link_check_private: bool = False
     """The link check may reach private and loopback addresses."""
     link_check_timeout: float = 5.0
-
-    def checks_config(self) -> ChecksConfig:
-        """What the message checks may do; raises ValueError for a bad `spamd`."""
-        spamd = None if self.spamd is None else spamd_address(self.spamd, self.spamd_timeout)
-        links = LinkPolicy(
-            enabled=self.link_check,
-            allow_private=self.link_check_private,
-            timeout=self.link_check_timeout,
-        )
-        return ChecksConfig(spamd=spamd, links=links)
+    """Seconds the link check gives each link, redirects included."""
 
     def relay_config(self) -> RelayConfig:
         """Where relayed and released mail goes; raises RelayConfigError (a ValueError)."""

@@ -16,6 +16,7 @@ import pytest
 from postier.checks import ChecksConfig, SpamdAddress
 from postier.cli.serve import settings_from
 from postier.cli.serve_checks import host_port
+from postier.server.process import checks_config
 from tests.checks.peers import Spamd, free_port
 from tests.store_read.helpers import deliver, plain
 from tests.support.tools import require_tool
@@ -123,11 +124,11 @@ def test_the_options(tmp_path: Path) -> None:
         ["serve", "--store", str(tmp_path), "--spamd", "127.0.0.1:783", "--spamd-timeout",
          "3", "--link-check", "--link-check-private", "--link-check-timeout", "2"]
     )  # fmt: skip
-    checks = settings_from(args).checks_config()
+    checks = checks_config(settings_from(args))
     assert checks.spamd == SpamdAddress("127.0.0.1", 783, 3.0)
     assert checks.links.enabled and checks.links.allow_private and checks.links.timeout == 2
     default = settings_from(build_parser().parse_args(["serve", "--store", str(tmp_path)]))
-    assert default.checks_config() == ChecksConfig()
+    assert checks_config(default) == ChecksConfig()
     for wrong in ("localhost", "host:0", ":783", "host:port"):
         with pytest.raises(argparse.ArgumentTypeError):
             host_port(wrong)

@@ -6,17 +6,15 @@ from __future__ import annotations
 import argparse
 from typing import Final
 
-from postier.checks import spamd_address
 from postier.cli.options import seconds
 from postier.cli.serve_option import Option
 
 
 def host_port(text: str) -> str:
-    """`HOST:PORT`, checked and kept as written."""
-    try:
-        spamd_address(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+    """`HOST:PORT` (`[v6]:PORT`), checked and kept as written."""
+    host, colon, port = text.rpartition(":")
+    if not colon or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"--spamd wants HOST:PORT, not {text!r}")
     return text
 
 

@@ -11,12 +11,11 @@ import errno
 import logging
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from postier.chaos import Chaos
-from postier.checks import ChecksConfig
 from postier.relay import RelayConfig
 from postier.server.binding import cannot_listen, format_address
 from postier.server.errors import ServerError
@@ -28,6 +27,7 @@ from postier.store.read import Reader
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from postier.checks import ChecksConfig
     from postier.explain import SessionRecords
     from postier.web import Mail
 
@@ -53,8 +53,9 @@ class HttpOptions:
     """`--http-tls`: HTTPS with this context (SMTP's, reloaded with it on SIGHUP)."""
     allow_hosts: tuple[str, ...] = ()
     """`--http-allow-host`: names a loopback server answers to besides loopback's."""
-    checks: ChecksConfig = field(default_factory=ChecksConfig)
-    """What the message checks may do (`--spamd`, `--link-check*`)."""
+    checks: ChecksConfig | None = None
+    """What the message checks may do (`--spamd`, `--link-check*`); None: the defaults
+    (no spam check, links listed but not tested)."""
 
 
 class HttpListener(Service):
@@ -105,6 +106,7 @@ class HttpListener(Service):
     async def start(self) -> list[str]:
         from aiohttp import web
 
+        from postier.checks import ChecksConfig
         from postier.web import HostRule, Mail, WebContext, build_app
 
         options = self.options
@@ -121,7 +123,7 @@ class HttpListener(Service):
             chaos=self.chaos,
             relay=self.relay,
             hostname=self.hostname,
-            checks=options.checks,
+            checks=options.checks or ChecksConfig(),
         )
         runner = web.AppRunner(
             build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE

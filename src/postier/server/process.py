@@ -7,7 +7,7 @@ import functools
 import logging
 from collections.abc import Coroutine
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postier.chaos import Chaos, FixedChaos
 from postier.relay import Deliverer, RelayIntake
@@ -20,6 +20,9 @@ from postier.server.relay_service import RelayService
 from postier.server.resources import Shared
 from postier.server.service import Ready, Service, run_services
 from postier.settings import Settings
+
+if TYPE_CHECKING:
+    from postier.checks import ChecksConfig
 
 log = logging.getLogger("postier.server")
 
@@ -66,7 +69,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
             failure_delay=settings.auth_failure_delay,
             tls=shared.tls if settings.http_tls else None,
             allow_hosts=settings.http_allow_host,
-            checks=settings.checks_config(),
+            checks=checks_config(settings),
         ),
     )
     return [smtp, *others, http]
@@ -126,3 +129,18 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
         asyncio.run(main)
     else:
         uvloop.run(main)
+
+
+def checks_config(settings: Settings) -> ChecksConfig:
+    """What the HTTP API's message checks may do (imports aiohttp: only with HTTP)."""
+    from postier.checks import ChecksConfig, LinkPolicy, spamd_address
+
+    spamd = None
+    if settings.spamd is not None:
+        spamd = spamd_address(settings.spamd, settings.spamd_timeout)
+    links = LinkPolicy(
+        enabled=settings.link_check,
+        allow_private=settings.link_check_private,
+        timeout=settings.link_check_timeout,
+    )
+    return ChecksConfig(spamd=spamd, links=links)

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from postier.checks.htmlcheck import check_html
-from postier.checks.links import check_links, links_of
-from postier.checks.spamd import spam_check
+from postier.checks import check_html, check_links, links_of, spam_check
 
 from .api_message import resolved
 from .context import context
