@@ -5,9 +5,13 @@ within the timeout; without --spamd the check says it is off."""
 
 from __future__ import annotations
 
+import json
+import re
+import smtplib
 import socket
 import tempfile
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from postier.cli.serve_checks import host_port
 from postier.server.process import checks_config
 from tests.checks.peers import Spamd, free_port
 from tests.store_read.helpers import deliver, plain
+from tests.support.server import ServerProcess
 from tests.support.tools import require_tool
 from tests.web.conftest import Api, ApiFor
 
@@ -132,3 +137,27 @@ def test_the_options(tmp_path: Path) -> None:
     for wrong in ("localhost", "host:0", ":783", "host:port"):
         with pytest.raises(argparse.ArgumentTypeError):
             host_port(wrong)
+
+
+HTTP = re.compile(r"HTTP API on (http://\S+?)/;")
+
+
+@pytest.mark.slow
+def test_postier_serve_with_spamd_and_link_check(tmp_path: Path, spamd: Spamd) -> None:
+    """The options end to end: a message over SMTP, its spam check and its links."""
+    store = tmp_path / "mail"
+    args = ("--http-host", "127.0.0.1", "--http-port", "0", "--spamd", f"127.0.0.1:{spamd.port}")
+    with ServerProcess(store, *args, "--spamd-timeout", "60", "--link-check") as process:
+        match = HTTP.search(process.wait_for_log(HTTP.pattern))
+        assert match is not None
+        message = plain("Offer", SPAMMY + f"See http://127.0.0.1:{free_port()}/x\n")
+        with smtplib.SMTP(*process.address, timeout=10) as client:
+            client.send_message(message, "s@example.com", ["alice@example.org"])
+        base = match[1] + "/api/v1/message/latest"
+        with urllib.request.urlopen(base + "/sa-check", timeout=90) as reply:
+            verdict = json.loads(reply.read())
+        assert verdict["Error"] == "" and "DRUGS_ERECTILE" in {r["Name"] for r in verdict["Rules"]}
+        with urllib.request.urlopen(base + "/link-check", timeout=30) as reply:
+            links = json.loads(reply.read())
+        (link,) = links["Links"]
+        assert link["StatusCode"] == 0 and link["Status"].startswith("refused: ")
