@@ -179,6 +179,16 @@ class Settings:
     """Webhook requests in flight at once, across every URL."""
     webhook_timeout: float = 10.0
     """Seconds one webhook request may take before it counts as failed (and is retried)."""
+    spamd: str | None = None
+    """The SpamAssassin daemon (`HOST:PORT`) of the spam check; None: the check is off."""
+    spamd_timeout: float = 10.0
+    """Seconds the spam check waits for the daemon."""
+    link_check: bool = False
+    """The link check tests links with HEAD requests (otherwise it only lists them)."""
+    link_check_private: bool = False
+    """The link check may reach private and loopback addresses."""
+    link_check_timeout: float = 5.0
+    """Seconds the link check gives each link, redirects included."""
 
     def relay_config(self) -> RelayConfig:
         """Where relayed and released mail goes; raises RelayConfigError (a ValueError)."""

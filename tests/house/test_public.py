@@ -10,6 +10,10 @@ import pytest
 from tests.house.test_layout import SRC, modules
 
 EXPORTED = {
+    "postier.checks": [
+        "ChecksConfig", "LinkPolicy", "SpamdAddress", "caniemail", "check_html", "check_links",
+        "links_of", "spam_check", "spamd_address",
+    ],
     "postier.client": [
         "Attachment", "AuthenticationError", "Client", "ClientError", "ClientTimeoutError",
         "ConnectError", "ConnectionLostError", "DEFAULT_TIMEOUT", "DataRefusedError", "Draft",

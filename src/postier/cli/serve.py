@@ -22,6 +22,7 @@ from postier.cli.options import (
     subcommand,
     whole_number,
 )
+from postier.cli.serve_checks import CHECK_OPTIONS
 from postier.cli.serve_option import Option
 from postier.cli.serve_relay import RELAY_OPTIONS
 from postier.cli.serve_webhooks import WEBHOOK_OPTIONS
@@ -245,6 +246,7 @@ OPTIONS: Final = (
     ),
     *RELAY_OPTIONS,
     *WEBHOOK_OPTIONS,
+    *CHECK_OPTIONS,
     Option(
         "explain",
         "tell every step of each SMTP session on standard output, by the part of the "

@@ -27,6 +27,7 @@ from postier.store.read import Reader
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from postier.checks import ChecksConfig
     from postier.explain import SessionRecords
     from postier.metrics import Metrics
     from postier.web import Mail
@@ -53,6 +54,9 @@ class HttpOptions:
     """`--http-tls`: HTTPS with this context (SMTP's, reloaded with it on SIGHUP)."""
     allow_hosts: tuple[str, ...] = ()
     """`--http-allow-host`: names a loopback server answers to besides loopback's."""
+    checks: ChecksConfig | None = None
+    """What the message checks may do (`--spamd`, `--link-check*`); None: the defaults
+    (no spam check, links listed but not tested)."""
 
 
 class HttpListener(Service):
@@ -109,6 +113,7 @@ class HttpListener(Service):
     async def start(self) -> list[str]:
         from aiohttp import web
 
+        from postier.checks import ChecksConfig
         from postier.web import HostRule, Mail, WebContext, build_app
 
         options = self.options
@@ -127,6 +132,7 @@ class HttpListener(Service):
             hostname=self.hostname,
             submit=self.submit,
             metrics=self.metrics,
+            checks=options.checks or ChecksConfig(),
         )
         runner = web.AppRunner(
             build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE

@@ -22,6 +22,7 @@ from postier.server.service import Ready, Service, run_services
 from postier.settings import Settings
 
 if TYPE_CHECKING:
+    from postier.checks import ChecksConfig
     from postier.server.webhooks import WebhookService
 
 log = logging.getLogger("postier.server")
@@ -79,6 +80,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
             failure_delay=settings.auth_failure_delay,
             tls=shared.tls if settings.http_tls else None,
             allow_hosts=settings.http_allow_host,
+            checks=checks_config(settings),
         ),
     )
     return [smtp, *others, http]
@@ -158,3 +160,18 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
         asyncio.run(main)
     else:
         uvloop.run(main)
+
+
+def checks_config(settings: Settings) -> ChecksConfig:
+    """What the HTTP API's message checks may do (imports aiohttp: only with HTTP)."""
+    from postier.checks import ChecksConfig, LinkPolicy, spamd_address
+
+    spamd = None
+    if settings.spamd is not None:
+        spamd = spamd_address(settings.spamd, settings.spamd_timeout)
+    links = LinkPolicy(
+        enabled=settings.link_check,
+        allow_private=settings.link_check_private,
+        timeout=settings.link_check_timeout,
+    )
+    return ChecksConfig(spamd=spamd, links=links)

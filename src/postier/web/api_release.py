@@ -91,7 +91,7 @@ async def webui(request: web.Request) -> web.Response:
         {
             "Label": "",
             "MessageRelay": relay,
-            "SpamAssassin": False,
+            "SpamAssassin": state.checks.spamd is not None,
             "ChaosEnabled": chaos is not None,
             "DuplicatesIgnored": False,
             "HideDeleteAllButton": False,

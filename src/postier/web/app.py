@@ -7,6 +7,7 @@ from aiohttp import web
 
 from . import (
     api_chaos,
+    api_checks,
     api_events,
     api_message,
     api_messages,
@@ -69,6 +70,9 @@ def build_app(state: WebContext) -> web.Application:
             web.post("/api/v1/message/{id}/release", api_release.release_message),
             web.get("/api/v1/webui", api_release.webui, allow_head=False),
             web.post("/api/v1/send", api_send.send_message),
+            web.get("/api/v1/message/{id}/html-check", api_checks.html_check, allow_head=False),
+            web.get("/api/v1/message/{id}/link-check", api_checks.link_check, allow_head=False),
+            web.get("/api/v1/message/{id}/sa-check", api_checks.sa_check, allow_head=False),
             web.get("/livez", api_status.livez),
             web.get("/readyz", api_status.readyz),
             web.get(openapi.OPENAPI_PATH, openapi.serve, allow_head=False),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from postier.chaos import Chaos
+from postier.checks import ChecksConfig
 from postier.explain import SessionRecords
 from postier.relay import RelayConfig
 from postier.stats import SmtpCounts
@@ -48,6 +49,8 @@ class WebContext:
     submits there, on loopback); None without one (`postier web`)."""
     metrics: Metrics | None = None
     """`--metrics`: the server's figures, served on `GET /metrics`; None: not served."""
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
+    """What the message checks may do (`--spamd`, `--link-check*`)."""
 
 
 CONTEXT = web.AppKey("context", WebContext)

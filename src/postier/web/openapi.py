@@ -30,7 +30,7 @@ _ERRORS: Final[dict[int, str]] = {
     400: "A parameter or the body is not what the API takes.",
     401: "--http-auth is on and the request has no valid credentials.",
     403: "A change asked from another origin, or a Host header that is not this server's.",
-    404: "No such message, part or mailbox.",
+    404: "No such message, part or mailbox (sa-check: the spam check is off).",
     408: "No message matched within the timeout.",
     413: "The body is over 5 MiB.",
     502: "The upstream server refused the message, or could not be reached.",
@@ -299,6 +299,23 @@ PATHS: Final[Json] = {
         ),
     },
     "/api/v1/send": {"post": _send_operation()},
+    "/api/v1/message/{id}/html-check": _message(
+        "Which HTML and CSS features the message's HTML uses, and how well the mail clients "
+        "support each (caniemail's data; Mailpit's HTML check, with a score per family); "
+        "400: the message has no HTML",
+        _json("The check.", ref("HTMLCheckResponse")),
+    ),
+    "/api/v1/message/{id}/link-check": _message(
+        "The message's links; with --link-check, what a HEAD request to each answers "
+        "(never a private address without --link-check-private) (Mailpit's link check)",
+        _json("The links.", ref("LinkCheckResponse")),
+    ),
+    "/api/v1/message/{id}/sa-check": _message(
+        "The message's spam score and the rules that fired, from the SpamAssassin daemon "
+        "of --spamd (404 without it); a daemon that fails is named in Error "
+        "(Mailpit's SpamAssassin check)",
+        _json("The verdict.", ref("SpamAssassinResponse")),
+    ),
     "/api/v1/webui": {
         "get": _operation(
             "What the page offers: release, and where it goes (Mailpit's)",

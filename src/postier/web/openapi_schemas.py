@@ -41,6 +41,65 @@ def _nullable(schema: Json) -> Json:
 STRING: Final[Json] = {"type": "string"}
 COUNT: Final[Json] = {"type": "integer", "minimum": 0}
 _BOOL: Final[Json] = {"type": "boolean"}
+_SHARE: Final[Json] = {"type": "number", "minimum": 0, "maximum": 100}
+_SHARES: Final[Json] = {"Supported": _SHARE, "Partial": _SHARE, "Unsupported": _SHARE}
+_CHECK_SCHEMAS: Final[Json] = {
+    "HTMLCheckResponse": _object(
+        {
+            "Warnings": array(ref("HTMLCheckWarning")),
+            "Platforms": {"type": "object", "additionalProperties": array(STRING)},
+            "Total": ref("HTMLCheckTotal"),
+            "Families": {
+                "type": "object",
+                "description": "postier's: each client family's score, as Total's.",
+                "additionalProperties": _object({"Name": STRING, **_SHARES}),
+            },
+        }
+    ),
+    "HTMLCheckTotal": _object({"Nodes": COUNT, "Tests": COUNT, **_SHARES}),
+    "HTMLCheckWarning": _object(
+        {
+            "Slug": STRING,
+            "Title": STRING,
+            "Description": STRING,
+            "URL": STRING,
+            "Category": STRING,
+            "Tags": array(STRING),
+            "Keywords": STRING,
+            "Results": array(ref("HTMLCheckResult")),
+            "NotesByNumber": {"type": "object", "additionalProperties": STRING},
+            "Score": _object({"Found": COUNT, **_SHARES}),
+        }
+    ),
+    "HTMLCheckResult": _object(
+        {
+            "Name": STRING,
+            "Platform": STRING,
+            "Family": STRING,
+            "Version": STRING,
+            "Support": {"type": "string", "enum": ["yes", "no", "partial"]},
+            "NoteNumber": STRING,
+        }
+    ),
+    "LinkCheckResponse": _object(
+        {
+            "Errors": COUNT,
+            "Links": array(
+                _object({"URL": STRING, "StatusCode": COUNT, "Status": STRING}),
+            ),
+        }
+    ),
+    "SpamAssassinResponse": _object(
+        {
+            "IsSpam": _BOOL,
+            "Error": STRING,
+            "Score": {"type": "number"},
+            "Rules": array(
+                _object({"Score": {"type": "number"}, "Name": STRING, "Description": STRING})
+            ),
+        }
+    ),
+}
 _TIME: Final[Json] = {"type": "string", "format": "date-time"}
 _ADDRESSES: Final[Json] = array(ref("Address"))
 _SEND_ADDRESS: Final[Json] = _request({"Email": STRING, "Name": _nullable(STRING)})
@@ -216,6 +275,7 @@ SCHEMAS: Final[Json] = {
         "additionalProperties": False,
         "description": "A refusal of a send: the API's, or the SMTP server's own.",
     },
+    **_CHECK_SCHEMAS,
     "WebUIConfiguration": _object(
         {
             "Label": STRING,

@@ -506,6 +506,7 @@ function renderMessage() {
   $("download").href = messagePath(message.ID, "/raw?dl=1");
   $("tab-html").disabled = !message.HTML;
   $("tab-text").disabled = !message.Text;
+  $("tab-check").disabled = !message.HTML;
   showView(state.view);
 }
 
@@ -530,6 +531,17 @@ async function showView(name) {
     );
   } else if (name === "text") {
     view.replaceChildren(el("pre", { class: "plain", text: message.Text || "" }));
+  } else if (name === "check") {
+    view.replaceChildren(el("p", { class: "gone", text: t("loading") }));
+    let body;
+    try {
+      body = await api("GET", messagePath(message.ID, "/html-check"));
+    } catch (error) {
+      body = null;
+      toast(error.message);
+    }
+    if (state.open !== message || state.view !== name) return;
+    view.replaceChildren(...(body === null ? [] : htmlCheck(body)));
   } else {
     view.replaceChildren(el("p", { class: "gone", text: t("loading") }));
     let body;
@@ -544,6 +556,66 @@ async function showView(name) {
     else if (name === "raw") view.replaceChildren(el("pre", { text: body }));
     else view.replaceChildren(headerTable(body));
   }
+}
+
+/** The HTML check: a bar per client family, then the features found, worst first. */
+function htmlCheck(body) {
+  const total = body.Total;
+  const families = Object.values(body.Families || {}).sort((a, b) => b.Supported - a.Supported || a.Name.localeCompare(b.Name));
+  // Widths through the CSSOM: the page's policy refuses style attributes.
+  const share = (kind, value) => {
+    const part = el("span", { class: kind });
+    part.style.width = `${value}%`;
+    return part;
+  };
+  const bar = (score) =>
+    el(
+      "span",
+      { class: "share-bar", "aria-hidden": "true" },
+      share("yes", score.Supported),
+      share("partial", score.Partial),
+      share("no", score.Unsupported),
+    );
+  const pct = (value) => i18n.num(value / 100, { style: "percent", maximumFractionDigits: 0 });
+  const clients = el(
+    "table",
+    { class: "check-clients" },
+    el(
+      "tbody",
+      {},
+      ...families.map((family) =>
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row", text: family.Name }),
+          el("td", {}, bar(family)),
+          el("td", { class: "pct", text: pct(family.Supported) }),
+        ),
+      ),
+    ),
+  );
+  const features = body.Warnings.map((warning) =>
+    el(
+      "li",
+      { class: "check-feature", "data-slug": warning.Slug },
+      el("span", { class: "title", text: warning.Title }),
+      el("span", { class: "found", text: t("check.found", warning.Score.Found) }),
+      bar(warning.Score),
+      el("span", { class: "pct", text: pct(warning.Score.Supported) }),
+    ),
+  );
+  return [
+    el(
+      "section",
+      { class: "check" },
+      el("p", { class: "check-total", text: t("check.overall", Math.round(total.Supported), Math.round(total.Partial), Math.round(total.Unsupported)) }),
+      el("h3", { text: t("check.clients") }),
+      clients,
+      el("h3", { text: t("check.features") }),
+      features.length ? el("ol", { class: "check-features" }, ...features) : el("p", { class: "gone", text: t("check.none") }),
+      el("p", { class: "check-source", text: t("check.source") }),
+    ),
+  ];
 }
 
 function headerTable(headers) {
