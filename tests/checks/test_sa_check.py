@@ -36,7 +36,7 @@ KEYS = {"IsSpam", "Error", "Score", "Rules"}
 
 @pytest.fixture(scope="module")
 def spamd() -> Iterator[Spamd]:
-    path = require_tool("spamd", "spamassassin")
+    path = require_tool("spamd", "spamd")
     # Not under pytest's own temporary directory: that one is the test user's alone.
     with tempfile.TemporaryDirectory(prefix="postier-spamd-") as root:
         daemon = Spamd(path, Path(root)).start()
