@@ -33,8 +33,9 @@ def opened(store: Path, api_for: ApiFor, message: EmailMessage, policy: LinkPoli
     return api_for(store, checks=ChecksConfig(links=policy))
 
 
-def check(api: Api) -> dict[str, object]:
-    reply = api.get("/api/v1/message/latest/link-check")
+def check(api: Api, follow: str | None = "true") -> dict[str, object]:
+    query = "" if follow is None else f"?follow={follow}"
+    reply = api.get(f"/api/v1/message/latest/link-check{query}")
     assert reply.status == 200, reply.text
     body: dict[str, object] = reply.json()
     return body
@@ -110,6 +111,28 @@ def test_links_tested_with_head(store: Path, api_for: ApiFor) -> None:
         assert body["Errors"] == 2
         assert {method for method, _ in server.requests} == {"HEAD"}
         assert ("HEAD", "/ok/there") in server.requests
+
+
+@pytest.mark.parametrize("follow", [None, "false", "0"])
+def test_without_follow_a_redirect_is_the_answer(
+    store: Path, api_for: ApiFor, follow: str | None
+) -> None:
+    with http_server() as server:
+        base = server.base
+        server.redirects["/moved"] = "/ok/there"
+        policy = LinkPolicy(enabled=True, allow_private=True, timeout=5)
+        body = check(opened(store, api_for, linked(f"{base}/moved"), policy), follow)
+        [(code, _)] = by_url(body).values()
+        assert code == 302  # what the server answered, not where it points
+        assert body["Errors"] == 0
+        assert ("HEAD", "/ok/there") not in server.requests
+
+
+def test_a_follow_that_is_not_a_flag_is_a_400(store: Path, api_for: ApiFor) -> None:
+    policy = LinkPolicy(enabled=True, allow_private=True, timeout=5)
+    api = opened(store, api_for, linked("http://a.example/"), policy)
+    reply = api.get("/api/v1/message/latest/link-check?follow=maybe")
+    assert reply.status == 400 and "follow" in reply.json()["Error"]
 
 
 def test_a_link_that_hangs_is_cut_by_the_timeout(store: Path, api_for: ApiFor) -> None:

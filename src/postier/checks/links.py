@@ -92,8 +92,11 @@ def _literal_refused(url: str, policy: LinkPolicy) -> str | None:
     return None if reachable(host, policy) else f"{host} is a private address"
 
 
-async def check_links(links: list[str], policy: LinkPolicy) -> dict[str, Any]:
-    """Mailpit's `{"Errors": n, "Links": [{"URL", "StatusCode", "Status"}]}`."""
+async def check_links(
+    links: list[str], policy: LinkPolicy, *, follow: bool = True
+) -> dict[str, Any]:
+    """Mailpit's `{"Errors": n, "Links": [{"URL", "StatusCode", "Status"}]}`; without
+    `follow`, a redirect's 3xx is the link's answer."""
     if not policy.enabled:
         untested = [_entry(link, 0, "not tested: postier serve --link-check") for link in links]
         return {"Errors": 0, "Links": untested}
@@ -107,7 +110,7 @@ async def check_links(links: list[str], policy: LinkPolicy) -> dict[str, Any]:
 
         async def one(link: str) -> dict[str, Any]:
             async with gate:
-                return await _test(session, link, policy)
+                return await _test(session, link, policy, follow)
 
         entries = list(await asyncio.gather(*(one(link) for link in tested)))
     entries.extend(_entry(link, 0, f"not tested: over {policy.max_links} links") for link in rest)
@@ -120,17 +123,23 @@ def _failed(entry: dict[str, Any]) -> bool:
     return bool(code == 0 or code >= 400)
 
 
-async def _test(session: aiohttp.ClientSession, link: str, policy: LinkPolicy) -> dict[str, Any]:
+async def _test(
+    session: aiohttp.ClientSession, link: str, policy: LinkPolicy, follow: bool
+) -> dict[str, Any]:
     try:
         async with asyncio.timeout(policy.timeout):
-            return await _follow(session, link, policy)
+            return await _follow(session, link, policy, MAX_HOPS if follow else 0)
     except TimeoutError:
         return _entry(link, 0, f"timed out after {policy.timeout:g} s")
 
 
-async def _follow(session: aiohttp.ClientSession, link: str, policy: LinkPolicy) -> dict[str, Any]:
+async def _follow(
+    session: aiohttp.ClientSession, link: str, policy: LinkPolicy, hops: int
+) -> dict[str, Any]:
+    """HEAD `link`, then up to `hops` redirects, each hop's address checked (`hops` 0:
+    a redirect is the answer)."""
     url = link
-    for _hop in range(MAX_HOPS + 1):
+    for _hop in range(hops + 1):
         refused = _literal_refused(url, policy)
         if refused is not None:
             return _entry(link, 0, f"refused: {refused} (--link-check-private)")
@@ -145,13 +154,13 @@ async def _follow(session: aiohttp.ClientSession, link: str, policy: LinkPolicy)
             if refusal is not None:
                 return _entry(link, 0, f"refused: {refusal} (--link-check-private)")
             return _entry(link, 0, f"failed: {_reason(error)}")
-        if status in (301, 302, 303, 307, 308) and location:
+        if status in (301, 302, 303, 307, 308) and location and hops > 0:
             url = urljoin(url, location)
             if urlsplit(url).scheme.lower() not in ("http", "https"):
                 return _entry(link, 0, f"refused: a redirect to {urlsplit(url).scheme}:")
             continue
         return _entry(link, status, _phrase(status))
-    return _entry(link, 0, f"failed: more than {MAX_HOPS} redirects")
+    return _entry(link, 0, f"failed: more than {hops} redirects")
 
 
 def _entry(link: str, code: int, status: str) -> dict[str, Any]:

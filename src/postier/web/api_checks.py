@@ -12,6 +12,7 @@ from postier.checks import check_html, check_links, links_of, spam_check
 from .api_message import resolved
 from .context import context
 from .errors import ApiError
+from .params import query_flag
 
 
 async def html_check(request: web.Request) -> web.Response:
@@ -25,12 +26,15 @@ async def html_check(request: web.Request) -> web.Response:
 
 
 async def link_check(request: web.Request) -> web.Response:
+    """`?follow=true`: a redirect is followed (each hop checked as the link was);
+    otherwise its 3xx is the link's answer (Mailpit's default)."""
     state = context(request)
+    follow = query_flag(request.query, "follow", default=False)
     mail = state.mail
     ref = await resolved(request)
     opened = await mail.run(lambda: mail.open(ref, mark=False))
     links = await mail.run(lambda: links_of(opened.view.html, opened.view.text))
-    return web.json_response(await check_links(links, state.checks.links))
+    return web.json_response(await check_links(links, state.checks.links, follow=follow))
 
 
 async def sa_check(request: web.Request) -> web.Response:

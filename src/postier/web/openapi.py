@@ -309,6 +309,12 @@ PATHS: Final[Json] = {
         "The message's links; with --link-check, what a HEAD request to each answers "
         "(never a private address without --link-check-private) (Mailpit's link check)",
         _json("The links.", ref("LinkCheckResponse")),
+        _query(
+            "follow",
+            "true: follow each redirect (every hop checked as the link was); otherwise a "
+            "redirect's 3xx is the link's answer.",
+            {"type": "boolean"},
+        ),
     ),
     "/api/v1/message/{id}/sa-check": _message(
         "The message's spam score and the rules that fired, from the SpamAssassin daemon "

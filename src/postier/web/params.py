@@ -39,6 +39,18 @@ def whole_number(query: Mapping[str, str], name: str, default: int) -> int:
     return int(text)
 
 
+def query_flag(query: Mapping[str, str], name: str, default: bool) -> bool:
+    """A true/false query parameter, spelled as Go's `strconv.ParseBool` takes it."""
+    if name not in query:
+        return default
+    text = query[name].strip()
+    if text in _TRUE:
+        return True
+    if text in _FALSE or text == "":
+        return False
+    raise ApiError(400, f"{name} must be true or false, not {text!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Paging:
     start: int
