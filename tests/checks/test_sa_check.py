@@ -13,7 +13,9 @@ import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,11 +23,12 @@ from postier.checks import ChecksConfig, SpamdAddress
 from postier.cli.serve import settings_from
 from postier.cli.serve_checks import host_port
 from postier.server.process import checks_config
-from tests.checks.peers import Spamd, free_port
+from tests.checks.peers import Spamd, free_port, http_server
 from tests.store_read.helpers import deliver, plain
 from tests.support.server import ServerProcess
 from tests.support.tools import require_tool
 from tests.web.conftest import Api, ApiFor
+from tests.web.npm_call import npm_call
 
 SPAMMY = (
     "Buy viagra cheap now! Make money fast, 100% free, click here, act now.\n"
@@ -161,3 +164,48 @@ def test_postier_serve_with_spamd_and_link_check(tmp_path: Path, spamd: Spamd) -
             links = json.loads(reply.read())
         (link,) = links["Links"]
         assert link["StatusCode"] == 0 and link["Status"].startswith("refused: ")
+
+
+@pytest.mark.slow
+@pytest.mark.interop
+def test_the_npm_client_reads_the_three_checks(tmp_path: Path, spamd: Spamd) -> None:
+    """npm's `mailpit-api`, unchanged: `htmlCheck`, `linkCheck(id, follow)` and
+    `spamAssassinCheck` against `postier serve`, each answer in the shape it expects."""
+    with http_server() as site:
+        site.redirects["/moved"] = "/ok"
+        args = (
+            "--http-host", "127.0.0.1", "--http-port", "0", "--spamd",
+            f"127.0.0.1:{spamd.port}", "--spamd-timeout", "60", "--link-check",
+            "--link-check-private",
+        )  # fmt: skip
+        with ServerProcess(tmp_path / "mail", *args) as process:
+            match = HTTP.search(process.wait_for_log(HTTP.pattern))
+            assert match is not None
+            message = EmailMessage()
+            message["Subject"], message["From"] = "Checked", "s@example.com"
+            message.set_content(SPAMMY)
+            message.add_alternative(
+                f"<html><body style='display:flex'><a href='{site.base}/moved'>go</a>"
+                f"<a href='{site.base}/500'>broken</a></body></html>",
+                subtype="html",
+            )
+            with smtplib.SMTP(*process.address, timeout=10) as client:
+                client.send_message(message, "s@example.com", ["alice@example.org"])
+            html = npm_call(match[1], "htmlCheck", "latest")
+            followed = npm_call(match[1], "linkCheck", "latest", True)
+            unfollowed = npm_call(match[1], "linkCheck", "latest", False)
+            spam = npm_call(match[1], "spamAssassinCheck", "latest")
+    for result in (html, followed, unfollowed, spam):
+        assert result["ok"], result
+    assert "css-display-flex" in {w["Slug"] for w in html["value"]["Warnings"]}
+    assert html["value"]["Total"]["Tests"] > 0
+    assert _codes(followed["value"]) == {"moved": 200, "500": 500}
+    assert followed["value"]["Errors"] == 1
+    assert _codes(unfollowed["value"]) == {"moved": 302, "500": 500}
+    assert "DRUGS_ERECTILE" in {rule["Name"] for rule in spam["value"]["Rules"]}
+    assert spam["value"]["IsSpam"] is (spam["value"]["Score"] >= 5.0)
+
+
+def _codes(check: dict[str, Any]) -> dict[str, int]:
+    """Each link's status code, by the last part of its path."""
+    return {link["URL"].rsplit("/", 1)[1]: link["StatusCode"] for link in check["Links"]}

@@ -9,7 +9,6 @@ import base64
 import json
 import os
 import re
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -21,8 +20,7 @@ import pytest
 
 from tests.client.servers import LoopbackController, RecordingHandler
 from tests.support.server import ServerProcess
-from tests.support.tools import require_tool
-from tests.web.test_npm_client import installed
+from tests.web.npm_call import npm_call
 
 TIMEOUT = 15.0
 SENDER = {"Email": "app@example.com", "Name": "The App"}
@@ -296,8 +294,6 @@ def test_postier_web_alone_cannot_send(tmp_path: Path) -> None:
 
 
 def test_npm_mailpit_api_sends_through_postier(api: Http) -> None:
-    node = require_tool("node", "nodejs")
-    directory = installed(require_tool("npm", "npm"))
     request = {
         "From": {"Email": "npm@example.com", "Name": "Node"},
         "To": [{"Email": "npm@example.org"}],
@@ -307,13 +303,7 @@ def test_npm_mailpit_api_sends_through_postier(api: Http) -> None:
         "Attachments": [{"Content": base64.b64encode(b"npm").decode(), "Filename": "n.txt"}],
         "Tags": ["npm"],
     }
-    done = subprocess.run(
-        [node, str(Path(__file__).with_name("send.mjs")), str(directory), api.url.rstrip("/"),
-         json.dumps(request)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    result = npm_call(api.url, "sendMessage", request)
     assert result["ok"], result
     shown = api.get(f"api/v1/message/{result['value']['ID']}")
     assert shown["Subject"] == "from mailpit-api"
