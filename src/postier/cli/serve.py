@@ -24,6 +24,7 @@ from postier.cli.options import (
 )
 from postier.cli.serve_option import Option
 from postier.cli.serve_relay import RELAY_OPTIONS
+from postier.cli.serve_tags import TAGS_OPTIONS
 from postier.explain import LANGUAGES
 from postier.settings import DEFAULT_EXEMPT, Settings
 
@@ -237,6 +238,7 @@ OPTIONS: Final = (
         "N",
     ),
     *RELAY_OPTIONS,
+    *TAGS_OPTIONS,
     Option(
         "explain",
         "tell every step of each SMTP session on standard output, by the part of the "

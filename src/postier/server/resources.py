@@ -57,7 +57,9 @@ class Shared:
         if relay.upstream is not None:
             shared.outbound = OutboundQueue(settings.store, fsync=settings.fsync)
         shared.logins = Logins(accounts, settings.auth_failure_delay)
-        shared.reader = Reader(settings.store, fsync=settings.fsync)
+        shared.reader = Reader(
+            settings.store, fsync=settings.fsync, tags_from_plus=settings.tags_from_plus
+        )
         if settings.index:
             shared.indexer = Indexer(shared.reader, settings.format)
         return shared

@@ -166,6 +166,8 @@ SCHEMAS: Final[Json] = {
     ),
     "ChaosBody": {"type": "object"},
     "ReleaseBody": _request({"To": array(STRING)}),
+    "SetTagsBody": _request({"Tags": _nullable(array(STRING)), "IDs": _nullable(array(STRING))}),
+    "RenameTagBody": _request({"Name": STRING}),
     "WebUIConfiguration": _object(
         {
             "Label": STRING,

@@ -38,6 +38,7 @@ from postier.store.query import (
     Query,
     SearchRecord,
     SizeTerm,
+    TagTerm,
     Term,
     TextTerm,
     fold,
@@ -119,25 +120,40 @@ def message_columns(record: SearchRecord) -> dict[str, int]:
     }
 
 
-def where(query: Query, *, alias: str = "m", unread: str | None = None) -> Condition:
+def tags_of(alias: str) -> str:
+    """A subquery, its rows the tags (`value`) of the row `alias` of `messages`: those the
+    API chose for it (`tags_chosen`) when it chose, else its `X-Tags:` header's and, when
+    its one parameter is true, its plus-address's."""
+    chosen = f"EXISTS (SELECT 1 FROM tags_chosen c WHERE c.id = {alias}.id)"
+    return (
+        f"SELECT value FROM json_each((SELECT c.tags FROM tags_chosen c WHERE c.id = {alias}.id))"
+        f" UNION ALL SELECT value FROM json_each({alias}.header_tags) WHERE NOT {chosen}"
+        f" UNION ALL SELECT value FROM json_each({alias}.plus_tags) WHERE ? AND NOT {chosen}"
+    )
+
+
+def where(
+    query: Query, *, alias: str = "m", unread: str | None = None, plus: bool = False
+) -> Condition:
     """A SQL boolean expression over `messages AS {alias}`, true for exactly the rows whose
     record `query.matches`; `"1"` for the empty query. Every value is a parameter.
     `unread`: the SQL that says a row is unread, when not its own `seen` (all mail's
-    entry for a delivery is unread while any copy is)."""
+    entry for a delivery is unread while any copy is). `plus`: the plus-address's tags
+    count (`serve --tags-from-plus`)."""
     if not _ALIAS.fullmatch(alias):
         raise ValueError(f"not a plain SQL identifier: {alias!r}")
     unread_sql = f"{alias}.seen = 0" if unread is None else unread
-    parts = [_term(term, alias, unread_sql) for term in query.terms]
+    parts = [_term(term, alias, unread_sql, plus) for term in query.terms]
     if not parts:
         return Condition("1", ())
     sql = " AND ".join(f"({part.sql})" for part in parts)
     return Condition(sql, tuple(param for part in parts for param in part.params))
 
 
-def _term(term: Term, alias: str, unread: str) -> Condition:
+def _term(term: Term, alias: str, unread: str, plus: bool) -> Condition:
     match term:
         case Not(inner):
-            negated = _term(inner, alias, unread)
+            negated = _term(inner, alias, unread, plus)
             return Condition(f"NOT ({negated.sql})", negated.params)
         case TextTerm(words):
             return _text(alias, _TEXT_COLUMNS, " ".join(words))
@@ -147,6 +163,12 @@ def _term(term: Term, alias: str, unread: str) -> Condition:
             return Condition(f"NOT {unread}", ())
         case FlagTerm(Flag.UNREAD):
             return Condition(unread, ())
+        case FlagTerm(Flag.TAGGED):
+            return Condition(f"EXISTS ({tags_of(alias)})", (int(plus),))
+        case TagTerm(_):
+            # Tags are ASCII (`tagging`): SQLite's lower() folds them as `fold` does.
+            sql = f"EXISTS (SELECT 1 FROM ({tags_of(alias)}) WHERE lower(value) = ?)"
+            return Condition(sql, (int(plus), term.name))
         case FlagTerm(_):
             return Condition(f"{alias}.attachments > 0", ())
         case DateTerm(field, day):
