@@ -120,15 +120,31 @@ def message_columns(record: SearchRecord) -> dict[str, int]:
     }
 
 
-def tags_of(alias: str) -> str:
-    """A subquery, its rows the tags (`value`) of the row `alias` of `messages`: those the
-    API chose for it (`tags_chosen`) when it chose, else its `X-Tags:` header's and, when
-    its one parameter is true, its plus-address's."""
-    chosen = f"EXISTS (SELECT 1 FROM tags_chosen c WHERE c.id = {alias}.id)"
-    return (
-        f"SELECT value FROM json_each((SELECT c.tags FROM tags_chosen c WHERE c.id = {alias}.id))"
-        f" UNION ALL SELECT value FROM json_each({alias}.header_tags) WHERE NOT {chosen}"
-        f" UNION ALL SELECT value FROM json_each({alias}.plus_tags) WHERE ? AND NOT {chosen}"
+_UNCHOSEN: Final = (
+    "SELECT rowid FROM messages t INDEXED BY messages_{0}_tagged WHERE {1}t.{0}_tags != '[]' "
+    "AND NOT EXISTS (SELECT 1 FROM tags_chosen c WHERE c.id = t.id){2}"
+)
+
+
+def _tagged(alias: str, test: str, plus: bool, name: tuple[object, ...]) -> Condition:
+    """The rows of `messages AS {alias}` with a tag that `test` holds for (`value`, one
+    tag; `name` its parameters), or with any tag (`test` empty): those the API chose tags
+    for by their chosen ones, the others by their `X-Tags:` header's and, with `plus`,
+    their plus-address's (`messages.header_tags`, `plus_tags`). Each part is found along
+    its own index (`tags_chosen`, a partial index of `messages`), never by a walk of every
+    message; their rows are what the outer query tests, as `search`'s are."""
+    chosen = "c.tags != '[]'"
+    derived = ""
+    if test:
+        chosen = f"EXISTS (SELECT 1 FROM json_each(c.tags) WHERE {test})"
+        derived = " AND EXISTS (SELECT 1 FROM json_each(t.{0}_tags) WHERE " + test + ")"
+    parts = [
+        f"SELECT m2.rowid FROM tags_chosen c CROSS JOIN messages m2 ON m2.id = c.id WHERE {chosen}",
+        _UNCHOSEN.format("header", "", derived.format("header")),
+        _UNCHOSEN.format("plus", "? AND ", derived.format("plus")),
+    ]
+    return Condition(
+        f"{alias}.rowid IN ({' UNION ALL '.join(parts)})", (*name, *name, int(plus), *name)
     )
 
 
@@ -164,11 +180,10 @@ def _term(term: Term, alias: str, unread: str, plus: bool) -> Condition:
         case FlagTerm(Flag.UNREAD):
             return Condition(unread, ())
         case FlagTerm(Flag.TAGGED):
-            return Condition(f"EXISTS ({tags_of(alias)})", (int(plus),))
+            return _tagged(alias, "", plus, ())
         case TagTerm(_):
             # Tags are ASCII (`tagging`): SQLite's lower() folds them as `fold` does.
-            sql = f"EXISTS (SELECT 1 FROM ({tags_of(alias)}) WHERE lower(value) = ?)"
-            return Condition(sql, (int(plus), term.name))
+            return _tagged(alias, "lower(value) = ?", plus, (term.name,))
         case FlagTerm(_):
             return Condition(f"{alias}.attachments > 0", ())
         case DateTerm(field, day):
