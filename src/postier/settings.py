@@ -149,6 +149,9 @@ class Settings:
     chaos_seed: int | None = None
     """Seeds chaos's dice, so that a test run is repeatable; None: a new seed each run."""
 
+    tags_from_plus: bool = False
+    """A copy is tagged with the +TAG of its recipient's address (`store.tagging`)."""
+
     relay: str | None = None
     """The upstream SMTP server (`HOST[:PORT]`) that relayed and released mail goes to."""
     relay_starttls: bool = False

@@ -203,7 +203,7 @@ def test_render(source: str, canonical: str) -> None:
 
 
 FIELDS = (
-    "from:, to:, cc:, subject:, message-id:, mailbox:, is:, has:, before:, after:,"
+    "from:, to:, cc:, subject:, message-id:, mailbox:, tag:, is:, has:, before:, after:,"
     " larger:, smaller:"
 )
 FULLWIDTH_DAY = "2024-05-31".translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
@@ -359,10 +359,10 @@ ERRORS: list[tuple[str, str, int | None]] = [
         "'smaller:' at column 1 has no value; put it right after the colon, as in smaller:500K",
         1,
     ),
-    ("is:seen", "'is:' at column 1 takes read or unread, not 'seen'", 1),
-    ("is:attachment", "'is:' at column 1 takes read or unread, not 'attachment'", 1),
+    ("is:seen", "'is:' at column 1 takes read, unread or tagged, not 'seen'", 1),
+    ("is:attachment", "'is:' at column 1 takes read, unread or tagged, not 'attachment'", 1),
     ("has:READ", "'has:' at column 1 takes attachment, not 'READ'", 1),
-    ('x is:"re ad"', "'is:' at column 3 takes read or unread, not 're ad'", 3),
+    ('x is:"re ad"', "'is:' at column 3 takes read, unread or tagged, not 're ad'", 3),
     (
         "before:2024-5-31",
         "'before:' at column 1 needs a date as YYYY-MM-DD, like 2024-05-31, not '2024-5-31'",
@@ -633,6 +633,7 @@ def test_exported_names() -> None:
         "QueryError",
         "SearchRecord",
         "SizeTerm",
+        "TagTerm",
         "Term",
         "TextTerm",
         "fold",

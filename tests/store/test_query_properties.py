@@ -26,6 +26,7 @@ from postier.store.query import (
     QueryError,
     SearchRecord,
     SizeTerm,
+    TagTerm,
     Term,
     TextTerm,
     fold,
@@ -129,6 +130,7 @@ atoms: st.SearchStrategy[Atom] = st.one_of(
     st.builds(TextTerm, words),
     st.builds(FieldTerm, text_fields, words),
     st.builds(FlagTerm, st.sampled_from(Flag)),
+    st.builds(TagTerm, st.one_of(words, st.sampled_from([("invoice",), ("big", "deal"), ("a",)]))),
     st.builds(DateTerm, st.sampled_from([Field.BEFORE, Field.AFTER]), days),
     st.builds(SizeTerm, st.sampled_from([Field.LARGER, Field.SMALLER]), sizes),
 )
@@ -170,6 +172,7 @@ records = st.builds(
     size=st.one_of(st.integers(0, 4096), st.integers(0, 4).map(lambda n: n << 10)),
     attachments=st.integers(0, 3),
     read=st.booleans(),
+    tags=st.lists(st.sampled_from(["Invoice", "big deal", "a", "A b"]), max_size=3).map(tuple),
 )
 
 
@@ -230,8 +233,12 @@ def _oracle(atom: Atom, r: SearchRecord) -> bool:
             return r.read
         case FlagTerm(Flag.UNREAD):
             return not r.read
+        case FlagTerm(Flag.TAGGED):
+            return bool(r.tags)
         case FlagTerm(_):
             return r.attachments >= 1
+        case TagTerm(words):
+            return " ".join(words) in {tag.lower() for tag in r.tags}
         case DateTerm(Field.AFTER, day):
             return r.received.astimezone(UTC).date() >= day
         case DateTerm(_, day):

@@ -3,6 +3,7 @@ records in an in-memory index, each answer also checked against `Query.matches`.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -50,8 +51,20 @@ _DUMMY = {
 
 
 def insert(connection: sqlite3.Connection, rowid: int, record: SearchRecord) -> None:
-    """Adds `record` as the index stores it, under `rowid`."""
-    row = {**_DUMMY, "id": f"id{rowid}", **message_columns(record)}
+    """Adds `record` as the index stores it, under `rowid`. Its tags are its header's
+    (a plus-address's decoy beside them, not counted), or, every third record, chosen by
+    the API (a header's decoy beside them, replaced)."""
+    tags = json.dumps(list(record.tags))
+    chosen = rowid % 3 == 2
+    row = {
+        **_DUMMY,
+        "id": f"id{rowid}",
+        **message_columns(record),
+        "header_tags": '["decoy"]' if chosen else tags,
+        "plus_tags": '["decoy"]',
+    }
+    if chosen:
+        connection.execute("INSERT INTO tags_chosen VALUES (?, ?)", (f"id{rowid}", tags))
     names = ", ".join(row)
     connection.execute(
         f"INSERT INTO messages(rowid, {names}) VALUES (?, {', '.join('?' * len(row))})",

@@ -29,6 +29,7 @@ from postier.store.query import (
     Query,
     SearchRecord,
     SizeTerm,
+    TagTerm,
     Term,
     TextTerm,
     fold,
@@ -83,6 +84,9 @@ records = st.builds(
     size=st.integers(0, 8),
     attachments=st.integers(0, 2),
     read=st.booleans(),
+    tags=st.lists(st.sampled_from(["Invoice", "big deal", "decoy", "a"]), max_size=3).map(
+        lambda tags: tuple(dict.fromkeys(tags))
+    ),
 )
 
 words = (
@@ -98,6 +102,7 @@ atoms: st.SearchStrategy[Atom] = st.one_of(
     st.builds(TextTerm, words),
     st.builds(FieldTerm, text_fields, words),
     st.builds(FlagTerm, st.sampled_from(Flag)),
+    st.builds(TagTerm, st.sampled_from([("invoice",), ("big", "deal"), ("decoy",), ("b",)])),
     st.builds(
         DateTerm,
         st.sampled_from([Field.BEFORE, Field.AFTER]),

@@ -9,6 +9,7 @@ def test_exported_names() -> None:
     assert sorted(postier.store.read.__all__) == [
         "Attachment",
         "BadQuery",
+        "BadTag",
         "Change",
         "ChangeKind",
         "DEFAULT_INTERVAL",

@@ -25,6 +25,7 @@ from postier.cli.options import (
 from postier.cli.serve_checks import CHECK_OPTIONS
 from postier.cli.serve_option import Option
 from postier.cli.serve_relay import RELAY_OPTIONS
+from postier.cli.serve_tags import TAGS_OPTIONS
 from postier.cli.serve_webhooks import WEBHOOK_OPTIONS
 from postier.explain import LANGUAGES
 from postier.settings import DEFAULT_EXEMPT, Settings
@@ -247,6 +248,7 @@ OPTIONS: Final = (
     *RELAY_OPTIONS,
     *WEBHOOK_OPTIONS,
     *CHECK_OPTIONS,
+    *TAGS_OPTIONS,
     Option(
         "explain",
         "tell every step of each SMTP session on standard output, by the part of the "

@@ -77,6 +77,12 @@ def register(subparsers: Any) -> None:
         "besides localhost, 127.0.0.1 and ::1 (others get 403, against DNS rebinding)",
     )
     parser.add_argument(
+        "--tags-from-plus",
+        action="store_true",
+        default=env_flag("tags_from_plus"),
+        help="tag each copy with the +TAG of its recipient's address, as postier serve does",
+    )
+    parser.add_argument(
         "--log-level",
         type=choice(*LOG_LEVELS),
         choices=LOG_LEVELS,
@@ -106,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
             options,
             certificate=args.tls_cert if args.http_tls else None,
             key=args.tls_key,
+            tags_from_plus=args.tags_from_plus,
         )
     except ServerError as error:
         print(f"postier: {error}", file=sys.stderr)

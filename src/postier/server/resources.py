@@ -68,7 +68,9 @@ class Shared:
             shared.metrics = Metrics(multiprocess=settings.metrics_dir)
             shared.metrics.live.outbound = shared.outbound
         shared.logins = Logins(accounts, settings.auth_failure_delay)
-        shared.reader = Reader(settings.store, fsync=settings.fsync)
+        shared.reader = Reader(
+            settings.store, fsync=settings.fsync, tags_from_plus=settings.tags_from_plus
+        )
         if settings.index:
             lag = None if shared.metrics is None else shared.metrics.index_lag
             shared.indexer = Indexer(shared.reader, settings.format, lag=lag)

@@ -32,9 +32,11 @@ def serve_web(
     *,
     certificate: Path | None = None,
     key: Path | None = None,
+    tags_from_plus: bool = False,
 ) -> None:
     """`postier web`: the API alone over the store at `store`, until SIGINT or SIGTERM;
-    over HTTPS with `certificate`, which SIGHUP loads again. Raises ServerError."""
+    over HTTPS with `certificate`, which SIGHUP loads again; `tags_from_plus`: as
+    `serve --tags-from-plus`. Raises ServerError."""
     options = options or HttpOptions()
     live = server_context(certificate, key)
     options = replace(options, tls=live)
@@ -46,7 +48,7 @@ def serve_web(
     if not store.is_dir():
         raise ServerError(f"no store at {store}: give --store DIR, as given to postier serve")
     try:
-        reader = Reader(store)
+        reader = Reader(store, tags_from_plus=tags_from_plus)
     except (ReaderError, OSError) as error:
         raise ServerError(f"cannot read the store {store}: {error}") from None
     try:

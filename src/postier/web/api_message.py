@@ -47,6 +47,7 @@ async def get_message(request: web.Request) -> web.Response:
             unsubscribe=headers.unsubscribe(block),
             username=headers.username(block),
             found=opened.parts,
+            tags=mail.reader.tags([ref]).get(ref, []),
         )
 
     return web.json_response(await mail.run(shape))

@@ -23,8 +23,9 @@ async def listing(request: web.Request, query: str) -> web.Response:
     found, whole, facts = await mail.run(
         lambda: mail.page(mailbox, query, wanted.start, wanted.limit)
     )
+    tags = await mail.run(mail.reader.all_tags)
     summaries = [shapes.summary(item, facts[item.id]) for item in found.messages]
-    return web.json_response(shapes.listing(found, whole, wanted.start, summaries))
+    return web.json_response(shapes.listing(found, whole, wanted.start, summaries, tags))
 
 
 async def list_messages(request: web.Request) -> web.Response:

@@ -54,7 +54,8 @@ async def info(request: web.Request) -> web.Response:
         accepted_size=smtp.accepted_size,
         rejected=smtp.rejected,
     )
-    return web.json_response(shapes.info(stats))
+    tags = await mail.run(mail.reader.tag_counts)
+    return web.json_response(shapes.info(stats, tags))
 
 
 async def livez(request: web.Request) -> web.Response:

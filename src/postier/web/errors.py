@@ -16,6 +16,7 @@ from aiohttp import web
 
 from postier.store.read import (
     BadQuery,
+    BadTag,
     IndexFailure,
     MailboxBusy,
     NoSuchMailbox,
@@ -31,6 +32,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _STATUS: Final[tuple[tuple[type[ReaderError], int], ...]] = (
     (BadQuery, 400),
     (NotAnAddress, 400),
+    (BadTag, 400),
     (NoSuchMessage, 404),
     (NoSuchMailbox, 404),
     (MailboxBusy, 503),

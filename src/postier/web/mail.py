@@ -105,6 +105,7 @@ class Mail:
         """`HeadFacts` of each message, from its header block (no look at the files'
         stamps per message: the page was just brought up to date)."""
         result: dict[str, HeadFacts] = {}
+        tags = self.reader.tags([item.id for item in items])
         for item in items:
             with self.reader.db.reading() as conn:
                 if is_delivery_id(item.id):
@@ -116,7 +117,7 @@ class Mail:
                 with contextlib.suppress(NoSuchMessage, OSError):
                     block = self.head(where)
             reply_to = headers.addresses(block, "reply-to")
-            result[item.id] = HeadFacts(reply_to, headers.username(block))
+            result[item.id] = HeadFacts(reply_to, headers.username(block), tags.get(item.id, []))
         return result
 
     def head(self, ref: str | Located) -> bytes:

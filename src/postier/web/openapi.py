@@ -83,6 +83,7 @@ def _path(name: str, description: str) -> Json:
 
 
 _ID: Final = _path("id", "A message's ID, or `latest` (the newest; of those matching ?query=).")
+_TAG: Final = _path("tag", "A tag's name, in any case.")
 _LATEST_QUERY: Final = _query("query", "With `latest`: the newest of those that match.", STRING)
 _NUMBER: Final[Json] = {"type": "integer", "minimum": 0, "maximum": MAX_NUMBER}
 _PAGING: Final = [
@@ -326,6 +327,46 @@ PATHS: Final[Json] = {
         "get": _operation(
             "What the page offers: release, and where it goes (Mailpit's)",
             _json("The configuration.", ref("WebUIConfiguration")),
+        ),
+    },
+    "/api/v1/tags": {
+        "get": _operation(
+            "Every tag of the store's messages, sorted (Mailpit's)",
+            _json("The tags' names.", array(STRING)),
+        ),
+        "put": _operation(
+            "Give the messages IDs exactly the tags Tags (none: no tag), in the index; "
+            "a delivery's ID tags each of its copies (Mailpit's)",
+            _OK,
+            400,
+            404,
+            413,
+            503,
+            requestBody={"required": True, "content": {_JSON: {"schema": ref("SetTagsBody")}}},
+        ),
+    },
+    "/api/v1/tags/{tag}": {
+        "put": _operation(
+            "Rename a tag on every message; a 400 for a tag no message has, or a new name "
+            "that another tag has (Mailpit's)",
+            _OK,
+            400,
+            404,
+            413,
+            503,
+            parameters=[_TAG],
+            requestBody={
+                "required": True,
+                "content": {_JSON: {"schema": ref("RenameTagBody")}},
+            },
+        ),
+        "delete": _operation(
+            "Take a tag off every message; a 400 for a tag no message has (Mailpit's)",
+            _OK,
+            400,
+            404,
+            503,
+            parameters=[_TAG],
         ),
     },
     "/api/events": {

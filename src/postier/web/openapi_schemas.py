@@ -276,6 +276,8 @@ SCHEMAS: Final[Json] = {
         "description": "A refusal of a send: the API's, or the SMTP server's own.",
     },
     **_CHECK_SCHEMAS,
+    "SetTagsBody": _request({"Tags": _nullable(array(STRING)), "IDs": _nullable(array(STRING))}),
+    "RenameTagBody": _request({"Name": STRING}),
     "WebUIConfiguration": _object(
         {
             "Label": STRING,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any
@@ -68,6 +68,8 @@ class HeadFacts:
 
     reply_to: list[Pair]
     username: str
+    tags: list[str] = field(default_factory=list)
+    """Its tags (`Reader.tags`): the index's, not the header block's."""
 
 
 def summary(item: MessageSummary, facts: HeadFacts) -> Json:
@@ -87,16 +89,19 @@ def summary(item: MessageSummary, facts: HeadFacts) -> Json:
         "Subject": item.subject,
         "Created": rfc3339(item.received),
         "Username": facts.username,
-        "Tags": [],
+        "Tags": list(facts.tags),
         "Size": item.size,
         "Attachments": item.attachments,
         "Snippet": item.snippet,
     }
 
 
-def listing(page: Page, whole: Page, start: int, summaries: Sequence[Json]) -> Json:
+def listing(
+    page: Page, whole: Page, start: int, summaries: Sequence[Json], tags: Sequence[str] = ()
+) -> Json:
     """Mailpit's `MessagesSummary`: `total` and `unread` count the whole list (the store,
-    or the mailbox asked for), `messages_count` and `messages_unread` what matched."""
+    or the mailbox asked for), `messages_count` and `messages_unread` what matched; `tags`
+    every tag of the store."""
     return {
         "total": whole.total,
         "unread": whole.unread,
@@ -104,7 +109,7 @@ def listing(page: Page, whole: Page, start: int, summaries: Sequence[Json]) -> J
         "messages_count": page.total,
         "messages_unread": page.unread,
         "start": start,
-        "tags": [],
+        "tags": list(tags),
         "messages": list(summaries),
     }
 
@@ -146,6 +151,7 @@ def message(
     unsubscribe: Unsubscribe,
     username: str,
     found: Sequence[Part],
+    tags: Sequence[str] = (),
 ) -> Json:
     """Mailpit's `Message`: the summary's fields, its bodies, its parts; and `Read`, which
     Mailpit sent until 1.9 (always true: opening a message marks it read) and clients
@@ -170,7 +176,7 @@ def message(
             "HeaderPost": unsubscribe.header_post,
         },
         "Date": rfc3339(shown.date or item.received),
-        "Tags": [],
+        "Tags": list(tags),
         "Username": username,
         "Text": shown.text or "",
         "HTML": shown.html or "",
@@ -208,7 +214,7 @@ class Stats:
     rejected: int
 
 
-def info(stats: Stats) -> Json:
+def info(stats: Stats, tags: dict[str, int] | None = None) -> Json:
     """Mailpit's `AppInformation`; postier never asks the network for a newer version."""
     return {
         "Version": stats.version,
@@ -217,7 +223,7 @@ def info(stats: Stats) -> Json:
         "DatabaseSize": stats.database_size,
         "Messages": stats.messages,
         "Unread": stats.unread,
-        "Tags": {},
+        "Tags": dict(tags or {}),
         "RuntimeStats": {
             "Uptime": stats.uptime,
             "Memory": stats.memory,

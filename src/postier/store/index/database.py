@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-from .schema import SCHEMA_VERSION, TABLES
+from .schema import KEPT_TABLES, SCHEMA_VERSION, TABLES
 from .words import EPOCH_KEY, KnownWords
 
 log = logging.getLogger("postier.store")
@@ -42,6 +42,15 @@ _SIDE_FILES: Final = ("", "-wal", "-shm", "-journal")
 
 class IndexUnavailableError(Exception):
     """The index could not be opened, even anew (the error says why)."""
+
+
+class _OtherVersion(sqlite3.DatabaseError):
+    """The file holds an index of another schema version: rebuilt, with `kept`, the rows
+    of `KEPT_TABLES` it held."""
+
+    def __init__(self, message: str, kept: dict[str, list[tuple[object, ...]]]) -> None:
+        super().__init__(message)
+        self.kept = kept
 
 
 def index_path(store_dir: Path) -> Path:
@@ -91,15 +100,21 @@ class IndexDatabase:
 
     def _open_file(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        kept: dict[str, list[tuple[object, ...]]] = {}
         for attempt in range(2):
             try:
                 conn = _open(str(self.path))
+                _restore(conn, kept)
                 self._remember_identity()
                 return conn
             except sqlite3.DatabaseError as error:
                 if attempt:
                     raise IndexUnavailableError(f"the index {self.path}: {error}") from error
-                log.warning("the index %s is damaged (%s); building it again", self.path, error)
+                if isinstance(error, _OtherVersion):
+                    kept = error.kept
+                    log.info("the index %s is of %s; building it again", self.path, error)
+                else:
+                    log.warning("the index %s is damaged (%s); building it again", self.path, error)
                 self._discard_files()
         raise AssertionError("unreachable")
 
@@ -231,11 +246,35 @@ def _open(name: str, *, check_same_thread: bool = True) -> sqlite3.Connection:
                 "INSERT OR IGNORE INTO meta VALUES (?, ?)", (EPOCH_KEY, secrets.token_hex(8))
             )
         elif version != str(SCHEMA_VERSION):
-            raise sqlite3.DatabaseError(f"schema version {version}, not {SCHEMA_VERSION}")
+            kept = _kept_rows(conn)
+            raise _OtherVersion(f"schema version {version}, not {SCHEMA_VERSION}", kept)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _kept_rows(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    """The rows of `KEPT_TABLES` an index of another version holds (of the tables and
+    columns it has: none in one older than them)."""
+    kept: dict[str, list[tuple[object, ...]]] = {}
+    for table, columns in KEPT_TABLES.items():
+        names = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if set(columns) <= names:
+            kept[table] = conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+    return kept
+
+
+def _restore(conn: sqlite3.Connection, kept: dict[str, list[tuple[object, ...]]]) -> None:
+    """Put the rows an index of another version held into the new one."""
+    for table, rows in kept.items():
+        columns = KEPT_TABLES[table]
+        marks = ", ".join("?" for _ in columns)
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+            )
 
 
 def _version(conn: sqlite3.Connection) -> str | None:

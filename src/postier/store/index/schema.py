@@ -38,6 +38,13 @@ writer (a server's indexer, or a reader catching up) commits the next.
                 so that all mail's counts cost two lookups however many messages went to
                 several recipients; `deliveries_shared` lists those deliveries, for a
                 search that has more matches than they have copies
+    tags_chosen the tags the API (`PUT /api/v1/tags`, a rename, a deletion) gave a copy,
+                keyed by its stable ID, a JSON array: they replace what its `X-Tags:`
+                header and plus-address give it (`messages.header_tags`, `plus_tags`).
+                Unlike every other table, this one is not derived from the files: a
+                reindex keeps it (and drops the rows of copies no longer in the store),
+                and so does a rebuild for another schema version (`KEPT_TABLES`); only
+                a damaged index file loses it
 
 Times are integers, microseconds since the epoch (UTC). `recipients` and `cc` are JSON
 arrays of the decoded addresses as written; in `search`, each address is folded and
@@ -49,8 +56,14 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 6
-"""Bumped whenever a table changes: an index of another version is rebuilt."""
+SCHEMA_VERSION: Final = 7
+"""Bumped whenever a table changes: an index of another version is rebuilt from the files,
+keeping the rows of `KEPT_TABLES` (6 to 7: the tags, `header_tags`, `plus_tags` and
+`tags_chosen`; a version 6 index has no tags of its own, every tag it has comes again
+from the files)."""
+
+KEPT_TABLES: Final = {"tags_chosen": ("id", "tags")}
+"""The tables a rebuild carries over (their columns): what the files cannot give again."""
 
 ADDRESS_SEPARATOR: Final = "\n"
 """Joins the folded To (or Cc) addresses of a message in `search`."""
@@ -222,7 +235,9 @@ CREATE TABLE IF NOT EXISTS messages(
     snippet TEXT NOT NULL,
     key TEXT NOT NULL DEFAULT '',
     rank INTEGER NOT NULL DEFAULT 0,
-    delivery TEXT NOT NULL DEFAULT ''
+    delivery TEXT NOT NULL DEFAULT '',
+    header_tags TEXT NOT NULL DEFAULT '[]',
+    plus_tags TEXT NOT NULL DEFAULT '[]'
 ) STRICT;
 CREATE INDEX IF NOT EXISTS messages_by_received ON messages(received, position);
 CREATE INDEX IF NOT EXISTS messages_by_mailbox
@@ -242,6 +257,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS words_trigrams USING fts5(
     word, content = 'words', content_rowid = 'id',
     tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0
 );
+CREATE TABLE IF NOT EXISTS tags_chosen(
+    id TEXT PRIMARY KEY,
+    tags TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_header_tagged ON messages(hidden) WHERE header_tags != '[]';
+CREATE INDEX IF NOT EXISTS messages_plus_tagged ON messages(hidden) WHERE plus_tags != '[]';
 {COUNTS}{DELIVERIES}"""
 """`messages` columns:
 
@@ -265,4 +286,9 @@ CREATE VIRTUAL TABLE IF NOT EXISTS words_trigrams USING fts5(
   order received (a Maildir); all mailboxes together are ordered by `received`.
 - `delivery`: the ID of the delivery the copy belongs to (`identity.delivery_id` of the
   queue id in postier's `Received:`), or '' for a message postier did not file.
+- `header_tags`: the tags of its `X-Tags:` fields (`tagging.header_tags`), a JSON array;
+  `plus_tags`: those of its mailbox's plus-address (`tagging.plus_tags`), shown only by a
+  reader told to (`serve --tags-from-plus`), so the option needs no reindex. Two partial
+  indexes find the rows that have either, so that listing the store's tags reads those
+  rows and the API's, never the untagged mail.
 """

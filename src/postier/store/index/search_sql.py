@@ -38,6 +38,7 @@ from postier.store.query import (
     Query,
     SearchRecord,
     SizeTerm,
+    TagTerm,
     Term,
     TextTerm,
     fold,
@@ -119,25 +120,56 @@ def message_columns(record: SearchRecord) -> dict[str, int]:
     }
 
 
-def where(query: Query, *, alias: str = "m", unread: str | None = None) -> Condition:
+_UNCHOSEN: Final = (
+    "SELECT rowid FROM messages t INDEXED BY messages_{0}_tagged WHERE {1}t.{0}_tags != '[]' "
+    "AND NOT EXISTS (SELECT 1 FROM tags_chosen c WHERE c.id = t.id){2}"
+)
+
+
+def _tagged(alias: str, test: str, plus: bool, name: tuple[object, ...]) -> Condition:
+    """The rows of `messages AS {alias}` with a tag that `test` holds for (`value`, one
+    tag; `name` its parameters), or with any tag (`test` empty): those the API chose tags
+    for by their chosen ones, the others by their `X-Tags:` header's and, with `plus`,
+    their plus-address's (`messages.header_tags`, `plus_tags`). Each part is found along
+    its own index (`tags_chosen`, a partial index of `messages`), never by a walk of every
+    message; their rows are what the outer query tests, as `search`'s are."""
+    chosen = "c.tags != '[]'"
+    derived = ""
+    if test:
+        chosen = f"EXISTS (SELECT 1 FROM json_each(c.tags) WHERE {test})"
+        derived = " AND EXISTS (SELECT 1 FROM json_each(t.{0}_tags) WHERE " + test + ")"
+    parts = [
+        f"SELECT m2.rowid FROM tags_chosen c CROSS JOIN messages m2 ON m2.id = c.id WHERE {chosen}",
+        _UNCHOSEN.format("header", "", derived.format("header")),
+        _UNCHOSEN.format("plus", "? AND ", derived.format("plus")),
+    ]
+    return Condition(
+        f"{alias}.rowid IN ({' UNION ALL '.join(parts)})", (*name, *name, int(plus), *name)
+    )
+
+
+def where(
+    query: Query, *, alias: str = "m", unread: str | None = None, plus: bool = False
+) -> Condition:
     """A SQL boolean expression over `messages AS {alias}`, true for exactly the rows whose
     record `query.matches`; `"1"` for the empty query. Every value is a parameter.
     `unread`: the SQL that says a row is unread, when not its own `seen` (all mail's
-    entry for a delivery is unread while any copy is)."""
+    entry for a delivery is unread while any copy is). `plus`: the plus-address's tags
+    count (`serve --tags-from-plus`)."""
     if not _ALIAS.fullmatch(alias):
         raise ValueError(f"not a plain SQL identifier: {alias!r}")
     unread_sql = f"{alias}.seen = 0" if unread is None else unread
-    parts = [_term(term, alias, unread_sql) for term in query.terms]
+    parts = [_term(term, alias, unread_sql, plus) for term in query.terms]
     if not parts:
         return Condition("1", ())
     sql = " AND ".join(f"({part.sql})" for part in parts)
     return Condition(sql, tuple(param for part in parts for param in part.params))
 
 
-def _term(term: Term, alias: str, unread: str) -> Condition:
+def _term(term: Term, alias: str, unread: str, plus: bool) -> Condition:
     match term:
         case Not(inner):
-            negated = _term(inner, alias, unread)
+            negated = _term(inner, alias, unread, plus)
             return Condition(f"NOT ({negated.sql})", negated.params)
         case TextTerm(words):
             return _text(alias, _TEXT_COLUMNS, " ".join(words))
@@ -147,6 +179,11 @@ def _term(term: Term, alias: str, unread: str) -> Condition:
             return Condition(f"NOT {unread}", ())
         case FlagTerm(Flag.UNREAD):
             return Condition(unread, ())
+        case FlagTerm(Flag.TAGGED):
+            return _tagged(alias, "", plus, ())
+        case TagTerm(_):
+            # Tags are ASCII (`tagging`): SQLite's lower() folds them as `fold` does.
+            return _tagged(alias, "lower(value) = ?", plus, (term.name,))
         case FlagTerm(_):
             return Condition(f"{alias}.attachments > 0", ())
         case DateTerm(field, day):

@@ -16,7 +16,8 @@ folded by `fold` (full Unicode case folding, so `ÉTÉ` finds `été` and `STRAS
     subject:word      a substring of the subject          (any field takes "a phrase" too)
     message-id:x      a substring of the Message-ID
     mailbox:alice     a substring of the mailbox's name
-    is:read           seen;  is:unread: not seen
+    tag:invoice       the tag `invoice` (the whole name, any case; tag:"two words")
+    is:read           seen;  is:unread: not seen;  is:tagged: has a tag
     has:attachment    at least one attachment (has:attachments too)
     after:2024-05-31  received at or after the start of that day, UTC
     before:2024-05-31 received before the start of that day, UTC
@@ -46,6 +47,7 @@ from .terms import (
     Not,
     Query,
     SizeTerm,
+    TagTerm,
     Term,
     TextTerm,
 )
@@ -65,6 +67,7 @@ __all__ = [
     "QueryError",
     "SearchRecord",
     "SizeTerm",
+    "TagTerm",
     "Term",
     "TextTerm",
     "fold",

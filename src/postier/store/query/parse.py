@@ -36,6 +36,7 @@ from .terms import (
     Not,
     Query,
     SizeTerm,
+    TagTerm,
     Term,
     TextTerm,
 )
@@ -45,10 +46,11 @@ _FIELD_LIST: Final = ", ".join(f"{field.value}:" for field in Field)
 _FLAGS: Final = {
     (Field.IS, "read"): Flag.READ,
     (Field.IS, "unread"): Flag.UNREAD,
+    (Field.IS, "tagged"): Flag.TAGGED,
     (Field.HAS, "attachment"): Flag.ATTACHMENT,
     (Field.HAS, "attachments"): Flag.ATTACHMENT,  # Mailpit's spelling too
 }
-_FLAG_CHOICES: Final = {Field.IS: "read or unread", Field.HAS: "attachment"}
+_FLAG_CHOICES: Final = {Field.IS: "read, unread or tagged", Field.HAS: "attachment"}
 _DATE: Final = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _SIZE: Final = re.compile(r"([0-9]+)(?:\.([0-9]+))?(b|kb?|mb?|gb?)?")
 _MULTIPLES: Final = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -180,6 +182,8 @@ def _understand(raw: _Raw) -> Atom:
         )
     if field in TEXT_FIELDS:
         return FieldTerm(field, tuple(value.split(" ")))
+    if field is Field.TAG:
+        return TagTerm(tuple(value.split(" ")))
     if field in _FLAG_CHOICES:
         return _flag(field, value, raw)
     if field in (Field.BEFORE, Field.AFTER):

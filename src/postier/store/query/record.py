@@ -44,6 +44,7 @@ class SearchRecord:
     address. `text` is the message's decoded text parts, with HTML parts stripped to text.
     `received` is when the store received the message (aware; compared in UTC). `size` is
     the stored copy's size in bytes. `attachments` is how many parts are attachments.
+    `tags` are the message's tags (`store.tagging`), as the reader shows them.
     """
 
     mailbox: str
@@ -57,6 +58,7 @@ class SearchRecord:
     size: int
     attachments: int
     read: bool
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.received.utcoffset() is None:

@@ -33,6 +33,7 @@ class Field(enum.Enum):
     SUBJECT = "subject"
     MESSAGE_ID = "message-id"
     MAILBOX = "mailbox"
+    TAG = "tag"
     IS = "is"
     HAS = "has"
     BEFORE = "before"
@@ -53,6 +54,7 @@ _EXAMPLES: Final = {
     Field.SUBJECT: 'subject:"two words"',
     Field.MESSAGE_ID: "message-id:1234@example.org",
     Field.MAILBOX: "mailbox:alice@example.org",
+    Field.TAG: "tag:invoice",
     Field.IS: "is:unread",
     Field.HAS: "has:attachment",
     Field.BEFORE: "before:2024-05-31",
@@ -72,6 +74,7 @@ class Flag(enum.Enum):
 
     READ = "is:read"
     UNREAD = "is:unread"
+    TAGGED = "is:tagged"
     ATTACHMENT = "has:attachment"
 
 
@@ -149,8 +152,33 @@ class FieldTerm:
 
 
 @dataclass(frozen=True, slots=True)
+class TagTerm:
+    """`tag:NAME`: the message has the tag NAME, the whole name, in any case
+    (`tag:"two words"` for a name with a space)."""
+
+    words: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _check_words(self.words)
+
+    @property
+    def name(self) -> str:
+        """The tag's name, folded."""
+        return " ".join(self.words)
+
+    def render(self) -> str:
+        (word, *more) = self.words
+        value = _quoted(self.words) if more or '"' in word else word
+        return f"{Field.TAG.value}:{value}"
+
+    def test(self, folded: FoldedRecord) -> bool:
+        return any(fold(tag) == self.name for tag in folded.record.tags)
+
+
+@dataclass(frozen=True, slots=True)
 class FlagTerm:
-    """`is:read` (the message is seen), `is:unread`, `has:attachment` (at least one)."""
+    """`is:read` (the message is seen), `is:unread`, `is:tagged` (it has a tag),
+    `has:attachment` (at least one)."""
 
     flag: Flag
 
@@ -164,6 +192,8 @@ class FlagTerm:
                 return record.read
             case Flag.UNREAD:
                 return not record.read
+            case Flag.TAGGED:
+                return bool(record.tags)
             case _:
                 return record.attachments > 0
 
@@ -217,7 +247,7 @@ class SizeTerm:
         return size > self.size if self.field is Field.LARGER else size < self.size
 
 
-Atom: TypeAlias = TextTerm | FieldTerm | FlagTerm | DateTerm | SizeTerm
+Atom: TypeAlias = TextTerm | FieldTerm | TagTerm | FlagTerm | DateTerm | SizeTerm
 """A term that is not negated."""
 
 

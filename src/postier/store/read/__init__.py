@@ -5,6 +5,7 @@ from .changes import Change, ChangeKind
 from .deliveries import all_mail_counts, delivery_lead
 from .errors import (
     BadQuery,
+    BadTag,
     DamagedMailbox,
     IndexFailure,
     MailboxBusy,
@@ -28,6 +29,7 @@ __all__ = [
     "MAX_DEPTH",
     "Attachment",
     "BadQuery",
+    "BadTag",
     "Change",
     "ChangeKind",
     "DamagedMailbox",

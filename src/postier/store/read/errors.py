@@ -7,7 +7,9 @@ ReaderError          the store cannot be read as asked
 ├── BadQuery         a search query that cannot be understood (its text says where)
 ├── IndexFailure     the index cannot be opened or updated
 ├── DamagedMailbox   a mailbox file that is not an mbox or Maildir as the store writes them
-└── MailboxBusy      the server kept a mailbox locked longer than the reader waits
+├── MailboxBusy      the server kept a mailbox locked longer than the reader waits
+└── BadTag           a tag name that cleans to nothing, a rename onto a tag that exists,
+                     a tag no message has (to rename or delete)
 """
 
 from __future__ import annotations
@@ -43,3 +45,7 @@ class DamagedMailbox(ReaderError):  # noqa: N818
 
 class MailboxBusy(ReaderError):  # noqa: N818
     """A mailbox stayed locked by a writer longer than the reader waits."""
+
+
+class BadTag(ReaderError):  # noqa: N818
+    """A tag that cannot be set, renamed or deleted as asked."""

@@ -22,6 +22,7 @@ from datetime import datetime
 from email.utils import getaddresses
 from typing import Final
 
+from ..tagging import header_tags
 from .bodytext import body_text, render
 from .mime import BODY_TYPES, MAX_DEPTH, is_body
 from .summary import (
@@ -47,8 +48,9 @@ _NAMES: Final = (
     "content-type",
     "content-disposition",
     "content-transfer-encoding",
+    "x-tags",
 )
-_REPEATED: Final = frozenset({"to", "cc"})
+_REPEATED: Final = frozenset({"to", "cc", "x-tags"})
 """Fields of which every occurrence counts (the others: the first, as the email package)."""
 
 
@@ -91,6 +93,8 @@ class Extracted:
     snippet: str
     """The start of the text/plain bodies (else of the first HTML body as text), each
     whitespace run one space, at most `SNIPPET_LENGTH` characters."""
+    tags: tuple[str, ...] = ()
+    """The tags its `X-Tags:` fields give it (`tagging.header_tags`)."""
 
 
 @dataclass(slots=True)
@@ -139,6 +143,9 @@ def extract(raw: bytes) -> Extracted:
         attachments=bodies.attachments,
         text=_clean("\n".join(bodies.texts)),
         snippet=_clean(_snippet(bodies)),
+        tags=tuple(
+            header_tags(decode_header("x-tags", value) for value in repeated.get("x-tags", []))
+        ),
     )
 
 

@@ -17,14 +17,20 @@ ALL_ORDER: Final = "m.received DESC, m.position DESC, m.location DESC"
 
 
 def listed(
-    conn: sqlite3.Connection, query: Query, wanted: str | None, offset: int, limit: int | None
+    conn: sqlite3.Connection,
+    query: Query,
+    wanted: str | None,
+    offset: int,
+    limit: int | None,
+    *,
+    plus: bool = False,
 ) -> Page:
     """The page from `offset` of `wanted`'s mailbox (its index key), or of all mail (None),
     of the messages that match `query`. In all mail, a query with a `mailbox:` term lists
-    the copies it matches (it asks about copies)."""
+    the copies it matches (it asks about copies). `plus`: plus-addresses give tags."""
     by_delivery = wanted is None and not asks_copies(query)
     unread = UNREAD if by_delivery else "m.seen = 0"
-    condition = where(query, unread=UNREAD if by_delivery else None)
+    condition = where(query, unread=UNREAD if by_delivery else None, plus=plus)
     # With a search, its matches drive the query: `+` keeps SQLite from walking the
     # index of read state over every message to test each against them.
     clauses: list[str] = ["m.hidden = 0" if condition.sql == "1" else "+m.hidden = 0"]

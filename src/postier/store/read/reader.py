@@ -47,6 +47,7 @@ from .results import SUMMARY_COLUMNS, MailboxSummary, MessageSummary, Page, summ
 from .scan import StoredMessage
 from .snapshot import DEFAULT_LOCK_TIMEOUT
 from .sync import IndexSync, stale_entries
+from .tags import all_tags, choose, prune, remove, rename, tag_counts, tags_for
 
 DEFAULT_FRESHNESS: Final = 0.0
 """Seconds a look may trust the last one: 0, every look compares the files' stamps."""
@@ -68,8 +69,11 @@ class Reader:
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         freshness: float = DEFAULT_FRESHNESS,
         memory: bool = False,
+        tags_from_plus: bool = False,
     ) -> None:
         self.root = Path(root)
+        self.tags_from_plus = tags_from_plus
+        """Whether a plus-address tags its copies (`user+invoice@…`: `invoice`)."""
         self.store = Store(self.root, lock_timeout=lock_timeout)
         self.fsync = fsync
         self.freshness = freshness
@@ -202,6 +206,7 @@ class Reader:
                 for mailbox in files:
                     self._sync.update(conn, mailbox, counted)
                     tally[1] += 1
+                prune(conn)  # the tags chosen stay, but for the copies that are gone
                 if progress is not None:
                     progress(tally[0], len(files), len(files))
             done = tally[0]
@@ -238,7 +243,7 @@ class Reader:
         with self.db.reading() as conn:
             if mailbox is not None:
                 wanted = self._mailbox(conn, mailbox)
-            return listed(conn, parsed, wanted, offset, limit)
+            return listed(conn, parsed, wanted, offset, limit, plus=self.tags_from_plus)
 
     def all_ids(self, *, deliveries: bool = False) -> set[str]:
         """The IDs of every copy the index shows (for a reader that follows the store);
@@ -365,6 +370,50 @@ class Reader:
         stored = StoredMessage(data=raw, quoted=False, filed=found.summary.received)
         return view(found.summary.number, stored)
 
+    # -- tags ------------------------------------------------------------------------------
+
+    def tags(self, refs: Iterable[str]) -> dict[str, list[str]]:
+        """The tags of each copy or delivery of `refs` the index holds (`store.read.tags`)."""
+        with self.db.reading() as conn:
+            return tags_for(conn, refs, self.tags_from_plus)
+
+    def all_tags(self) -> list[str]:
+        """Every tag a message has, once, sorted without regard to case."""
+        self._look()
+        with self.db.reading() as conn:
+            return all_tags(conn, self.tags_from_plus)
+
+    def tag_counts(self) -> dict[str, int]:
+        """Every tag a message has, with how many copies have it."""
+        self._look()
+        with self.db.reading() as conn:
+            return tag_counts(conn, self.tags_from_plus)
+
+    def set_tags(self, refs: Iterable[str], tags: Iterable[str]) -> None:
+        """Give the messages `refs` (copies, or every copy of a delivery) exactly `tags`
+        (cleaned, `store.tagging`); NoSuchMessage, and nothing changed, for an ID the
+        store does not hold."""
+        ids = [found.id for ref in dict.fromkeys(refs) for found in self.copies(ref)]
+        names = list(tags)
+        with self.db.writing() as conn:
+            choose(conn, ids, names, self.tags_from_plus)
+
+    def rename_tag(self, old: str, new: str) -> None:
+        """Rename a tag on every message that has it (`tags.rename`)."""
+        self._look()
+        with self.db.writing() as conn:
+            rename(conn, old, new, self.tags_from_plus)
+
+    def delete_tag(self, tag: str) -> None:
+        """Take a tag off every message that has it (`tags.remove`)."""
+        self._look()
+        with self.db.writing() as conn:
+            remove(conn, tag, self.tags_from_plus)
+
+    def _prune_tags(self) -> None:
+        with self.db.writing() as conn:
+            prune(conn)
+
     # -- changes ---------------------------------------------------------------------------
 
     def mark(self, ids: Iterable[str], *, read: bool) -> list[str]:
@@ -373,15 +422,21 @@ class Reader:
 
     def delete(self, ids: Iterable[str], *, wait: bool = True) -> list[str]:
         """Delete messages; with `wait`, return once no file holds them any more."""
-        return self.editor.delete(list(ids), wait=wait)
+        deleted = self.editor.delete(list(ids), wait=wait)
+        self._prune_tags()
+        return deleted
 
     def delete_mailbox(self, address: str, *, wait: bool = True) -> int:
         """Delete every message of `address`'s mailbox; NoSuchMailbox when it has none."""
-        return self.editor.delete_mailbox(address, wait=wait)
+        deleted = self.editor.delete_mailbox(address, wait=wait)
+        self._prune_tags()
+        return deleted
 
     def delete_all(self, *, wait: bool = True) -> int:
         """Delete every message of the store."""
-        return self.editor.delete_all(wait=wait)
+        deleted = self.editor.delete_all(wait=wait)
+        self._prune_tags()
+        return deleted
 
     def close(self) -> None:
         self.editor.close()

@@ -13,6 +13,7 @@ from ..index.schema import SEARCH_COLUMNS
 from ..index.search_sql import search_columns, tokens
 from ..index.words import KnownWords
 from ..query import SearchRecord
+from ..tagging import plus_tags
 from .extract import Extracted
 from .results import to_micros
 
@@ -23,8 +24,8 @@ searched in its first mebibyte (its subject and addresses always)."""
 _INSERT_MESSAGE: Final = (
     "INSERT INTO messages (id, entry, mailbox, position, location, length, received, size, "
     "date, sender, from_address, recipients, cc, subject, message_id, attachments, seen, "
-    "hidden, snippet, key, rank, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?, ?, ?, ?, ?, ?, ?)"
+    "hidden, snippet, key, rank, delivery, header_tags, plus_tags) VALUES (?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_SEARCH: Final = (
     f"INSERT INTO search (rowid, {', '.join(SEARCH_COLUMNS)}) "
@@ -82,6 +83,8 @@ def insert(conn: sqlite3.Connection, placed: Placed, found: Extracted, words: Kn
             placed.key,
             placed.rank,
             placed.delivery,
+            json.dumps(list(found.tags)),
+            json.dumps(plus_tags(placed.mailbox)),
         ),
     )
     record = SearchRecord(

@@ -342,8 +342,97 @@ function row(message) {
     }),
     el("span", { class: "subject", text: subject, title: subject }),
     el("span", { class: "meta" }, attachments, el("span", { class: "size", text: size(message.Size) })),
-    el("span", { class: "snippet", text: message.Snippet || "" }),
+    el("span", { class: "snippet" }, ...chips(message.Tags), message.Snippet || ""),
   );
+}
+
+// -- tags ------------------------------------------------------------------------------
+
+/** A message's tags as chips (text only); a chip searches for its tag. */
+function chips(tags, remove) {
+  return (tags || []).map((name) =>
+    el(
+      "span",
+      { class: "tag", "data-tag": name },
+      el("button", {
+        type: "button",
+        class: "tag-name",
+        text: name,
+        title: t("tags.find", name),
+        onclick: (event) => {
+          event.stopPropagation();
+          findTag(name);
+        },
+      }),
+      remove
+        ? el("button", {
+            type: "button",
+            class: "tag-remove",
+            text: "×",
+            "aria-label": t("tags.remove", name),
+            title: t("tags.remove", name),
+            onclick: () => remove(name),
+          })
+        : null,
+    ),
+  );
+}
+
+function findTag(name) {
+  const search = $("search");
+  search.value = `tag:"${name.replaceAll('"', "")}"`;
+  runSearch();
+}
+
+/** The open message's tags, each removable, and the field that adds one. */
+function renderTags() {
+  const message = state.open;
+  const input = el("input", {
+    type: "text",
+    id: "tag-input",
+    class: "tag-input",
+    maxlength: 100,
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: t("tags.add"),
+    "aria-label": t("tags.add"),
+  });
+  const form = el(
+    "form",
+    {
+      class: "tag-add",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const name = input.value.trim();
+        if (name) setTags(message.ID, [...(message.Tags || []), name]);
+      },
+    },
+    input,
+  );
+  const remove = (name) => setTags(message.ID, (message.Tags || []).filter((tag) => tag !== name));
+  $("tags").replaceChildren(
+    el("span", { class: "tags-label", text: t("tags.label") }),
+    ...chips(message.Tags, remove),
+    form,
+  );
+}
+
+/** Give the message exactly `tags` (PUT /api/v1/tags), then show them as the server has them. */
+async function setTags(id, tags) {
+  try {
+    await api("PUT", "/api/v1/tags", { Tags: tags, IDs: [id] });
+    const fresh = await api("GET", messagePath(id));
+    if (state.open && state.open.ID === id) {
+      state.open.Tags = fresh.Tags;
+      renderTags();
+      $("tag-input").focus();
+    }
+    const shown = state.messages.find((item) => item.ID === id);
+    if (shown) shown.Tags = fresh.Tags;
+    reloadSoon();
+  } catch (error) {
+    toast(error.message);
+  }
 }
 
 function renderList(problem) {
@@ -502,6 +591,7 @@ function renderMessage() {
     ),
   );
   attachments.hidden = !(message.Attachments || []).length;
+  renderTags();
   $("toggle-read").textContent = message.Read ? t("markUnread") : t("markRead");
   $("download").href = messagePath(message.ID, "/raw?dl=1");
   $("tab-html").disabled = !message.HTML;

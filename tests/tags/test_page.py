@@ -1,0 +1,70 @@
+"""The page's tags in a real browser (Debian's chromium through Playwright): chips on the
+list and on the message, a tag added and one removed through `PUT /api/v1/tags` (the
+server's answer is what shows), a chip that searches for its tag; a tag's name is text,
+never markup."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Postier, Watch, open_page, screenshot
+
+pytestmark = pytest.mark.slow
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+
+def tagged(subject: str, tags: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "Shop <orders@shop.example>"
+    message["To"] = "alice@example.org"
+    message["Subject"] = subject
+    message["X-Tags"] = tags
+    message.set_content("An order.\n")
+    return message
+
+
+def chip_names(scope: Any) -> list[str]:
+    return [str(name) for name in scope.locator(".tag .tag-name").all_inner_texts()]
+
+
+def test_tags_shown_added_removed_and_searched(
+    context: Any, postier: Postier, watch: Watch
+) -> None:
+    postier.send("Invoice 12", message=tagged("Invoice 12", "Invoice, Urgent"))
+    postier.send("Hello", message=tagged("Hello", ""))
+    page = open_page(context, postier)
+    rows = page.locator("#messages .row")
+    expect(rows).to_have_count(2)
+    invoice = rows.filter(has_text="Invoice 12")
+    expect(invoice.locator(".tag")).to_have_count(2)
+    assert chip_names(invoice) == ["Invoice", "Urgent"]
+    expect(rows.filter(has_text="Hello").locator(".tag")).to_have_count(0)
+
+    invoice.locator(".subject").click()
+    tags = page.locator("#tags")
+    expect(tags.locator(".tag")).to_have_count(2)
+    tags.locator("#tag-input").fill("<b>Paid</b> ok")  # cleaned by the server: "b Paid b ok"
+    tags.locator("#tag-input").press("Enter")
+    expect(tags.locator(".tag")).to_have_count(3)
+    assert chip_names(tags) == ["Invoice", "Urgent", "b Paid b ok"]
+    tags.get_by_role("button", name="Remove the tag Urgent").click()
+    expect(tags.locator(".tag")).to_have_count(2)
+    assert chip_names(tags) == ["Invoice", "b Paid b ok"]
+    expect(invoice.locator(".tag")).to_have_count(2)  # the list follows
+    assert page.locator("#tags b").count() == 0  # the name is text, not markup
+    found = postier.api(f"/api/v1/message/{postier.ids()[-1]}")
+    assert found["Subject"] == "Invoice 12"
+    assert found["Tags"] == ["Invoice", "b Paid b ok"]
+    assert postier.api("/api/v1/tags") == ["b Paid b ok", "Invoice"]
+    screenshot(page, "tags-message")
+
+    tags.get_by_role("button", name="Invoice", exact=True).click()  # search for it
+    expect(page.locator("#search")).to_have_value('tag:"Invoice"')
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Invoice 12")
+    screenshot(page, "tags-search")
+    watch.assert_harmless()
