@@ -13,6 +13,7 @@ dead.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -108,6 +109,8 @@ def _attempt(store_dir: Path, path: Path, fsync: bool, lock_timeout: float) -> b
         if entries is not None:
             sizes = {name: os.fstat(fd).st_size for name, fd in mbox_fds.items()}
             if is_complete(store_dir, entries, sizes):
+                if fsync:
+                    _make_durable(store_dir, entries, mbox_fds)
                 log.info("journal %s: a dead delivery had finished, kept", path.name)
             else:
                 _roll_back(store_dir, entries, mbox_fds, fsync)
@@ -145,6 +148,19 @@ def is_complete(store_dir: Path, entries: JournalEntries, mbox_sizes: Mapping[st
         if os.path.lexists(store_dir / mailbox / TMP / unique):
             return False
     return True
+
+
+def _make_durable(store_dir: Path, entries: JournalEntries, mbox_fds: dict[str, int]) -> None:
+    """Flush a batch kept as complete before its record goes: its owner may have died
+    before its own flush returned, so that the batch is whole in the page cache only, and
+    a crash once the record is gone would leave it torn, with nothing left to undo it."""
+    for fd in mbox_fds.values():
+        os.fsync(fd)
+    for directory in sorted(
+        {store_dir / item.partition("/")[0] / NEW for item in entries.maildir_files}
+    ):
+        with contextlib.suppress(FileNotFoundError):
+            fileio.fsync_dir(directory)
 
 
 def _roll_back(
