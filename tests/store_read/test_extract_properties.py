@@ -20,7 +20,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from postier.store.read.extract import SNIPPET_LENGTH, extract
@@ -66,6 +66,14 @@ def shown(address: Address) -> str:
     if not SPECIALS.isdisjoint(name):
         name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return " ".join(f"{name} <{address.addr_spec}>".split())
+
+
+def loose(sender: str) -> str:
+    """A sender without its quotes and with its white space collapsed: a name written as
+    encoded words (non-ASCII) is shown decoded, unquoted (`extract`), while the email
+    package, writing it, may already have dropped a space at its end (`"\u2003[ "` is
+    written `=?utf-8?q?=E2=80=83=5B?=`), and quotes it when parsed."""
+    return " ".join(sender.replace('"', " ").split())
 
 
 def build(
@@ -114,6 +122,26 @@ def build(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(
+    subject="",
+    sender=Address("\xa0[\xa0", addr_spec="a@example.org"),
+    to=[],
+    cc=[],
+    plain=None,
+    markup=None,
+    cte="8bit",
+    extra=[],
+)
+@example(
+    subject="",
+    sender=Address("\u2003[ ", addr_spec="a@example.org"),
+    to=[],
+    cc=[],
+    plain="x",
+    markup=None,
+    cte="8bit",
+    extra=[],
+)
 @given(
     subject=text,
     sender=addresses,
@@ -149,7 +177,11 @@ def test_extract_agrees_with_the_full_view(
     record = extract(raw)
     full = view(1, StoredMessage(raw, quoted=False))
 
-    assert record.sender == full.sender or shown(sender) == full.sender
+    assert (
+        record.sender == full.sender
+        or shown(sender) == full.sender
+        or (not sender.display_name.isascii() and loose(record.sender) == loose(full.sender))
+    ), (record.sender, full.sender)
     assert record.from_address == full.from_address
     assert [entry.rpartition("<")[2].rstrip(">") for entry in record.to] == full.to
     assert [entry.rpartition("<")[2].rstrip(">") for entry in record.cc] == full.cc

@@ -11,228 +11,129 @@ without its description fails the suite.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
 from postier import __version__
 
+from .openapi_parts import (
+    ID,
+    JSON_MEDIA,
+    LATEST_QUERY,
+    OK_ANSWER,
+    PAGING,
+    SEARCH,
+    TAG,
+    TEXT_MEDIA,
+    build_operation,
+    bytes_answer,
+    form_body,
+    health_path,
+    json_answer,
+    message_path,
+    path_param,
+    query_param,
+    send_operation,
+)
 from .openapi_schemas import SCHEMAS, STRING, Json, array, ref
-from .params import MAX_NUMBER
 
 OPENAPI_PATH: Final = "/api/v1/openapi.json"
 
-_JSON: Final = "application/json"
-_TEXT: Final = "text/plain"
-
-
-_ERRORS: Final[dict[int, str]] = {
-    400: "A parameter or the body is not what the API takes.",
-    401: "--http-auth is on and the request has no valid credentials.",
-    403: "A change asked from another origin, or a Host header that is not this server's.",
-    404: "No such message, part or mailbox (sa-check: the spam check is off).",
-    408: "No message matched within the timeout.",
-    413: "The body is over 5 MiB.",
-    502: "The upstream server refused the message, or could not be reached.",
-    503: "The store's index cannot be read or a mailbox is locked; try again.",
-}
-
-
-def _error(status: int) -> Json:
-    return {"description": _ERRORS[status], "content": {_JSON: {"schema": ref("Error")}}}
-
-
-def _json(description: str, schema: Json) -> Json:
-    return {"description": description, "content": {_JSON: {"schema": schema}}}
-
-
-def _bytes(description: str, media: str) -> Json:
-    return {"description": description, "content": {media: {"schema": {"type": "string"}}}}
-
-
-_OK: Final = _bytes("Done: the text `ok`.", _TEXT)
-_EMPTY: Final[Json] = {"description": "The process answers."}
-
-
-def _operation(summary: str, ok: Json, *errors: int, **extra: Any) -> Json:
-    """One operation: its 200 and its errors (401 and 403 may answer any request)."""
-    responses: Json = {"200": ok}
-    for status in sorted({*errors, 401, 403}):
-        responses[str(status)] = _error(status)
-    return {"summary": summary, "responses": responses, **extra}
-
-
-def _query(name: str, description: str, schema: Json, *, required: bool = False) -> Json:
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "schema": schema,
-    }
-
-
-def _path(name: str, description: str) -> Json:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": {"type": "string"},
-    }
-
-
-_ID: Final = _path("id", "A message's ID, or `latest` (the newest; of those matching ?query=).")
-_TAG: Final = _path("tag", "A tag's name, in any case.")
-_LATEST_QUERY: Final = _query("query", "With `latest`: the newest of those that match.", STRING)
-_NUMBER: Final[Json] = {"type": "integer", "minimum": 0, "maximum": MAX_NUMBER}
-_PAGING: Final = [
-    _query("start", "Skip this many (from 0).", _NUMBER),
-    _query("limit", "At most this many (50 by default; 0: no limit).", _NUMBER),
-    _query("mailbox", "Only the mailbox of this recipient address.", STRING),
-]
-_SEARCH: Final = _query(
-    "query", "In the store's search syntax.", {"type": "string", "pattern": r"\S"}, required=True
-)
-
-
-def _body(name: str, *, required: bool) -> Json:
-    """JSON (`{name}Body`), or a form (`{name}Form`) as the PyPI Mailpit client sends."""
-    return {
-        "required": required,
-        "content": {
-            _JSON: {"schema": ref(f"{name}Body")},
-            "application/x-www-form-urlencoded": {"schema": ref(f"{name}Form")},
-        },
-    }
-
-
-def _message(summary: str, ok: Json, *extra: Json) -> Json:
-    return {"get": _operation(summary, ok, 400, 404, 503, parameters=[_ID, _LATEST_QUERY, *extra])}
-
-
-def _health(summary: str, *errors: int) -> Json:
-    operation = _operation(summary, _EMPTY, *errors)
-    operation["security"] = []  # open with --http-auth too, as Mailpit leaves them
-    return {"get": operation, "head": operation}
-
-
-def _send_operation() -> Json:
-    """`POST /api/v1/send`: its refusals may carry the SMTP server's own reply."""
-    operation = _operation(
-        "Compose a message (Mailpit's send) and submit it to this server's SMTP port: "
-        "stored and relayed as SMTP mail is; the ID is the delivery's",
-        _json("Stored.", ref("SendMessageConfirmation")),
-        400,
-        413,
-        503,
-        requestBody={"required": True, "content": {_JSON: {"schema": ref("SendRequest")}}},
-    )
-    refused = {_JSON: {"schema": ref("SendError")}}
-    responses = operation["responses"]
-    responses["400"] = {
-        "description": "A bad request, or the SMTP server refused it for good (5xx).",
-        "content": refused,
-    }
-    responses["503"] = {
-        "description": "The SMTP server put it off (4xx) or could not be reached; try again.",
-        "content": refused,
-    }
-    return operation
-
-
 PATHS: Final[Json] = {
     "/api/v1/messages": {
-        "get": _operation(
+        "get": build_operation(
             "Messages, newest first",
-            _json("A page of messages.", ref("MessagesSummary")),
+            json_answer("A page of messages.", ref("MessagesSummary")),
             400,
             404,
             503,
-            parameters=_PAGING,
+            parameters=PAGING,
         ),
-        "put": _operation(
+        "put": build_operation(
             "Mark messages read or unread: IDs, or those matching Search; neither: all",
-            _OK,
+            OK_ANSWER,
             400,
             404,
             413,
             503,
-            requestBody=_body("Change", required=True),
+            requestBody=form_body("Change", required=True),
         ),
-        "delete": _operation(
+        "delete": build_operation(
             "Delete messages by ID; without IDs, every message",
-            _OK,
+            OK_ANSWER,
             400,
             404,
             413,
             503,
-            requestBody=_body("Delete", required=False),
+            requestBody=form_body("Delete", required=False),
         ),
     },
     "/api/v1/search": {
-        "get": _operation(
+        "get": build_operation(
             "Messages that match a query, newest first",
-            _json("A page of the matches.", ref("MessagesSummary")),
+            json_answer("A page of the matches.", ref("MessagesSummary")),
             400,
             404,
             503,
-            parameters=[_SEARCH, *_PAGING],
+            parameters=[SEARCH, *PAGING],
         ),
-        "delete": _operation(
+        "delete": build_operation(
             "Delete every message that matches a query",
-            _OK,
+            OK_ANSWER,
             400,
             503,
-            parameters=[_SEARCH],
+            parameters=[SEARCH],
         ),
     },
-    "/api/v1/message/{id}": _message(
-        "A message (it is marked read)", _json("The message.", ref("Message"))
+    "/api/v1/message/{id}": message_path(
+        "A message (it is marked read)", json_answer("The message.", ref("Message"))
     ),
-    "/api/v1/message/{id}/headers": _message(
-        "A message's header fields", _json("Its header fields.", ref("Headers"))
+    "/api/v1/message/{id}/headers": message_path(
+        "A message's header fields", json_answer("Its header fields.", ref("Headers"))
     ),
-    "/api/v1/message/{id}/raw": _message(
+    "/api/v1/message/{id}/raw": message_path(
         "A message's bytes as stored",
-        _bytes("Its bytes.", _TEXT),
-        _query("dl", "1: as a download named ID.eml.", STRING),
+        bytes_answer("Its bytes.", TEXT_MEDIA),
+        query_param("dl", "1: as a download named ID.eml.", STRING),
     ),
-    "/api/v1/message/{id}/part/{part}": _message(
+    "/api/v1/message/{id}/part/{part}": message_path(
         "One attachment or inline part, decoded, with its own Content-Type",
         {"description": "The part's bytes.", "content": {"*/*": {"schema": {"type": "string"}}}},
-        _path("part", "Its PartID (1.2)."),
+        path_param("part", "Its PartID (1.2)."),
     ),
-    "/view/{id}.html": _message(
-        "A message's HTML, sandboxed (it is marked read)", _bytes("Its HTML.", "text/html")
+    "/view/{id}.html": message_path(
+        "A message's HTML, sandboxed (it is marked read)", bytes_answer("Its HTML.", "text/html")
     ),
-    "/view/{id}.txt": _message("A message's text (it is marked read)", _bytes("Its text.", _TEXT)),
+    "/view/{id}.txt": message_path(
+        "A message's text (it is marked read)", bytes_answer("Its text.", TEXT_MEDIA)
+    ),
     "/api/v1/info": {
-        "get": _operation(
+        "get": build_operation(
             "The server and its store",
-            _json("What the server knows of itself.", ref("AppInformation")),
+            json_answer("What the server knows of itself.", ref("AppInformation")),
             503,
         )
     },
     "/api/v1/mailboxes": {
-        "get": _operation(
+        "get": build_operation(
             "Every recipient's mailbox (postier's own)",
-            _json("The mailboxes, newest first.", array(ref("Mailbox"))),
+            json_answer("The mailboxes, newest first.", array(ref("Mailbox"))),
             503,
         )
     },
     "/api/v1/wait": {
-        "get": _operation(
+        "get": build_operation(
             "The newest message that matches, as soon as there is one (postier's own)",
-            _json("The message's summary.", ref("MessageSummary")),
+            json_answer("The message's summary.", ref("MessageSummary")),
             400,
             404,
             408,
             503,
             parameters=[
-                _query("query", "In the store's search syntax; empty: any message.", STRING),
-                _query("mailbox", "Only the mailbox of this recipient address.", STRING),
-                _query(
+                query_param("query", "In the store's search syntax; empty: any message.", STRING),
+                query_param("mailbox", "Only the mailbox of this recipient address.", STRING),
+                query_param(
                     "timeout",
                     "Seconds to wait, 30 by default.",
                     {"type": "number", "minimum": 0, "maximum": 300},
@@ -241,22 +142,22 @@ PATHS: Final[Json] = {
         )
     },
     "/api/v1/sessions": {
-        "get": _operation(
+        "get": build_operation(
             "The recent SMTP sessions of this process, newest first (postier's own)",
-            _json(
+            json_answer(
                 "The sessions kept (none without SMTP, or with --sessions-kept 0).", ref("Sessions")
             ),
         )
     },
     "/api/v1/session/{id}": {
-        "get": _operation(
+        "get": build_operation(
             "One session's dialogue, narrated by the parts of the brief (postier's own)",
-            _json("The session, line by line.", ref("NarratedSession")),
+            json_answer("The session, line by line.", ref("NarratedSession")),
             400,
             404,
             parameters=[
-                _path("id", "A session's ID, as /api/v1/sessions lists it."),
-                _query(
+                path_param("id", "A session's ID, as /api/v1/sessions lists it."),
+                query_param(
                     "lang",
                     "fr or en; by default the browser's (Accept-Language), else en.",
                     STRING,
@@ -264,132 +165,134 @@ PATHS: Final[Json] = {
             ],
         )
     },
-    "/api/v1/message/{id}/session": _message(
+    "/api/v1/message/{id}/session": message_path(
         "The session that delivered the message, while it is kept (postier's own)",
-        _json("The session's summary.", ref("Session")),
+        json_answer("The session's summary.", ref("Session")),
     ),
     "/api/v1/chaos": {
-        "get": _operation(
+        "get": build_operation(
             "The chaos triggers (Mailpit's, and postier's own beside them)",
-            _json("The triggers as they stand.", ref("ChaosTriggers")),
+            json_answer("The triggers as they stand.", ref("ChaosTriggers")),
             400,
         ),
-        "put": _operation(
+        "put": build_operation(
             "Set the chaos triggers; a trigger left out is reset (as Mailpit's)",
-            _json("The triggers as they stand now.", ref("ChaosTriggers")),
+            json_answer("The triggers as they stand now.", ref("ChaosTriggers")),
             400,
             413,
             requestBody={
                 "required": True,
-                "content": {_JSON: {"schema": ref("ChaosBody")}},
+                "content": {JSON_MEDIA: {"schema": ref("ChaosBody")}},
             },
         ),
     },
     "/api/v1/message/{id}/release": {
-        "post": _operation(
+        "post": build_operation(
             "Send the message on to the recipients named, through the upstream of --relay "
             "(Mailpit's release)",
-            _OK,
+            OK_ANSWER,
             400,
             404,
             413,
             502,
             503,
-            parameters=[_ID, _LATEST_QUERY],
-            requestBody={"required": True, "content": {_JSON: {"schema": ref("ReleaseBody")}}},
+            parameters=[ID, LATEST_QUERY],
+            requestBody={"required": True, "content": {JSON_MEDIA: {"schema": ref("ReleaseBody")}}},
         ),
     },
-    "/api/v1/send": {"post": _send_operation()},
-    "/api/v1/message/{id}/html-check": _message(
+    "/api/v1/send": {"post": send_operation()},
+    "/api/v1/message/{id}/html-check": message_path(
         "Which HTML and CSS features the message's HTML uses, and how well the mail clients "
         "support each (caniemail's data; Mailpit's HTML check, with a score per family); "
         "400: the message has no HTML",
-        _json("The check.", ref("HTMLCheckResponse")),
+        json_answer("The check.", ref("HTMLCheckResponse")),
     ),
-    "/api/v1/message/{id}/link-check": _message(
+    "/api/v1/message/{id}/link-check": message_path(
         "The message's links; with --link-check, what a HEAD request to each answers "
         "(never a private address without --link-check-private) (Mailpit's link check)",
-        _json("The links.", ref("LinkCheckResponse")),
-        _query(
+        json_answer("The links.", ref("LinkCheckResponse")),
+        query_param(
             "follow",
             "true: follow each redirect (every hop checked as the link was); otherwise a "
             "redirect's 3xx is the link's answer.",
             {"type": "boolean"},
         ),
     ),
-    "/api/v1/message/{id}/sa-check": _message(
+    "/api/v1/message/{id}/sa-check": message_path(
         "The message's spam score and the rules that fired, from the SpamAssassin daemon "
         "of --spamd (404 without it); a daemon that fails is named in Error "
         "(Mailpit's SpamAssassin check)",
-        _json("The verdict.", ref("SpamAssassinResponse")),
+        json_answer("The verdict.", ref("SpamAssassinResponse")),
     ),
     "/api/v1/webui": {
-        "get": _operation(
+        "get": build_operation(
             "What the page offers: release, and where it goes (Mailpit's)",
-            _json("The configuration.", ref("WebUIConfiguration")),
+            json_answer("The configuration.", ref("WebUIConfiguration")),
         ),
     },
     "/api/v1/tags": {
-        "get": _operation(
+        "get": build_operation(
             "Every tag of the store's messages, sorted (Mailpit's)",
-            _json("The tags' names.", array(STRING)),
+            json_answer("The tags' names.", array(STRING)),
         ),
-        "put": _operation(
+        "put": build_operation(
             "Give the messages IDs exactly the tags Tags (none: no tag), in the index; "
             "a delivery's ID tags each of its copies (Mailpit's)",
-            _OK,
+            OK_ANSWER,
             400,
             404,
             413,
             503,
-            requestBody={"required": True, "content": {_JSON: {"schema": ref("SetTagsBody")}}},
+            requestBody={"required": True, "content": {JSON_MEDIA: {"schema": ref("SetTagsBody")}}},
         ),
     },
     "/api/v1/tags/{tag}": {
-        "put": _operation(
+        "put": build_operation(
             "Rename a tag on every message; a 400 for a tag no message has, or a new name "
             "that another tag has (Mailpit's)",
-            _OK,
+            OK_ANSWER,
             400,
             404,
             413,
             503,
-            parameters=[_TAG],
+            parameters=[TAG],
             requestBody={
                 "required": True,
-                "content": {_JSON: {"schema": ref("RenameTagBody")}},
+                "content": {JSON_MEDIA: {"schema": ref("RenameTagBody")}},
             },
         ),
-        "delete": _operation(
+        "delete": build_operation(
             "Take a tag off every message; a 400 for a tag no message has (Mailpit's)",
-            _OK,
+            OK_ANSWER,
             400,
             404,
             503,
-            parameters=[_TAG],
+            parameters=[TAG],
         ),
     },
     "/api/events": {
-        "get": _operation(
+        "get": build_operation(
             "Live events over a WebSocket: new, update, delete, truncate, stats (as Mailpit's)",
             {"description": "Never: the WebSocket handshake answers 101."},
             400,
         )
     },
-    "/": {"get": _operation("The web page", _bytes("The page.", "text/html"))},
+    "/": {"get": build_operation("The web page", bytes_answer("The page.", "text/html"))},
     "/assets/{name}": {
-        "get": _operation(
+        "get": build_operation(
             "One of the page's files (its script, style and icon)",
             {"description": "The file, with its type.", "content": {"*/*": {}}},
             404,
-            parameters=[_path("name", "The file's name, as the page links it.")],
+            parameters=[path_param("name", "The file's name, as the page links it.")],
         )
     },
     OPENAPI_PATH: {
-        "get": _operation("This document", _json("The OpenAPI document.", {"type": "object"}))
+        "get": build_operation(
+            "This document", json_answer("The OpenAPI document.", {"type": "object"})
+        )
     },
-    "/livez": _health("The process answers"),
-    "/readyz": _health("The store's index can be read", 503),
+    "/livez": health_path("The process answers"),
+    "/readyz": health_path("The store's index can be read", 503),
 }
 
 

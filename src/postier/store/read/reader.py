@@ -43,11 +43,12 @@ from .mailboxes import Store
 from .message import MessageView, view
 from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines
 from .raw import open_maildir_message, open_mbox_message
+from .reader_changes import ReaderChanges
 from .results import SUMMARY_COLUMNS, MailboxSummary, MessageSummary, Page, summary_from_row
 from .scan import StoredMessage
 from .snapshot import DEFAULT_LOCK_TIMEOUT
 from .sync import IndexSync, stale_entries
-from .tags import all_tags, choose, prune, remove, rename, tag_counts, tags_for
+from .tags import prune
 
 DEFAULT_FRESHNESS: Final = 0.0
 """Seconds a look may trust the last one: 0, every look compares the files' stamps."""
@@ -58,7 +59,7 @@ Progress = Callable[[int, int, int], None]
 """Told (messages read, mailboxes done, mailboxes in all) as a reindex goes."""
 
 
-class Reader:
+class Reader(ReaderChanges):
     """A store, read (and changed, where a reader changes it) through its index."""
 
     def __init__(
@@ -369,74 +370,6 @@ class Reader:
         raw = self.read_bytes(found)
         stored = StoredMessage(data=raw, quoted=False, filed=found.summary.received)
         return view(found.summary.number, stored)
-
-    # -- tags ------------------------------------------------------------------------------
-
-    def tags(self, refs: Iterable[str]) -> dict[str, list[str]]:
-        """The tags of each copy or delivery of `refs` the index holds (`store.read.tags`)."""
-        with self.db.reading() as conn:
-            return tags_for(conn, refs, self.tags_from_plus)
-
-    def all_tags(self) -> list[str]:
-        """Every tag a message has, once, sorted without regard to case."""
-        self._look()
-        with self.db.reading() as conn:
-            return all_tags(conn, self.tags_from_plus)
-
-    def tag_counts(self) -> dict[str, int]:
-        """Every tag a message has, with how many copies have it."""
-        self._look()
-        with self.db.reading() as conn:
-            return tag_counts(conn, self.tags_from_plus)
-
-    def set_tags(self, refs: Iterable[str], tags: Iterable[str]) -> None:
-        """Give the messages `refs` (copies, or every copy of a delivery) exactly `tags`
-        (cleaned, `store.tagging`); NoSuchMessage, and nothing changed, for an ID the
-        store does not hold."""
-        ids = [found.id for ref in dict.fromkeys(refs) for found in self.copies(ref)]
-        names = list(tags)
-        with self.db.writing() as conn:
-            choose(conn, ids, names, self.tags_from_plus)
-
-    def rename_tag(self, old: str, new: str) -> None:
-        """Rename a tag on every message that has it (`tags.rename`)."""
-        self._look()
-        with self.db.writing() as conn:
-            rename(conn, old, new, self.tags_from_plus)
-
-    def delete_tag(self, tag: str) -> None:
-        """Take a tag off every message that has it (`tags.remove`)."""
-        self._look()
-        with self.db.writing() as conn:
-            remove(conn, tag, self.tags_from_plus)
-
-    def _prune_tags(self) -> None:
-        with self.db.writing() as conn:
-            prune(conn)
-
-    # -- changes ---------------------------------------------------------------------------
-
-    def mark(self, ids: Iterable[str], *, read: bool) -> list[str]:
-        """Mark messages read or unread; returns the IDs whose state changed."""
-        return self.editor.mark(list(ids), read=read)
-
-    def delete(self, ids: Iterable[str], *, wait: bool = True) -> list[str]:
-        """Delete messages; with `wait`, return once no file holds them any more."""
-        deleted = self.editor.delete(list(ids), wait=wait)
-        self._prune_tags()
-        return deleted
-
-    def delete_mailbox(self, address: str, *, wait: bool = True) -> int:
-        """Delete every message of `address`'s mailbox; NoSuchMailbox when it has none."""
-        deleted = self.editor.delete_mailbox(address, wait=wait)
-        self._prune_tags()
-        return deleted
-
-    def delete_all(self, *, wait: bool = True) -> int:
-        """Delete every message of the store."""
-        deleted = self.editor.delete_all(wait=wait)
-        self._prune_tags()
-        return deleted
 
     def close(self) -> None:
         self.editor.close()
