@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 HANG_LIMIT = 20.0
 """A hanging answer gives up by itself after this long, if the test never releases it."""
 
@@ -85,12 +87,6 @@ def http_server(
         server.shutdown()
         thread.join(10)
         server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Spamd:

@@ -14,7 +14,6 @@ import pytest
 from tests.relay.upstream import (
     ScriptedHandler,
     Upstream,
-    free_port,
     postier,
     queue_json,
     relaying,
@@ -22,6 +21,7 @@ from tests.relay.upstream import (
     tokens_of,
     wait_until,
 )
+from tests.support.ports import free_port
 from tests.support.server import ServerProcess
 
 QUEUED = 200

@@ -15,7 +15,6 @@ import pytest
 from tests.relay.upstream import (
     ScriptedHandler,
     Upstream,
-    free_port,
     queue_json,
     relaying,
     send,
@@ -24,6 +23,7 @@ from tests.relay.upstream import (
     wait_until,
 )
 from tests.support.mailboxes import messages
+from tests.support.ports import free_port
 
 DEFERRED = "451 4.3.0 try again later"
 REFUSED = "550 5.7.1 not welcome here"

@@ -144,13 +144,6 @@ class Upstream:
         self.stop()
 
 
-def free_port() -> int:
-    """A port nobody listens on (an upstream that is down, until started there)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def relaying(store: Path, port: int, *args: str, match: str | None = OUT) -> ServerProcess:
     """`postier serve` relaying `match` to 127.0.0.1:`port`, retrying after 1 s."""
     options = ["--relay", f"127.0.0.1:{port}", "--relay-retry", "1", *args]

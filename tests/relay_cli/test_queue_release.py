@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import re
 import smtplib
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,28 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.client.servers import LoopbackController, RecordingHandler
+from tests.relay.upstream import postier
+from tests.support.ports import free_port
 from tests.support.server import ServerProcess
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _postier(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "postier", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.fixture
 def upstream_port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
@@ -83,17 +66,17 @@ def test_the_queue_lists_what_waits_and_empties_once_the_upstream_has_it(
         client.sendmail("me@here.test", ["a@out.test", "b@local.test"], b"Subject: q\r\n\r\nq\r\n")
     store = str(server.store)
     server.wait_for_log(r"relay of .* deferred")
-    listed = _postier("queue", "--store", store)
+    listed = postier("queue", "--store", store)
     assert listed.returncode == 0
     assert "to <a@out.test>" in listed.stdout and "b@local.test" not in listed.stdout
     assert "Connection refused" in listed.stdout and "1 message queued." in listed.stdout
-    [entry] = json.loads(_postier("queue", "--store", store, "--json").stdout)
+    [entry] = json.loads(postier("queue", "--store", store, "--json").stdout)
     assert entry["recipients"] == ["a@out.test"] and entry["attempts"] >= 1
     controller, handler = _upstream(upstream_port)
     try:
-        assert _postier("queue", "--store", store, "--flush").returncode == 0
+        assert postier("queue", "--store", store, "--flush").returncode == 0
         _wait(lambda: handler.messages)
-        _wait(lambda: "queue is empty" in _postier("queue", "--store", store).stdout)
+        _wait(lambda: "queue is empty" in postier("queue", "--store", store).stdout)
     finally:
         controller.stop()
     [message] = handler.messages
@@ -107,11 +90,11 @@ def test_a_queued_message_can_be_deleted_and_never_leaves(
         client.sendmail("me@here.test", ["a@out.test"], b"Subject: d\r\n\r\nd\r\n")
     store = str(server.store)
     server.wait_for_log(r"relay of .* deferred")
-    [entry] = json.loads(_postier("queue", "--store", store, "--json").stdout)
-    unknown = _postier("queue", "--store", store, "--delete", "nosuchentry")
+    [entry] = json.loads(postier("queue", "--store", store, "--json").stdout)
+    unknown = postier("queue", "--store", store, "--delete", "nosuchentry")
     assert unknown.returncode == 1 and "not in the outbound queue" in unknown.stderr
     for _ in range(50):  # the deliverer may hold it for a moment
-        deleted = _postier("queue", "--store", store, "--delete", entry["id"])
+        deleted = postier("queue", "--store", store, "--delete", entry["id"])
         if deleted.returncode == 0:
             break
         time.sleep(0.1)
@@ -152,7 +135,7 @@ def test_release_through_the_api_and_the_cli(server: ServerProcess, upstream_por
     controller, handler = _upstream(upstream_port)
     try:
         assert post(["z@else.test"]) == (200, b"ok")
-        cli = _postier(
+        cli = postier(
             "release", ref, "--to", "w@else.test", "--store", str(server.store),
             "--relay", f"127.0.0.1:{upstream_port}",
         )  # fmt: skip
@@ -169,5 +152,5 @@ def test_release_through_the_api_and_the_cli(server: ServerProcess, upstream_por
 
 def test_release_without_an_upstream_is_refused(tmp_path: Path) -> None:
     (tmp_path / "mail").mkdir()
-    refused = _postier("release", "x", "--to", "a@b.test", "--store", str(tmp_path / "mail"))
+    refused = postier("release", "x", "--to", "a@b.test", "--store", str(tmp_path / "mail"))
     assert refused.returncode == 2 and "needs an upstream" in refused.stderr

@@ -36,6 +36,7 @@ from types import TracebackType
 
 import pytest
 
+from tests.support.ports import free_port
 from tests.support.processes import session_pids
 from tests.support.tls import TlsFiles
 from tests.support.tools import in_ci, require_tool
@@ -72,12 +73,6 @@ anvil unix - - n - 1 anvil
 scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def require_postfix() -> tuple[str, str]:
