@@ -68,3 +68,26 @@ def test_tags_shown_added_removed_and_searched(
     expect(rows.first).to_contain_text("Invoice 12")
     screenshot(page, "tags-search")
     watch.assert_harmless()
+
+
+def test_a_tag_added_in_one_tab_shows_in_another_at_once(
+    context: Any, postier: Postier, watch: Watch
+) -> None:
+    """The live `update` of `{"ID", "Tags"}`: the other tab's list and open message follow,
+    with no reload of either."""
+    postier.send("Invoice 7", message=tagged("Invoice 7", "Invoice"))
+    first = open_page(context, postier)
+    second = open_page(context, postier)
+    for page in (first, second):
+        page.locator("#messages .row").filter(has_text="Invoice 7").locator(".subject").click()
+        expect(page.locator("#tags .tag")).to_have_count(1)
+    loads = []
+    second.on("request", lambda request: loads.append(request.url))
+    first.locator("#tag-input").fill("Paid")
+    first.locator("#tag-input").press("Enter")
+    expect(second.locator("#tags .tag")).to_have_count(2)
+    assert chip_names(second.locator("#tags")) == ["Invoice", "Paid"]
+    row = second.locator("#messages .row").filter(has_text="Invoice 7")
+    expect(row.locator(".tag")).to_have_count(2)
+    assert not [url for url in loads if "/api/v1/message" in url]  # told, not asked again
+    watch.assert_harmless()

@@ -4,7 +4,8 @@ the `Mail` threads) for every socket.
 
 Mailpit's frames are `{"Type": T, "Data": D}`:
 - `new`: D is the message's summary, as `/api/v1/messages` lists it;
-- `update`: `{"ID", "Read"}`, a message whose read state changed;
+- `update`: `{"ID", "Read"}`, a message whose read state changed, or `{"ID", "Tags"}`,
+  one whose tags did (set, renamed or taken off through this process);
 - `delete`: `{"ID"}`, a message gone;
 - `truncate`: D is null, every message is gone;
 - `stats`: `{"Total", "Unread", "Version"}`, the store's counts after the changes.
@@ -84,9 +85,20 @@ class Frames:
 
     def told(self, changes: Sequence[Change]) -> list[str]:
         """The frames of the changes this process's reader announced (none, and no
-        `stats`, when the sockets were told of them already)."""
-        ids = list(dict.fromkeys(id_ for change in changes for id_ in change.ids))
-        return self._frames(ids)
+        `stats`, when the sockets were told of them already); tags changed first."""
+        tagged = [id_ for change in changes if change.kind == "tagged" for id_ in change.ids]
+        ids = [id_ for change in changes if change.kind != "tagged" for id_ in change.ids]
+        return [*self._tag_frames(tagged), *self._frames(list(dict.fromkeys(ids)))]
+
+    def _tag_frames(self, ids: list[str]) -> list[str]:
+        """Mailpit's `update` of tags, `{"ID", "Tags"}`, for each entry the sockets know
+        whose copies' tags changed (another process's tag changes are not seen)."""
+        with self._lock:
+            keys = list(dict.fromkeys(self._key_of[id_] for id_ in ids if id_ in self._key_of))
+        if len(keys) >= self.cap:
+            raise TooMany(f"{len(keys)} changes at once")
+        tags = self.mail.reader.tags(keys) if keys else {}
+        return [frame("update", {"ID": key, "Tags": tags.get(key, [])}) for key in keys]
 
     def looked(self) -> list[str]:
         """The frames of what the index holds that the sockets were not told of (none

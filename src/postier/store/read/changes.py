@@ -16,12 +16,13 @@ from typing import Literal
 
 log = logging.getLogger("postier.store")
 
-ChangeKind = Literal["new", "changed", "deleted"]
+ChangeKind = Literal["new", "changed", "tagged", "deleted"]
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """Messages of one mailbox that arrived, changed (read state) or went away."""
+    """Messages of one mailbox that arrived, changed (read state), were tagged (their
+    tags set, renamed or taken off) or went away."""
 
     kind: ChangeKind
     mailbox: str

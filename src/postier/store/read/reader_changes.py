@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from .changes import Change, grouped
+from .lookup import located
 from .tags import all_tags, choose, prune, remove, rename, tag_counts, tags_for
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ class ReaderChanges:
         def _look(self) -> None: ...
 
         def copies(self, ref: str) -> list[Located]: ...
+
+        def publish(self, changes: Iterable[Change]) -> None: ...
 
     # -- tags ------------------------------------------------------------------------------
 
@@ -51,22 +55,32 @@ class ReaderChanges:
         """Give the messages `refs` (copies, or every copy of a delivery) exactly `tags`
         (cleaned, `store.tagging`); NoSuchMessage, and nothing changed, for an ID the
         store does not hold."""
-        ids = [found.id for ref in dict.fromkeys(refs) for found in self.copies(ref)]
+        found = [copy for ref in dict.fromkeys(refs) for copy in self.copies(ref)]
         names = list(tags)
         with self.db.writing() as conn:
-            choose(conn, ids, names, self.tags_from_plus)
+            choose(conn, [copy.id for copy in found], names, self.tags_from_plus)
+        self.publish(grouped("tagged", ((copy.summary.mailbox, copy.id) for copy in found)))
 
     def rename_tag(self, old: str, new: str) -> None:
         """Rename a tag on every message that has it (`tags.rename`)."""
         self._look()
         with self.db.writing() as conn:
-            rename(conn, old, new, self.tags_from_plus)
+            changed = rename(conn, old, new, self.tags_from_plus)
+        self._tagged(changed)
 
     def delete_tag(self, tag: str) -> None:
         """Take a tag off every message that has it (`tags.remove`)."""
         self._look()
         with self.db.writing() as conn:
-            remove(conn, tag, self.tags_from_plus)
+            changed = remove(conn, tag, self.tags_from_plus)
+        self._tagged(changed)
+
+    def _tagged(self, ids: list[str]) -> None:
+        """Tell the subscribers which copies' tags changed (each copy's mailbox found)."""
+        with self.db.reading() as conn:
+            found = [located(conn, "m.id = ? AND m.hidden = 0", (id_,)) for id_ in ids]
+        pairs = ((copy.summary.mailbox, copy.id) for copy in found if copy is not None)
+        self.publish(grouped("tagged", pairs))
 
     def _prune_tags(self) -> None:
         with self.db.writing() as conn:

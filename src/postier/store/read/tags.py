@@ -131,15 +131,15 @@ def _having(conn: sqlite3.Connection, tag: str, plus: bool) -> dict[str, list[st
     return having
 
 
-def rename(conn: sqlite3.Connection, old: str, new: str, plus: bool) -> None:
+def rename(conn: sqlite3.Connection, old: str, new: str, plus: bool) -> list[str]:
     """Rename the tag `old` to `new` (cleaned) on every copy that has it. As Mailpit's:
     BadTag when `new` cleans to nothing, when no copy has `old`, or when `new` is another
-    tag that exists (a change of case only is a rename)."""
+    tag that exists (a change of case only is a rename). Returns the copies changed."""
     name = clean_tag(new)
     if not name:
         raise BadTag(f"invalid tag name: {new!r}")
     if old == name:
-        return
+        return []
     having = _having(conn, old, plus)
     if not having:
         raise BadTag(f"tag not found: {old}")
@@ -148,15 +148,18 @@ def rename(conn: sqlite3.Connection, old: str, new: str, plus: bool) -> None:
     key = tag_key(old)
     renamed = {id_: [name if tag_key(t) == key else t for t in ts] for id_, ts in having.items()}
     _write(conn, {id_: merged(tags) for id_, tags in renamed.items()})
+    return list(renamed)
 
 
-def remove(conn: sqlite3.Connection, tag: str, plus: bool) -> None:
-    """Take the tag `tag` off every copy; BadTag when none has it."""
+def remove(conn: sqlite3.Connection, tag: str, plus: bool) -> list[str]:
+    """Take the tag `tag` off every copy; BadTag when none has it. Returns the copies
+    changed."""
     having = _having(conn, tag, plus)
     if not having:
         raise BadTag(f"tag not found: {tag}")
     key = tag_key(tag)
     _write(conn, {id_: [t for t in tags if tag_key(t) != key] for id_, tags in having.items()})
+    return list(having)
 
 
 def prune(conn: sqlite3.Connection) -> None:

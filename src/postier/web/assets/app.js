@@ -490,6 +490,28 @@ function setRead(id, read) {
   }
 }
 
+/** Tags changed elsewhere (another page, the API): show them; a search may now match
+ * other messages, so its list is asked for again. */
+function tagsHeard(id, tags) {
+  const message = state.messages.find((m) => m.ID === id);
+  if (message) {
+    message.Tags = tags;
+    const node = rowOf(id);
+    if (node) node.replaceWith(row(message));
+  }
+  if (state.open && state.open.ID === id) {
+    const input = $("tag-input");
+    const typing = input && document.activeElement === input ? input.value : null;
+    state.open.Tags = tags;
+    renderTags();
+    if (typing !== null) {
+      $("tag-input").value = typing;
+      $("tag-input").focus();
+    }
+  }
+  if (state.query) reloadSoon();
+}
+
 function removed(id) {
   const at = state.messages.findIndex((m) => m.ID === id);
   if (at >= 0) {
@@ -1152,6 +1174,7 @@ function heard(frame) {
       break;
     case "update":
       if (elsewhere(data.ID)) reloadSoon();
+      else if (Array.isArray(data.Tags)) tagsHeard(data.ID, data.Tags);
       else setRead(data.ID, data.Read);
       break;
     case "delete":
