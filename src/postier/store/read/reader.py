@@ -21,7 +21,7 @@ from typing import Final
 
 from ..identity import is_delivery_id
 from ..index.database import IndexDatabase, IndexUnavailableError
-from ..index.words import clear as clear_words
+from ..index.rebuild import Rebuild
 from ..naming import mailbox_file_name
 from ..query import QueryError, parse_query
 from .changes import Change, Listener, Subscribers
@@ -45,6 +45,7 @@ from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines
 from .raw import open_maildir_message, open_mbox_message
 from .reader_changes import ReaderChanges
 from .results import SUMMARY_COLUMNS, MailboxSummary, MessageSummary, Page, summary_from_row
+from .rows import BulkRows
 from .scan import StoredMessage
 from .snapshot import DEFAULT_LOCK_TIMEOUT
 from .sync import IndexSync, stale_entries
@@ -200,13 +201,19 @@ class Reader(ReaderChanges):
                     progress(tally[0], tally[1], len(files))
 
             with self.db.writing() as conn:
-                # `counts`, `deliveries` first: their triggers then find no line to update.
-                for table in ("search", "counts", "deliveries", "messages", "mailboxes"):
-                    conn.execute(f"DELETE FROM {table}")
-                clear_words(conn)
-                for mailbox in files:
-                    self._sync.update(conn, mailbox, counted)
-                    tally[1] += 1
+                # Emptied, and filled again without its indexes and triggers, which are
+                # made again at the end: all in this one transaction (`index.rebuild`).
+                rebuild = Rebuild(conn)
+                try:
+                    rebuild.begin()
+                    bulk = BulkRows(conn, self.db.known_words)
+                    for mailbox in files:
+                        self._sync.update(conn, mailbox, counted, bulk)
+                        tally[1] += 1
+                    bulk.flush()
+                    rebuild.end()
+                finally:
+                    rebuild.restore()
                 prune(conn)  # the tags chosen stay, but for the copies that are gone
                 if progress is not None:
                     progress(tally[0], len(files), len(files))

@@ -47,9 +47,14 @@ class MaildirUpdate(MailboxUpdate):
             stamp = RECENT
         # Stamped before the listing: what changes during it is found at the next look.
         locations = list_locations(self.mailbox.path)
-        rows = self.conn.execute(
-            "SELECT key, rowid, id, location, seen FROM messages WHERE entry = ?", (self.entry,)
-        ).fetchall()
+        rows = (
+            []
+            if self.bulk is not None
+            else self.conn.execute(
+                "SELECT key, rowid, id, location, seen FROM messages WHERE entry = ?",
+                (self.entry,),
+            ).fetchall()
+        )
         by_location = {row[3]: row for row in rows}
         listed = set(locations)
         # Most names are where the index has them: only the others are looked at.
@@ -137,4 +142,4 @@ class MaildirUpdate(MailboxUpdate):
             received=item.delivered, size=size, seen=seen, hidden=False, key=unique, rank=1,
             delivery="" if queue_id is None else delivery_id(queue_id),
         )  # fmt: skip
-        insert(self.conn, placed, found, self.words)
+        insert(self.conn, placed, found, self.words, self.bulk)

@@ -78,7 +78,7 @@ class MboxUpdate(MailboxUpdate):
             existing = self._rows(set(changes.seen) | changes.delete)
             assigner = IdAssigner(self.mailbox.name, count_before=self._count_before)
         else:
-            existing = self._rows(None)
+            existing = {} if self.bulk is not None else self._rows(None)
             assigner = IdAssigner(self.mailbox.name)
         address = known.address if known is not None else None
         present: set[str] = set()
@@ -174,7 +174,7 @@ class MboxUpdate(MailboxUpdate):
             length=length, received=received, size=size, seen=seen, hidden=hidden,
             key=_key_text(key), rank=0, delivery=delivery_id(key.value) if key.kind == "q" else "",
         )  # fmt: skip
-        insert(self.conn, placed, found, self.words)
+        insert(self.conn, placed, found, self.words, self.bulk)
         if not hidden:
             self.new.append((address, id_))
 
