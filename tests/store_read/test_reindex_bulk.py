@@ -157,9 +157,13 @@ def _copy(source: Path, target: Path) -> None:
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS), ids=list(LAYOUTS))
-@pytest.mark.parametrize("batch", [1, 3, 2000], ids=["batch-1", "batch-3", "batch-2000"])
+@pytest.mark.parametrize(
+    ("batch", "workers"),
+    [(1, 0), (2000, 0), (3, 0), (3, 2)],
+    ids=["batch-1", "batch-2000", "batch-3", "batch-3-in-2-workers"],
+)
 def test_a_reindex_from_scratch_gives_the_index_of_the_per_message_path(
-    tmp_path: Path, layout: str, batch: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, layout: str, batch: int, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = tmp_path / "mail"
     fill(store, LAYOUTS[layout])
@@ -178,7 +182,8 @@ def test_a_reindex_from_scratch_gives_the_index_of_the_per_message_path(
         _copy(saved, path)
         with Reader(store, fsync=False, tags_from_plus=True) as reader:
             if way == "bulk":
-                monkeypatch.setattr(BulkRows.__init__, "__defaults__", (batch,))
+                monkeypatch.setattr(BulkRows.__init__, "__defaults__", (batch, 0))
+                reader.workers = workers
                 count = reader.reindex()
             else:
                 count = one_at_a_time(reader)

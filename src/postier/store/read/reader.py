@@ -56,6 +56,18 @@ DEFAULT_FRESHNESS: Final = 0.0
 DEFAULT_LIMIT: Final = 50
 _ASCENDING: Final = "m.rank, m.position, m.location"
 
+MAX_WORKERS: Final = 4
+
+
+def reindex_workers() -> int:
+    """As many processes extracting messages as the machine has processors (at most
+    `MAX_WORKERS`); this one reads the files and writes the index meanwhile. One processor:
+    none, the reindex runs in this process alone."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    count = count or 1
+    return 0 if count < 2 else min(count, MAX_WORKERS)
+
+
 Progress = Callable[[int, int, int], None]
 """Told (messages read, mailboxes done, mailboxes in all) as a reindex goes."""
 
@@ -76,6 +88,8 @@ class Reader(ReaderChanges):
         self.root = Path(root)
         self.tags_from_plus = tags_from_plus
         """Whether a plus-address tags its copies (`user+invoice@…`: `invoice`)."""
+        self.workers = reindex_workers()
+        """The processes a reindex extracts messages in (0: in this one alone)."""
         self.store = Store(self.root, lock_timeout=lock_timeout)
         self.fsync = fsync
         self.freshness = freshness
@@ -204,15 +218,16 @@ class Reader(ReaderChanges):
                 # Emptied, and filled again without its indexes and triggers, which are
                 # made again at the end: all in this one transaction (`index.rebuild`).
                 rebuild = Rebuild(conn)
+                bulk = BulkRows(conn, self.db.known_words, workers=self.workers)
                 try:
                     rebuild.begin()
-                    bulk = BulkRows(conn, self.db.known_words)
                     for mailbox in files:
                         self._sync.update(conn, mailbox, counted, bulk)
                         tally[1] += 1
                     bulk.flush()
                     rebuild.end()
                 finally:
+                    bulk.close()
                     rebuild.restore()
                 prune(conn)  # the tags chosen stay, but for the copies that are gone
                 if progress is not None:

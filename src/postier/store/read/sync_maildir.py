@@ -11,7 +11,7 @@ from ..identity import delivery_id, maildir_message_id, postier_queue_id
 from ..maildir_flags import parse_name
 from ..maildir_layout import CUR
 from .changes import Change, grouped
-from .extract import extract
+from .extract import Extracted, extract
 from .rows import Placed, delete, insert
 from .scan import StoredMessage
 from .scan_maildir import MaildirFile, describe, list_locations
@@ -131,10 +131,13 @@ class MaildirUpdate(MailboxUpdate):
         address: str,
     ) -> None:
         seconds, micros, _ = item.order
-        if stored.complete:
+        found: Extracted | None = None
+        if not stored.complete:
+            found, size = extract_streamed(stored.data, item.chunks(READ_CHUNK))
+        elif self.bulk is None:
             found, size = extract(stored.data), len(stored.data)
         else:
-            found, size = extract_streamed(stored.data, item.chunks(READ_CHUNK))
+            size = len(stored.data)  # extracted by `bulk`, in another process when it has any
         queue_id = postier_queue_id(stored.data, whole=stored.complete)
         placed = Placed(
             id=maildir_message_id(self.mailbox.name, unique), entry=self.entry, mailbox=address,
@@ -142,4 +145,8 @@ class MaildirUpdate(MailboxUpdate):
             received=item.delivered, size=size, seen=seen, hidden=False, key=unique, rank=1,
             delivery="" if queue_id is None else delivery_id(queue_id),
         )  # fmt: skip
-        insert(self.conn, placed, found, self.words, self.bulk)
+        if found is None:
+            assert self.bulk is not None
+            self.bulk.add_raw(placed, stored.data)
+        else:
+            insert(self.conn, placed, found, self.words, self.bulk)
