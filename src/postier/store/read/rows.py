@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ _INSERT_MESSAGE: Final = (
 _INSERT_NUMBERED: Final = _INSERT_MESSAGE.replace("(id, ", "(seq, id, ").replace(
     "VALUES (?, ", "VALUES (?, ?, "
 )
-BATCH: Final = 2000
+BATCH: Final = 500
 """Messages a reindex from scratch holds before it writes them (`BulkRows`)."""
 _INSERT_SEARCH: Final = (
     f"INSERT INTO search (rowid, {', '.join(SEARCH_COLUMNS)}) "
@@ -157,9 +158,10 @@ class BulkRows:
     largest it ever gave: the table is empty), so that its `search` row can have it too.
 
     With `workers`, the messages given whole (`add_raw`) are extracted in that many other
-    processes (started at the second batch: a small store never waits for them), while
-    this one reads the files and writes the rows; their rows are the same (`prepare_batch`
-    runs `insert`'s own code) and are written in the order given."""
+    processes (forked at the second batch, so that a small store never waits for them, and
+    only by a process of one thread, as `postier reindex` is), while this one reads the
+    files and writes the rows; their rows are the same (`prepare_batch` runs `insert`'s
+    own code) and are written in the order given."""
 
     def __init__(
         self, conn: sqlite3.Connection, words: KnownWords, batch: int = BATCH, workers: int = 0
@@ -180,6 +182,8 @@ class BulkRows:
         self._batches = 0
         self._pool: ProcessPoolExecutor | None = None
         self._running: deque[Future[Batch]] = deque()
+        self.extracted_elsewhere = 0
+        """How many messages the workers extracted."""
 
     def add(self, row: Row, values: tuple[str, ...], words: set[str]) -> None:
         self._seq += 1
@@ -189,6 +193,11 @@ class BulkRows:
         if len(self._messages) >= self.batch:
             self._write(self._messages, self._search, self._tokens)
             self._messages, self._search, self._tokens = [], [], set()
+
+    @property
+    def pooled(self) -> bool:
+        """Whether workers were started (then the process's other threads are theirs)."""
+        return self._pool is not None
 
     def add_raw(self, placed: Placed, raw: bytes) -> None:
         """A message to extract (all its bytes): in a worker when there are any."""
@@ -207,9 +216,20 @@ class BulkRows:
             self._write(*prepare_batch(items))
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            if threading.active_count() > 1:
+                # Forked, a thread's locks would stay held in the child: done here instead.
+                self.workers = 0
+                self._write(*prepare_batch(items))
+                return
+            # Forked, not spawned: a child runs no `__main__` again (a script unguarded by
+            # `if __name__ == "__main__"` would run itself in each). It never touches the
+            # parent's SQLite connection, and leaves with `os._exit`, closing nothing of it.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
         self._running.append(self._pool.submit(prepare_batch, items))
-        while len(self._running) > 2 * self.workers:
+        self.extracted_elsewhere += len(items)
+        # A batch for each worker and one more, at most: reading stays a little ahead of
+        # writing, never a whole mailbox (its progress, and its memory, follow the index).
+        while len(self._running) > self.workers:
             self._write(*self._running.popleft().result())
 
     def _write(self, messages: list[Row], search: list[Row], words: set[str]) -> None:

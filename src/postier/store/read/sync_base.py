@@ -72,8 +72,9 @@ class MailboxUpdate:
         loop, and a thread that wants the interpreter back waits until the one holding it
         lets go: without this, up to the switch interval (5 ms) for each reply to send.
         Alone in its process (`postier reindex`), it has no thread to make way for, and
-        yielding would only hand its processor to other processes."""
-        if threading.active_count() > 1:
+        yielding would only hand its processor to other processes (as when its only other
+        threads are those of its extracting workers: `BulkRows.pooled`)."""
+        if threading.active_count() > 1 and (self.bulk is None or not self.bulk.pooled):
             os.sched_yield()  # lets go of the interpreter lock for the call
         self._count += 1
         if self.progress is not None and self._count % 1000 == 0:
