@@ -13,7 +13,11 @@ chosen through the API, kept across the reindex (and dropped for a copy that is 
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -226,3 +230,57 @@ def test_the_schema_script_splits_into_its_statements() -> None:
         assert kinds == {"table", "index", "trigger"}
     finally:
         conn.close()
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return set()
+    return {int(child) for child in text.split()}
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, reaped by nobody yet, has exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2,
+    reason="needs Linux's /proc and two processors",
+)
+def test_the_workers_of_a_reindex_killed_with_sigkill_leave_too(tmp_path: Path) -> None:
+    """Forked at its second batch, they see the reindexing process end and end too."""
+    store = tmp_path / "mail"
+    store.mkdir()
+    head = "From: a@example.com\nTo: alice@example.org\nSubject: N {0}\nMessage-ID: <{0}@x>\n\n"
+    messages = [(head.format(n) + "Text.\n" * 20).encode() for n in range(3000)]
+    mailbox_path(store, ALICE, "mbox").write_bytes(mbox_bytes(messages))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "postier", "reindex", "--store", str(store)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        # One worker a processor, two at least (`reindex_workers`), all forked at once.
+        while len(workers) < 2 and process.poll() is None and time.monotonic() < deadline:
+            workers |= _children(process.pid)
+            time.sleep(0.01)
+        assert len(workers) >= 2, "the reindex started no workers"
+        process.kill()
+        process.wait(10)
+        deadline = time.monotonic() + 30
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_alive, workers))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        for pid in workers if "workers" in locals() else ():
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

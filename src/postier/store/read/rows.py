@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections import deque
@@ -151,6 +153,20 @@ def prepare_batch(items: list[tuple[int, Placed, bytes]]) -> Batch:
     return messages, search, words
 
 
+def _watch_parent(lifeline: int, held: int) -> None:
+    """In a worker, first: leave as soon as the reindexing process is gone (killed, say),
+    rather than wait for work forever. Its pipe ends then (each worker closes the end it
+    was forked with, so the parent's is the only one)."""
+    os.close(held)
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            os.read(lifeline, 1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="postier-lifeline", daemon=True).start()
+
+
 class BulkRows:
     """The rows of a reindex from scratch, written a batch at a time: `executemany` for
     the `messages` and `search` rows of many messages, one `KnownWords.add` for all their
@@ -182,6 +198,8 @@ class BulkRows:
         self._batches = 0
         self._pool: ProcessPoolExecutor | None = None
         self._running: deque[Future[Batch]] = deque()
+        self._lifeline: tuple[int, ...] = ()
+        """A pipe only this process writes to: its workers see it end when it does."""
         self.extracted_elsewhere = 0
         """How many messages the workers extracted."""
 
@@ -224,7 +242,13 @@ class BulkRows:
             # Forked, not spawned: a child runs no `__main__` again (a script unguarded by
             # `if __name__ == "__main__"` would run itself in each). It never touches the
             # parent's SQLite connection, and leaves with `os._exit`, closing nothing of it.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
+            self._lifeline = os.pipe()
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=get_context("fork"),
+                initializer=_watch_parent,
+                initargs=self._lifeline,
+            )
         self._running.append(self._pool.submit(prepare_batch, items))
         self.extracted_elsewhere += len(items)
         # A batch for each worker and one more, at most: reading stays a little ahead of
@@ -256,6 +280,9 @@ class BulkRows:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        for fd in self._lifeline:
+            os.close(fd)
+        self._lifeline = ()
 
 
 def delete(conn: sqlite3.Connection, rowids: list[int]) -> None:
