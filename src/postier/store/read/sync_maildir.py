@@ -102,11 +102,11 @@ class MaildirUpdate(MailboxUpdate):
             indexed.add(parsed.unique)
             if address is None:
                 address = mailbox_address(self.mailbox, stored.data)
-            self._insert(
+            id_ = self._insert(
                 item, stored=stored, unique=parsed.unique, location=f"{sub}/{name}",
                 seen=sub == CUR and parsed.seen, address=address,
             )  # fmt: skip
-            new.append((address, maildir_message_id(self.mailbox.name, name)))
+            new.append((address, id_))
             self.read_one()
         self.read_all()
         if address is None:
@@ -129,7 +129,8 @@ class MaildirUpdate(MailboxUpdate):
         location: str,
         seen: bool,
         address: str,
-    ) -> None:
+    ) -> str:
+        """Index one new file; returns its ID."""
         seconds, micros, _ = item.order
         found: Extracted | None = None
         if not stored.complete:
@@ -139,8 +140,9 @@ class MaildirUpdate(MailboxUpdate):
         else:
             size = len(stored.data)  # extracted by `bulk`, in another process when it has any
         queue_id = postier_queue_id(stored.data, whole=stored.complete)
+        id_ = maildir_message_id(self.mailbox.name, unique)
         placed = Placed(
-            id=maildir_message_id(self.mailbox.name, unique), entry=self.entry, mailbox=address,
+            id=id_, entry=self.entry, mailbox=address,
             position=seconds * 1_000_000 + micros, location=location, length=size,
             received=item.delivered, size=size, seen=seen, hidden=False, key=unique, rank=1,
             delivery="" if queue_id is None else delivery_id(queue_id),
@@ -150,3 +152,4 @@ class MaildirUpdate(MailboxUpdate):
             self.bulk.add_raw(placed, stored.data)
         else:
             insert(self.conn, placed, found, self.words, self.bulk)
+        return id_
