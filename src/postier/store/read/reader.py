@@ -21,7 +21,7 @@ from typing import Final
 
 from ..identity import is_delivery_id
 from ..index.database import IndexDatabase, IndexUnavailableError
-from ..index.words import clear as clear_words
+from ..index.rebuild import Rebuild
 from ..naming import mailbox_file_name
 from ..query import QueryError, parse_query
 from .changes import Change, Listener, Subscribers
@@ -45,6 +45,7 @@ from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines
 from .raw import open_maildir_message, open_mbox_message
 from .reader_changes import ReaderChanges
 from .results import SUMMARY_COLUMNS, MailboxSummary, MessageSummary, Page, summary_from_row
+from .rows import BulkRows
 from .scan import StoredMessage
 from .snapshot import DEFAULT_LOCK_TIMEOUT
 from .sync import IndexSync, stale_entries
@@ -54,6 +55,18 @@ DEFAULT_FRESHNESS: Final = 0.0
 """Seconds a look may trust the last one: 0, every look compares the files' stamps."""
 DEFAULT_LIMIT: Final = 50
 _ASCENDING: Final = "m.rank, m.position, m.location"
+
+MAX_WORKERS: Final = 4
+
+
+def reindex_workers() -> int:
+    """As many processes extracting messages as the machine has processors (at most
+    `MAX_WORKERS`); this one reads the files and writes the index meanwhile. One processor:
+    none, the reindex runs in this process alone."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    count = count or 1
+    return 0 if count < 2 else min(count, MAX_WORKERS)
+
 
 Progress = Callable[[int, int, int], None]
 """Told (messages read, mailboxes done, mailboxes in all) as a reindex goes."""
@@ -75,6 +88,8 @@ class Reader(ReaderChanges):
         self.root = Path(root)
         self.tags_from_plus = tags_from_plus
         """Whether a plus-address tags its copies (`user+invoice@…`: `invoice`)."""
+        self.workers = reindex_workers()
+        """The processes a reindex extracts messages in (0: in this one alone)."""
         self.store = Store(self.root, lock_timeout=lock_timeout)
         self.fsync = fsync
         self.freshness = freshness
@@ -200,13 +215,20 @@ class Reader(ReaderChanges):
                     progress(tally[0], tally[1], len(files))
 
             with self.db.writing() as conn:
-                # `counts`, `deliveries` first: their triggers then find no line to update.
-                for table in ("search", "counts", "deliveries", "messages", "mailboxes"):
-                    conn.execute(f"DELETE FROM {table}")
-                clear_words(conn)
-                for mailbox in files:
-                    self._sync.update(conn, mailbox, counted)
-                    tally[1] += 1
+                # Emptied, and filled again without its indexes and triggers, which are
+                # made again at the end: all in this one transaction (`index.rebuild`).
+                rebuild = Rebuild(conn)
+                bulk = BulkRows(conn, self.db.known_words, workers=self.workers)
+                try:
+                    rebuild.begin()
+                    for mailbox in files:
+                        self._sync.update(conn, mailbox, counted, bulk)
+                        tally[1] += 1
+                    bulk.flush()
+                    rebuild.end()
+                finally:
+                    bulk.close()
+                    rebuild.restore()
                 prune(conn)  # the tags chosen stay, but for the copies that are gone
                 if progress is not None:
                     progress(tally[0], len(files), len(files))

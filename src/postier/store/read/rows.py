@@ -3,10 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
+import threading
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing import get_context
 from typing import Final
 
 from ..index.schema import SEARCH_COLUMNS
@@ -14,7 +20,7 @@ from ..index.search_sql import search_columns, tokens
 from ..index.words import KnownWords
 from ..query import SearchRecord
 from ..tagging import plus_tags
-from .extract import Extracted
+from .extract import Extracted, extract
 from .results import to_micros
 
 MAX_TEXT: Final = 1 << 20
@@ -27,6 +33,11 @@ _INSERT_MESSAGE: Final = (
     "hidden, snippet, key, rank, delivery, header_tags, plus_tags) VALUES (?, ?, ?, ?, ?, ?, "
     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_NUMBERED: Final = _INSERT_MESSAGE.replace("(id, ", "(seq, id, ").replace(
+    "VALUES (?, ", "VALUES (?, ?, "
+)
+BATCH: Final = 500
+"""Messages a reindex from scratch holds before it writes them (`BulkRows`)."""
 _INSERT_SEARCH: Final = (
     f"INSERT INTO search (rowid, {', '.join(SEARCH_COLUMNS)}) "
     f"VALUES (?, {', '.join('?' for _ in SEARCH_COLUMNS)})"
@@ -55,37 +66,38 @@ class Placed:
     did not file it."""
 
 
-def insert(conn: sqlite3.Connection, placed: Placed, found: Extracted, words: KnownWords) -> None:
-    """Add a message to the index (its ID must not be there yet); `words`: what the
-    `words` table is known to hold already."""
-    cursor = conn.execute(
-        _INSERT_MESSAGE,
-        (
-            placed.id,
-            placed.entry,
-            placed.mailbox,
-            placed.position,
-            placed.location,
-            placed.length,
-            to_micros(placed.received),
-            placed.size,
-            None if found.date is None else to_micros(found.date),
-            found.sender,
-            found.from_address,
-            json.dumps(list(found.to), ensure_ascii=False),
-            json.dumps(list(found.cc), ensure_ascii=False),
-            found.subject,
-            found.message_id,
-            found.attachments,
-            int(placed.seen),
-            int(placed.hidden),
-            found.snippet,
-            placed.key,
-            placed.rank,
-            placed.delivery,
-            json.dumps(list(found.tags)),
-            json.dumps(plus_tags(placed.mailbox)),
-        ),
+Row = tuple[object, ...]
+Prepared = tuple[Row, tuple[str, ...], set[str]]
+"""A message's `messages` row (without `seq`), its `search` values and its tokens."""
+
+
+def prepared(placed: Placed, found: Extracted) -> Prepared:
+    """What `insert` writes of a message: its rows' values and the tokens of its words."""
+    row = (
+        placed.id,
+        placed.entry,
+        placed.mailbox,
+        placed.position,
+        placed.location,
+        placed.length,
+        to_micros(placed.received),
+        placed.size,
+        None if found.date is None else to_micros(found.date),
+        found.sender,
+        found.from_address,
+        json.dumps(list(found.to), ensure_ascii=False),
+        json.dumps(list(found.cc), ensure_ascii=False),
+        found.subject,
+        found.message_id,
+        found.attachments,
+        int(placed.seen),
+        int(placed.hidden),
+        found.snippet,
+        placed.key,
+        placed.rank,
+        placed.delivery,
+        json.dumps(list(found.tags)),
+        json.dumps(plus_tags(placed.mailbox)),
     )
     record = SearchRecord(
         mailbox=placed.mailbox,
@@ -101,8 +113,176 @@ def insert(conn: sqlite3.Connection, placed: Placed, found: Extracted, words: Kn
         read=placed.seen,
     )
     columns = search_columns(record)
-    conn.execute(_INSERT_SEARCH, (cursor.lastrowid, *(columns[name] for name in SEARCH_COLUMNS)))
-    words.add(conn, tokens(columns))
+    return row, tuple(columns[name] for name in SEARCH_COLUMNS), tokens(columns)
+
+
+def insert(
+    conn: sqlite3.Connection,
+    placed: Placed,
+    found: Extracted,
+    words: KnownWords,
+    bulk: BulkRows | None = None,
+) -> None:
+    """Add a message to the index (its ID must not be there yet); `words`: what the
+    `words` table is known to hold already; `bulk`: a reindex from scratch's batches, which
+    hold the rows until they are written many at once."""
+    row, values, found_tokens = prepared(placed, found)
+    if bulk is not None:
+        bulk.add(row, values, found_tokens)
+        return
+    cursor = conn.execute(_INSERT_MESSAGE, row)
+    conn.execute(_INSERT_SEARCH, (cursor.lastrowid, *values))
+    words.add(conn, found_tokens)
+
+
+Batch = tuple[list[Row], list[Row], set[str]]
+"""Numbered `messages` rows, `search` rows, and the tokens of their words."""
+
+
+def prepare_batch(items: list[tuple[int, Placed, bytes]]) -> Batch:
+    """In a worker process: each message (`seq`, where and what it is, its bytes whole)
+    extracted and made into its rows, as `insert` would."""
+    messages: list[Row] = []
+    search: list[Row] = []
+    words: set[str] = set()
+    for seq, placed, raw in items:
+        row, values, found_tokens = prepared(placed, extract(raw))
+        messages.append((seq, *row))
+        search.append((seq, *values))
+        words |= found_tokens
+    return messages, search, words
+
+
+def _watch_parent(lifeline: int, held: int) -> None:
+    """In a worker, first: leave as soon as the reindexing process is gone (killed, say),
+    rather than wait for work forever. Its pipe ends then (each worker closes the end it
+    was forked with, so the parent's is the only one)."""
+    os.close(held)
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            os.read(lifeline, 1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="postier-lifeline", daemon=True).start()
+
+
+class BulkRows:
+    """The rows of a reindex from scratch, written a batch at a time: `executemany` for
+    the `messages` and `search` rows of many messages, one `KnownWords.add` for all their
+    tokens. Each message's `seq` is given here, as SQLite would give it (one past the
+    largest it ever gave: the table is empty), so that its `search` row can have it too.
+
+    With `workers`, the messages given whole (`add_raw`) are extracted in that many other
+    processes (forked at the second batch, so that a small store never waits for them, and
+    only by a process of one thread, as `postier reindex` is), while this one reads the
+    files and writes the rows; their rows are the same (`prepare_batch` runs `insert`'s
+    own code) and are written in the order given."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, words: KnownWords, batch: int = BATCH, workers: int = 0
+    ) -> None:
+        self.conn = conn
+        self.words = words
+        self.batch = batch
+        self.workers = workers
+        (last,) = conn.execute(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)"
+        ).fetchone()
+        (largest,) = conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()
+        self._seq = max(int(last), int(largest))
+        self._messages: list[Row] = []
+        self._search: list[Row] = []
+        self._tokens: set[str] = set()
+        self._raw: list[tuple[int, Placed, bytes]] = []
+        self._batches = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._running: deque[Future[Batch]] = deque()
+        self._lifeline: tuple[int, ...] = ()
+        """A pipe only this process writes to: its workers see it end when it does."""
+        self.extracted_elsewhere = 0
+        """How many messages the workers extracted."""
+
+    def add(self, row: Row, values: tuple[str, ...], words: set[str]) -> None:
+        self._seq += 1
+        self._messages.append((self._seq, *row))
+        self._search.append((self._seq, *values))
+        self._tokens |= words
+        if len(self._messages) >= self.batch:
+            self._write(self._messages, self._search, self._tokens)
+            self._messages, self._search, self._tokens = [], [], set()
+
+    @property
+    def pooled(self) -> bool:
+        """Whether workers were started (then the process's other threads are theirs)."""
+        return self._pool is not None
+
+    def add_raw(self, placed: Placed, raw: bytes) -> None:
+        """A message to extract (all its bytes): in a worker when there are any."""
+        if not self.workers:
+            self.add(*prepared(placed, extract(raw)))
+            return
+        self._seq += 1
+        self._raw.append((self._seq, placed, raw))
+        if len(self._raw) >= self.batch:
+            self._submit()
+
+    def _submit(self) -> None:
+        items, self._raw = self._raw, []
+        self._batches += 1
+        if self._batches == 1:
+            self._write(*prepare_batch(items))
+            return
+        if self._pool is None:
+            if threading.active_count() > 1:
+                # Forked, a thread's locks would stay held in the child: done here instead.
+                self.workers = 0
+                self._write(*prepare_batch(items))
+                return
+            # Forked, not spawned: a child runs no `__main__` again (a script unguarded by
+            # `if __name__ == "__main__"` would run itself in each). It never touches the
+            # parent's SQLite connection, and leaves with `os._exit`, closing nothing of it.
+            self._lifeline = os.pipe()
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=get_context("fork"),
+                initializer=_watch_parent,
+                initargs=self._lifeline,
+            )
+        self._running.append(self._pool.submit(prepare_batch, items))
+        self.extracted_elsewhere += len(items)
+        # A batch for each worker and one more, at most: reading stays a little ahead of
+        # writing, never a whole mailbox (its progress, and its memory, follow the index).
+        while len(self._running) > self.workers:
+            self._write(*self._running.popleft().result())
+
+    def _write(self, messages: list[Row], search: list[Row], words: set[str]) -> None:
+        if messages:
+            self.conn.executemany(_INSERT_NUMBERED, messages)
+            self.conn.executemany(_INSERT_SEARCH, search)
+        if words:
+            self.words.add(self.conn, words)
+
+    def flush(self) -> None:
+        """Write everything held (before anything reads `messages`, and at the end)."""
+        if self._raw:
+            self._submit()
+        while self._running:
+            self._write(*self._running.popleft().result())
+        self._write(self._messages, self._search, self._tokens)
+        self._messages, self._search, self._tokens = [], [], set()
+
+    def close(self) -> None:
+        """Stop the workers (after `flush`, or after a failure: what they hold is dropped)."""
+        for future in self._running:
+            future.cancel()
+        self._running.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        for fd in self._lifeline:
+            os.close(fd)
+        self._lifeline = ()
 
 
 def delete(conn: sqlite3.Connection, rowids: list[int]) -> None:

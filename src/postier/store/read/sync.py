@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from ..index.words import KnownWords
 from .changes import Change
 from .mailboxes import MailboxFile, Store
+from .rows import BulkRows
 from .sync_base import Known, Progress, forget, log_stamps, maildir_stamp, mbox_stamp
 from .sync_maildir import MaildirUpdate
 from .sync_mbox import MboxUpdate
@@ -64,9 +65,14 @@ class IndexSync:
     # -- updates -----------------------------------------------------------------------
 
     def update(
-        self, conn: sqlite3.Connection, mailbox: MailboxFile, progress: Progress | None = None
+        self,
+        conn: sqlite3.Connection,
+        mailbox: MailboxFile,
+        progress: Progress | None = None,
+        bulk: BulkRows | None = None,
     ) -> list[Change]:
-        """Bring one mailbox's rows up to date (inside the caller's write transaction)."""
+        """Bring one mailbox's rows up to date (inside the caller's write transaction);
+        `bulk`: a reindex from scratch's batches (the index holds nothing of the mailbox)."""
         row = conn.execute(
             "SELECT format, address, stamp, indexed_end FROM mailboxes WHERE entry = ?",
             (mailbox.path.name,),
@@ -86,6 +92,7 @@ class IndexSync:
                 known=known,
                 progress=progress,
                 words=self.words,
+                bulk=bulk,
             )
         else:
             update = MaildirUpdate(
@@ -96,6 +103,7 @@ class IndexSync:
                 known=known,
                 progress=progress,
                 words=self.words,
+                bulk=bulk,
             )
         return changes + update.run()
 

@@ -17,7 +17,7 @@ from .changes import Change, grouped
 from .extract import extract
 from .mailboxes import MailboxFile
 from .mbox_changes import CHANGES_DIR, Logged, log_path, log_stamp_of
-from .rows import delete
+from .rows import BulkRows, delete
 
 Progress = Callable[[int], None]
 """Told the number of messages read so far, now and then (for a progress line)."""
@@ -47,6 +47,7 @@ class MailboxUpdate:
         known: Known | None,
         progress: Progress | None,
         words: KnownWords,
+        bulk: BulkRows | None = None,
     ) -> None:
         self.root = root
         self.lock_timeout = lock_timeout
@@ -56,6 +57,9 @@ class MailboxUpdate:
         self.known = known
         self.progress = progress
         self.words = words
+        self.bulk = bulk
+        """A reindex from scratch's batches: the index holds none of the mailbox's rows
+        (none is looked up), and its new ones are written many at once."""
         self.new: list[tuple[str, str]] = []
         self.changed: list[tuple[str, str]] = []
         self.deleted: list[tuple[str, str]] = []
@@ -68,8 +72,9 @@ class MailboxUpdate:
         loop, and a thread that wants the interpreter back waits until the one holding it
         lets go: without this, up to the switch interval (5 ms) for each reply to send.
         Alone in its process (`postier reindex`), it has no thread to make way for, and
-        yielding would only hand its processor to other processes."""
-        if threading.active_count() > 1:
+        yielding would only hand its processor to other processes (as when its only other
+        threads are those of its extracting workers: `BulkRows.pooled`)."""
+        if threading.active_count() > 1 and (self.bulk is None or not self.bulk.pooled):
             os.sched_yield()  # lets go of the interpreter lock for the call
         self._count += 1
         if self.progress is not None and self._count % 1000 == 0:

@@ -11,7 +11,7 @@ from ..identity import delivery_id, maildir_message_id, postier_queue_id
 from ..maildir_flags import parse_name
 from ..maildir_layout import CUR
 from .changes import Change, grouped
-from .extract import extract
+from .extract import Extracted, extract
 from .rows import Placed, delete, insert
 from .scan import StoredMessage
 from .scan_maildir import MaildirFile, describe, list_locations
@@ -47,9 +47,14 @@ class MaildirUpdate(MailboxUpdate):
             stamp = RECENT
         # Stamped before the listing: what changes during it is found at the next look.
         locations = list_locations(self.mailbox.path)
-        rows = self.conn.execute(
-            "SELECT key, rowid, id, location, seen FROM messages WHERE entry = ?", (self.entry,)
-        ).fetchall()
+        rows = (
+            []
+            if self.bulk is not None
+            else self.conn.execute(
+                "SELECT key, rowid, id, location, seen FROM messages WHERE entry = ?",
+                (self.entry,),
+            ).fetchall()
+        )
         by_location = {row[3]: row for row in rows}
         listed = set(locations)
         # Most names are where the index has them: only the others are looked at.
@@ -97,11 +102,11 @@ class MaildirUpdate(MailboxUpdate):
             indexed.add(parsed.unique)
             if address is None:
                 address = mailbox_address(self.mailbox, stored.data)
-            self._insert(
+            id_ = self._insert(
                 item, stored=stored, unique=parsed.unique, location=f"{sub}/{name}",
                 seen=sub == CUR and parsed.seen, address=address,
             )  # fmt: skip
-            new.append((address, maildir_message_id(self.mailbox.name, name)))
+            new.append((address, id_))
             self.read_one()
         self.read_all()
         if address is None:
@@ -124,17 +129,27 @@ class MaildirUpdate(MailboxUpdate):
         location: str,
         seen: bool,
         address: str,
-    ) -> None:
+    ) -> str:
+        """Index one new file; returns its ID."""
         seconds, micros, _ = item.order
-        if stored.complete:
+        found: Extracted | None = None
+        if not stored.complete:
+            found, size = extract_streamed(stored.data, item.chunks(READ_CHUNK))
+        elif self.bulk is None:
             found, size = extract(stored.data), len(stored.data)
         else:
-            found, size = extract_streamed(stored.data, item.chunks(READ_CHUNK))
+            size = len(stored.data)  # extracted by `bulk`, in another process when it has any
         queue_id = postier_queue_id(stored.data, whole=stored.complete)
+        id_ = maildir_message_id(self.mailbox.name, unique)
         placed = Placed(
-            id=maildir_message_id(self.mailbox.name, unique), entry=self.entry, mailbox=address,
+            id=id_, entry=self.entry, mailbox=address,
             position=seconds * 1_000_000 + micros, location=location, length=size,
             received=item.delivered, size=size, seen=seen, hidden=False, key=unique, rank=1,
             delivery="" if queue_id is None else delivery_id(queue_id),
         )  # fmt: skip
-        insert(self.conn, placed, found, self.words)
+        if found is None:
+            assert self.bulk is not None
+            self.bulk.add_raw(placed, stored.data)
+        else:
+            insert(self.conn, placed, found, self.words, self.bulk)
+        return id_

@@ -11,7 +11,7 @@ from typing import Final
 
 from ..identity import IdAssigner, MboxKey, delivery_id, mbox_key
 from .changes import Change, grouped
-from .extract import extract
+from .extract import Extracted, extract
 from .mbox_changes import pending_changes
 from .mbox_compact import status_seen
 from .raw import CHUNK as STREAM_CHUNK
@@ -78,7 +78,7 @@ class MboxUpdate(MailboxUpdate):
             existing = self._rows(set(changes.seen) | changes.delete)
             assigner = IdAssigner(self.mailbox.name, count_before=self._count_before)
         else:
-            existing = self._rows(None)
+            existing = {} if self.bulk is not None else self._rows(None)
             assigner = IdAssigner(self.mailbox.name)
         address = known.address if known is not None else None
         present: set[str] = set()
@@ -165,16 +165,23 @@ class MboxUpdate(MailboxUpdate):
                     self.changed.append((address, id_))
             return
         received = stored.delivered or _EPOCH
-        if stored.complete:
+        found: Extracted | None = None
+        if not stored.complete:
+            found, size = extract_streamed(raw, _chunks(fd, stored))
+        elif self.bulk is None:
             found, size = extract(raw), len(raw)
         else:
-            found, size = extract_streamed(raw, _chunks(fd, stored))
+            size = len(raw)  # extracted by `bulk`, in another process when it has any
         placed = Placed(
             id=id_, entry=self.entry, mailbox=address, position=stored.offset, location="",
             length=length, received=received, size=size, seen=seen, hidden=hidden,
             key=_key_text(key), rank=0, delivery=delivery_id(key.value) if key.kind == "q" else "",
         )  # fmt: skip
-        insert(self.conn, placed, found, self.words)
+        if found is None:
+            assert self.bulk is not None
+            self.bulk.add_raw(placed, raw)
+        else:
+            insert(self.conn, placed, found, self.words, self.bulk)
         if not hidden:
             self.new.append((address, id_))
 
