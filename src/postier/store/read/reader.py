@@ -45,7 +45,7 @@ from .queries import aliased, check_maildir, counted, has_mailbox, mailbox_lines
 from .raw import open_maildir_message, open_mbox_message
 from .reader_changes import ReaderChanges
 from .results import SUMMARY_COLUMNS, MailboxSummary, MessageSummary, Page, summary_from_row
-from .rows import BulkRows
+from .rows import BulkRows, reindex_workers
 from .scan import StoredMessage
 from .snapshot import DEFAULT_LOCK_TIMEOUT
 from .sync import IndexSync, stale_entries
@@ -55,18 +55,6 @@ DEFAULT_FRESHNESS: Final = 0.0
 """Seconds a look may trust the last one: 0, every look compares the files' stamps."""
 DEFAULT_LIMIT: Final = 50
 _ASCENDING: Final = "m.rank, m.position, m.location"
-
-MAX_WORKERS: Final = 4
-
-
-def reindex_workers() -> int:
-    """As many processes extracting messages as the machine has processors (at most
-    `MAX_WORKERS`); this one reads the files and writes the index meanwhile. One processor:
-    none, the reindex runs in this process alone."""
-    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    count = count or 1
-    return 0 if count < 2 else min(count, MAX_WORKERS)
-
 
 Progress = Callable[[int, int, int], None]
 """Told (messages read, mailboxes done, mailboxes in all) as a reindex goes."""

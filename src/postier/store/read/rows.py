@@ -293,3 +293,15 @@ def delete(conn: sqlite3.Connection, rowids: list[int]) -> None:
         marks = ", ".join("?" for _ in chunk)
         conn.execute(f"DELETE FROM search WHERE rowid IN ({marks})", chunk)
         conn.execute(f"DELETE FROM messages WHERE rowid IN ({marks})", chunk)
+
+
+MAX_WORKERS: Final = 4
+
+
+def reindex_workers() -> int:
+    """As many processes extracting messages as the machine has processors (at most
+    `MAX_WORKERS`); this one reads the files and writes the index meanwhile. One processor:
+    none, the reindex runs in this process alone."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    count = count or 1
+    return 0 if count < 2 else min(count, MAX_WORKERS)
