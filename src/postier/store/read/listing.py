@@ -19,6 +19,8 @@ ALL_ORDER: Final = "m.received DESC, m.position DESC, m.location DESC"
 MAILBOX_KEY: Final = "m.rank, m.position, m.location"
 ALL_KEY: Final = "m.received, m.position, m.location"
 """The columns of each order, all descending."""
+WALK_MARGIN: Final = 64
+"""Rows taken along the order beyond those that should hold a walked page."""
 
 
 def listed(
@@ -144,7 +146,7 @@ def _walked(
     offset, limit = span
     box, order, index, key = listing.box, listing.order, listing.index, listing.key
     visible = "m.hidden = 0" + listing.in_box
-    rows = int((offset + limit) * spread * 1.25) + 64
+    rows = max(1, int((offset + limit) * spread * 1.25)) + WALK_MARGIN
     while True:
         first = conn.execute(
             f"SELECT m.rowid, {key} FROM messages m INDEXED BY {index} WHERE {visible} "
