@@ -39,8 +39,9 @@ by rowid in FTS5's doclists costs from some tens of microseconds to half a milli
 for a common word, a match about two)."""
 COUNTED_COST: Final = 0.1
 """A match counted by FTS5 alone (`_ALL`), in matches looked up."""
-WALK_COST: Final = 2.0
-"""A row read on the walk along the list's order (`listing`), in matches read and sorted."""
+SORT_COST: Final = 3.0
+"""A match read and sorted, in rows read on the walk along the list's order (`listing`),
+as `queries.page` has it."""
 
 
 class Count(enum.Enum):
@@ -193,4 +194,4 @@ def counts(
 def walks(total: int, rows: int, wanted: int) -> bool:
     """Whether to find the first `wanted` of `total` matches among `rows` along the list's
     order (about `wanted * rows / total` rows tested) rather than sort them all."""
-    return total > 0 and wanted * rows * WALK_COST < total * total
+    return total > 0 and wanted * rows < SORT_COST * total * total
