@@ -119,7 +119,7 @@ def _word_listed(
     )
     walk = plan.walk
     if walk is None:
-        walk = limit is not None and walks(found[0], where_.visible, offset + limit)
+        walk = limit is not None and walks(found[0], where_, offset + limit)
     if not walk or limit is None:
         result = page(
             conn, matching + lead, [*box, match], order=listing.order, offset=offset,
@@ -153,20 +153,17 @@ def _walked(
             f"ORDER BY {order} LIMIT ?",
             (*box, rows),
         ).fetchall()
-        bound, member, params = "", MEMBER, [*box, match]
+        if not first:
+            return Page(0, 0, [])
+        bound, last = "", ()
         if len(first) == rows:
             last = first[-1][1:]
             bound = f" AND ({key}) > ({', '.join('?' * len(last))})"
-            member = MEMBER_BETWEEN
-            params = [
-                *box,
-                *last,
-                match,
-                min(row[0] for row in first),
-                max(row[0] for row in first),
-            ]
+        # Every row taken (those the bound leaves, or every row) is in that stretch.
+        ends = (min(row[0] for row in first), max(row[0] for row in first))
+        params = [*box, *last, match, *ends]
         result = page(
-            conn, f"{visible}{bound} AND {member}{listing.lead}", params, order=order,
+            conn, f"{visible}{bound} AND {MEMBER_BETWEEN}{listing.lead}", params, order=order,
             offset=offset, limit=limit, numbered=False, ordered_by=index, counts=(0, 0),
             walk=True,
         )  # fmt: skip

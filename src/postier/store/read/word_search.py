@@ -7,14 +7,18 @@ Two things cost in proportion to the matches when done as for any search: counti
 (each looked up in `messages` to test its scope and read state), and finding the newest
 (each read and sorted). Here:
 
-- the matches of the whole index are counted by FTS5 alone (`ALL`), a tenth of the cost
-  of looking each up; the rows outside the scope (hidden, or of another mailbox) and the
-  read (or the unread) rows of the scope are each tested for holding the word (`PROBE`,
-  one FTS5 lookup by rowid) and taken off, when those rows are fewer than the matches
-  looking each up would cost; otherwise the matches are counted as any search's are;
-- the page walks the list's own order along its index, testing each row (`PROBE`) until
-  the page is full, when the rows it expects to test (the page's end, times the rows per
-  match) cost less than taking every match and sorting; otherwise it does that.
+- a mailbox of few rows counts its rows against FTS5's rows between the lowest and
+  the highest of their rowids (`Count.SCOPE`: a short stretch of the doclists, when a
+  mailbox's rows are near each other), never the whole doclist of a common word;
+- otherwise the matches of the whole index are counted by FTS5 alone (`_ALL`), a tenth
+  of the cost of looking each up; the rows outside the scope (hidden, or of another
+  mailbox) and the read (or the unread) rows of the scope are each tested for holding
+  the word (`PROBE`, one FTS5 lookup by rowid) and taken off, when those rows are few
+  (`Count.COMPLEMENT`); or else the matches are counted as any search's are;
+- the page walks the list's own order along its index (`listing`) when the rows it
+  expects to read (the page's end, times the rows per match) cost less than taking
+  every match and sorting (`walks`); the rows it takes bound the matches it looks for
+  to a stretch of rowids (`MEMBER_BETWEEN`).
 
 Either way the answer is the same, exactly (`Plan` forces each way, for the tests)."""
 
@@ -50,7 +54,8 @@ class Count(enum.Enum):
     MATCHES = "matches"
     """Each match looked up: as any search."""
     SCOPE = "scope"
-    """Each row of the scope tested (`PROBE`): a small mailbox."""
+    """The scope's rows tested against FTS5's rows from the lowest of their rowids to the
+    highest (`MEMBER_BETWEEN`): a small mailbox, whose rows are near each other."""
     COMPLEMENT = "complement"
     """FTS5's count, less the rows outside the scope that hold the word; the unread
     counted among the scope's unread, or the read taken off: a common word."""
@@ -85,6 +90,12 @@ class Scope:
     def outside(self) -> int:
         """The rows of `messages` not in the scope."""
         return self.hidden + self.all_visible - self.visible
+
+    @property
+    def few(self) -> bool:
+        """A mailbox whose rows are read faster than FTS5 counts the commonest word."""
+        everywhere = self.all_visible + self.hidden
+        return self.mailbox is not None and self.visible * _SCOPED_COST < everywhere * COUNTED_COST
 
     def by_state(self, seen: int) -> bool:
         """Whether the scope's rows of one read state (`seen`) are found quicker along
@@ -135,7 +146,7 @@ def _cheapest(everywhere: int, where: Scope) -> Count:
     # The rows outside a mailbox are read along its index: those of the other mailboxes.
     costs = {
         Count.MATCHES: float(everywhere),
-        Count.SCOPE: where.visible * PROBE_COST,
+        Count.SCOPE: where.visible * _SCOPED_COST + everywhere * COUNTED_COST,
         Count.COMPLEMENT: (where.outside + tested) * PROBE_COST
         + (where.outside + scanned) * SCAN_COST
         + everywhere * COUNTED_COST,
@@ -153,21 +164,36 @@ def counts(
 ) -> tuple[int, int]:
     """The scope's rows that hold the word (`match` its FTS5 query), and of those the
     unread ones."""
-    (everywhere,) = conn.execute(_ALL, (match,)).fetchone()
-    everywhere = int(everywhere)
-    if not everywhere:
-        return 0, 0
-    plan = plan or _cheapest(everywhere, where)
+    if plan is None and where.few:
+        plan = Count.SCOPE
+    everywhere = 0
+    if plan is not Count.SCOPE:
+        (everywhere,) = conn.execute(_ALL, (match,)).fetchone()
+        if not everywhere:
+            return 0, 0
+        plan = plan or _cheapest(everywhere, where)
     box: tuple[object, ...] = () if where.mailbox is None else (where.mailbox,)
     in_box = "" if where.mailbox is None else " AND m.mailbox = ?"
-    if plan is not Count.COMPLEMENT:
+    if plan is Count.MATCHES:
         # From the matches, `+` keeps SQLite from walking the scope to test each row.
-        rows, found = ("+m", MEMBER) if plan is Count.MATCHES else ("m", PROBE)
-        in_scope = f"{rows}.hidden = 0" + in_box.replace("m.", f"{rows}.")
+        in_scope = "+m.hidden = 0" + in_box.replace("m.", "+m.")
         total, unread = conn.execute(
             f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m "
-            f"WHERE {in_scope} AND {found}",
+            f"WHERE {in_scope} AND {MEMBER}",
             (*box, match),
+        ).fetchone()
+        return int(total), int(unread)
+    if plan is Count.SCOPE:
+        in_scope = "m.hidden = 0" + in_box
+        low, high = conn.execute(
+            f"SELECT min(m.rowid), max(m.rowid) FROM messages m WHERE {in_scope}", box
+        ).fetchone()
+        if low is None:
+            return 0, 0
+        total, unread = conn.execute(
+            f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m "
+            f"WHERE {in_scope} AND {MEMBER_BETWEEN}",
+            (*box, match, low, high),
         ).fetchone()
         return int(total), int(unread)
     if where.mailbox is None:
@@ -191,7 +217,8 @@ def counts(
     return total, (total - some if seen else some)
 
 
-def walks(total: int, rows: int, wanted: int) -> bool:
-    """Whether to find the first `wanted` of `total` matches among `rows` along the list's
-    order (about `wanted * rows / total` rows tested) rather than sort them all."""
-    return total > 0 and wanted * rows < SORT_COST * total * total
+def walks(total: int, where: Scope, wanted: int) -> bool:
+    """Whether to find the first `wanted` of `total` matches in the scope along the list's
+    order (about `wanted * rows / total` rows read) rather than sort them all: always, in
+    a mailbox of few rows (read whole, they bound the stretch of FTS5's rows to read)."""
+    return where.few or (total > 0 and wanted * where.visible < SORT_COST * total * total)
