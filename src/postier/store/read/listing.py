@@ -140,8 +140,9 @@ def _walked(
     """The page (`span`: offset, limit) of a word most rows hold (`spread` rows a match):
     the first rows along the list's order, as many as should hold the page, bound the
     search, for the matches among the rows strictly before the last of them are FTS5's
-    between their lowest and highest rowid (a short stretch of its doclists, not the
-    whole). When the page is not full there, more rows are taken, until it is or every
+    between their lowest and highest rowid (a short stretch of its doclists where the
+    order follows the rowids, as in a mailbox indexed in its order; else most of them).
+    When the page is not full there, more rows are taken, until it is or every
     row was. Its counts are left 0."""
     offset, limit = span
     box, order, index, key = listing.box, listing.order, listing.index, listing.key
