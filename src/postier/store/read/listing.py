@@ -21,6 +21,9 @@ ALL_KEY: Final = "m.received, m.position, m.location"
 """The columns of each order, all descending."""
 WALK_MARGIN: Final = 64
 """Rows taken along the order beyond those that should hold a walked page."""
+BOUND_SHARE: Final = 4
+"""A walk bounds its matches by the rows it takes when those are under a quarter of the
+matches (taking them costs more than the set of the matches saves, past that)."""
 
 
 def listed(
@@ -127,7 +130,9 @@ def _word_listed(
         )  # fmt: skip
     else:
         spread = where_.visible / max(found[0], 1)
-        result = _walked(conn, match, listing, (offset, limit), spread)
+        # A mailbox of few rows is read whole: they bound the stretch, however many match.
+        total = None if where_.few else found[0]
+        result = _walked(conn, match, listing, (offset, limit), (spread, total))
         result = Page(found[0], found[1], result.messages)
     if by_delivery:
         result = Page(result.total, result.unread, as_deliveries(conn, result.messages))
@@ -135,10 +140,17 @@ def _word_listed(
 
 
 def _walked(
-    conn: sqlite3.Connection, match: str, listing: _List, span: tuple[int, int], spread: float
+    conn: sqlite3.Connection,
+    match: str,
+    listing: _List,
+    span: tuple[int, int],
+    matches: tuple[float, int | None],
 ) -> Page:
-    """The page (`span`: offset, limit) of a word most rows hold (`spread` rows a match):
-    the first rows along the list's order, as many as should hold the page, bound the
+    """The page (`span`: offset, limit) of a word most rows hold (`matches`: the rows a
+    match, and the matches, None for no limit), along the list's order. Where the rows
+    to take exceed a share of the matches (`BOUND_SHARE`), the walk tests each row
+    against the set of the matches, as any search's does. Otherwise the first rows along
+    the list's order, as many as should hold the page, bound the
     search, for the matches among the rows strictly before the last of them are FTS5's
     between their lowest and highest rowid (a short stretch of its doclists where the
     order follows the rowids, as in a mailbox indexed in its order; else most of them).
@@ -147,7 +159,14 @@ def _walked(
     offset, limit = span
     box, order, index, key = listing.box, listing.order, listing.index, listing.key
     visible = "m.hidden = 0" + listing.in_box
+    spread, total = matches
     rows = max(1, int((offset + limit) * spread * 1.25)) + WALK_MARGIN
+    if total is not None and rows * BOUND_SHARE > total:
+        return page(
+            conn, f"{visible} AND {MEMBER}{listing.lead}", [*box, match], order=order,
+            offset=offset, limit=limit, numbered=False, ordered_by=index, counts=(0, 0),
+            walk=True,
+        )  # fmt: skip
     while True:
         first = conn.execute(
             f"SELECT m.rowid, {key} FROM messages m INDEXED BY {index} WHERE {visible} "
