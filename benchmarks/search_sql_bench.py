@@ -24,6 +24,7 @@ from pathlib import Path
 
 from postier.store.index import schema
 from postier.store.index.search_sql import message_columns, search_columns, tokens, where
+from postier.store.index.words import KnownWords
 from postier.store.query import SearchRecord, parse_query
 from postier.store.read.queries import page
 
@@ -73,6 +74,7 @@ def _fill(connection: sqlite3.Connection, records: list[SearchRecord]) -> None:
     connection.executescript(schema.TABLES)
     dummy = "entry, mailbox, position, location, length, sender, from_address, recipients"
     dummy += ", cc, subject, message_id, hidden, snippet"
+    words = KnownWords()
     with connection:
         for rowid, record in enumerate(records, start=1):
             m = message_columns(record)
@@ -86,9 +88,9 @@ def _fill(connection: sqlite3.Connection, records: list[SearchRecord]) -> None:
                 f"INSERT INTO search(rowid, {', '.join(s)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (rowid, *s.values()),
             )
-            connection.executemany(
-                "INSERT OR IGNORE INTO words(word) VALUES (?)", ((t,) for t in tokens(s))
-            )
+            words.add(connection, tokens(s))
+        # The words' trigrams, without which a word of three characters or more finds nothing.
+        words.before_commit(connection)
 
 
 def _best(run: Callable[[], object]) -> tuple[float, object]:

@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from postier.store.index import schema
-from postier.store.index.search_sql import fts_match, tokens
+from postier.store.index.search_sql import fts_match, tokens, word_match
 from postier.store.index.words import KnownWords
 from postier.store.query import (
     MAX_SIZE,
@@ -151,6 +151,12 @@ def _agrees(records: list[SearchRecord], query: Query) -> None:
             assert found(connection, each) == expected, each.render()
             # The query's text means the same.
             assert found(connection, parse_query(each.render())) == expected
+            # A word alone: its FTS5 query on `search` selects the same rows.
+            match = word_match(each)
+            if match is not None:
+                (fts,) = connection.execute(f"SELECT {match.sql}", match.params).fetchone()
+                sql = "SELECT rowid FROM search WHERE search MATCH ?"
+                assert {row for (row,) in connection.execute(sql, (fts,))} == expected
 
 
 @settings(max_examples=MAX_EXAMPLES)

@@ -205,6 +205,16 @@ def _text(alias: str, columns: tuple[str, ...], needle: str) -> Condition:
     if len(words) == 1 and len(needle) < _TRIGRAM - 1:
         # A character: most tokens hold it; a scan of the stored text is quicker.
         return _confirmed(alias, columns, needle, "")
+    match = _match(columns, words)
+    if len(words) == 1:
+        sql = f"{alias}.rowid IN (SELECT rowid FROM search WHERE search MATCH {match.sql})"
+        return Condition(sql, match.params)
+    return _confirmed(alias, columns, needle, f"search MATCH {match.sql} AND ", match.params)
+
+
+def _match(columns: tuple[str, ...], words: list[str]) -> Condition:
+    """A SQL string expression: the FTS5 query on `search` that holds for the rows with
+    each of `words` in one of `columns` (the tokens holding each, `_holding`)."""
     parts = [_holding(word) for word in dict.fromkeys(words)]
     # Every string is a parameter, even these constants: the SQL holds no literal.
     match = "? || " + " || ? || ".join(part.sql for part in parts) + " || ?"
@@ -212,10 +222,22 @@ def _text(alias: str, columns: tuple[str, ...], needle: str) -> Condition:
     for part in parts:
         params.extend((*part.params, " AND "))
     params[-1] = ")"
-    if len(words) == 1:
-        sql = f"{alias}.rowid IN (SELECT rowid FROM search WHERE search MATCH {match})"
-        return Condition(sql, tuple(params))
-    return _confirmed(alias, columns, needle, f"search MATCH {match} AND ", tuple(params))
+    return Condition(match, tuple(params))
+
+
+def word_match(query: Query) -> Condition | None:
+    """For a query of one word and nothing else (a bare word or a field's, not negated,
+    of two characters or more), a SQL expression whose value is the FTS5 query on `search`
+    that `where(query)` tests: its rows are exactly the rows of `messages` (visible or
+    hidden, in any mailbox) that the query matches. None for any other query."""
+    if len(query.terms) != 1:
+        return None
+    match query.terms[0]:
+        case TextTerm((word,)) if len(word) >= _TRIGRAM - 1:
+            return _match(_TEXT_COLUMNS, [word])
+        case FieldTerm(field, (word,)) if len(word) >= _TRIGRAM - 1:
+            return _match(_FIELD_COLUMNS[field], [word])
+    return None
 
 
 def _confirmed(

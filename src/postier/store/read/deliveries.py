@@ -85,7 +85,10 @@ def _sharing(conn: sqlite3.Connection) -> tuple[int, int, int]:
 
 
 def search_counts(
-    conn: sqlite3.Connection, condition: str, params: Sequence[object]
+    conn: sqlite3.Connection,
+    condition: str,
+    params: Sequence[object],
+    copies: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
     """All mail's entries and unread entries among the rows `messages m WHERE {condition}`
     (the visible rows a search matches, whose leads all mail lists).
@@ -96,11 +99,14 @@ def search_counts(
     deliveries are, and the count corrected: less the copies that are no lead, and each
     shared delivery's lead unread when any of its copies is. Either way the work is one
     step per row of the smaller set, never one per match of a common word as well as one
-    per copy of a store where every message went to several recipients."""
-    total, unread = conn.execute(
-        f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m WHERE {condition}",
-        params,
-    ).fetchone()
+    per copy of a store where every message went to several recipients. `copies`: the
+    rows' count and unread, when known."""
+    if copies is None:
+        copies = conn.execute(
+            f"SELECT count(*), coalesce(sum(m.seen = 0), 0) FROM messages m WHERE {condition}",
+            params,
+        ).fetchone()
+    total, unread = copies
     total, unread = int(total), int(unread)
     _, shared, _ = _sharing(conn)
     if not shared or not total:

@@ -51,12 +51,14 @@ def page(
     ordered_by: str | None = None,
     counts: tuple[int, int] | None = None,
     unread: str = "m.seen = 0",
+    walk: bool | None = None,
 ) -> Page:
     """The rows of `messages m WHERE {condition}` in `order`, from `offset`, and their
     counts. `numbered`: the list is one whole mailbox, newest first, so each row's number
     in it follows from its place. `ordered_by`: an index whose order starts `order`'s.
     `counts`: the rows' number and unread, when known (`counted`); else they are counted,
-    `unread` saying which are."""
+    `unread` saying which are. `walk`: whether to walk `ordered_by` (when known; else
+    whether it is shorter is guessed from the counts)."""
     if counts is None:
         counts = conn.execute(
             f"SELECT count(*), coalesce(sum({unread}), 0) FROM messages m WHERE {condition}",
@@ -64,11 +66,9 @@ def page(
         ).fetchone()
     total, unread_count = counts
     source = "messages m"
-    if (
-        ordered_by is not None
-        and limit is not None
-        and _walk_is_shorter(conn, total, offset + limit)
-    ):
+    if walk is None:
+        walk = limit is not None and _walk_is_shorter(conn, total, offset + limit)
+    if ordered_by is not None and walk:
         source = f"messages m INDEXED BY {ordered_by}"
     rows = conn.execute(
         f"SELECT {aliased(SUMMARY_COLUMNS)} FROM {source} WHERE {condition} "
