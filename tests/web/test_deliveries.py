@@ -154,7 +154,7 @@ def test_a_page_of_all_mail_costs_the_same_however_many_messages(
         api.mail.page(None, "", 0, 10)  # brought up to date first
         conn.set_progress_handler(count, 100)
         try:
-            found, _, facts = api.mail.page(None, "", 0, 10)
+            found, _, facts, _ = api.mail.page(None, "", 0, 10)
         finally:
             conn.set_progress_handler(None, 0)
         assert len(found.messages) == 10 and len(facts) == 10

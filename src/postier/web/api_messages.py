@@ -20,10 +20,9 @@ async def listing(request: web.Request, query: str) -> web.Response:
     mail = context(request).mail
     wanted = paging(request)
     mailbox = request.query.get("mailbox") or None
-    found, whole, facts = await mail.run(
+    found, whole, facts, tags = await mail.run(
         lambda: mail.page(mailbox, query, wanted.start, wanted.limit)
     )
-    tags = await mail.run(mail.reader.all_tags)
     summaries = [shapes.summary(item, facts[item.id]) for item in found.messages]
     return web.json_response(shapes.listing(found, whole, wanted.start, summaries, tags))
 

@@ -56,7 +56,7 @@ async def wait(request: web.Request) -> web.Response:
     try:
         while True:
             arrived.clear()
-            found, _, facts = await mail.run(lambda: mail.page(mailbox, query, 0, 1))
+            found, _, facts, _ = await mail.run(lambda: mail.page(mailbox, query, 0, 1))
             if found.messages:
                 first = found.messages[0]
                 return web.json_response(shapes.summary(first, facts[first.id]))

@@ -82,11 +82,13 @@ class Mail:
 
     def page(
         self, mailbox: str | None, query: str, start: int, limit: int | None
-    ) -> tuple[Page, Page, dict[str, HeadFacts]]:
-        """A page, the counts of the whole list it is from, and each row's head facts."""
-        found = self.reader.messages(mailbox, query=query, offset=start, limit=limit)
-        whole = found if not query else self.reader.messages(mailbox, limit=0)
-        return found, whole, self.facts(found.messages)
+    ) -> tuple[Page, Page, dict[str, HeadFacts], list[str]]:
+        """A page, the counts of the whole list it is from, each row's head facts, and
+        every tag of the store: all after one look at the files."""
+        with self.reader.one_look():
+            found = self.reader.messages(mailbox, query=query, offset=start, limit=limit)
+            whole = found if not query else self.reader.messages(mailbox, limit=0)
+            return found, whole, self.facts(found.messages), self.reader.all_tags()
 
     def entries(self, copies: list[MessageSummary]) -> list[MessageSummary]:
         """All mail's entries for `copies` (the store's changes name copies): a delivery's

@@ -38,6 +38,7 @@ from .errors import (
     ReaderError,
 )
 from .listing import MAILBOX_ORDER, listed
+from .looks import Looks
 from .lookup import Located, address_key, located, place
 from .mailboxes import Store
 from .message import MessageView, view
@@ -60,7 +61,7 @@ Progress = Callable[[int, int, int], None]
 """Told (messages read, mailboxes done, mailboxes in all) as a reindex goes."""
 
 
-class Reader(ReaderChanges):
+class Reader(Looks, ReaderChanges):
     """A store, read (and changed, where a reader changes it) through its index."""
 
     def __init__(
@@ -85,6 +86,7 @@ class Reader(ReaderChanges):
         self._sync = IndexSync(self.store, self.db.known_words)
         self._subscribers = Subscribers()
         self._last_look = float("-inf")
+        self._looking = threading.local()
         self._problems: dict[str, str] = {}
         self._busy: dict[str, str] = {}
         """The mailboxes the last look could not read: entry name, one line (`name: reason`)."""
@@ -183,10 +185,8 @@ class Reader(ReaderChanges):
             raise NotAnAddress(f"not an address: {address!r}")
         return wanted
 
-    def _look(self) -> None:
-        """Sync first, unless the last look is fresher than `freshness`."""
-        if time.monotonic() - self._last_look >= self.freshness or self.db.replaced():
-            self.sync()
+    def _replaced(self) -> bool:
+        return self.db.replaced()
 
     def reindex(self, progress: Progress | None = None) -> int:
         """Build the index again from the files, in one transaction (readers see the old

@@ -22,8 +22,12 @@ from .errors import BadTag
 
 _ROWS: Final = (
     "SELECT m.id, m.header_tags, m.plus_tags, c.tags FROM messages m "
-    "LEFT JOIN tags_chosen c ON c.id = m.id WHERE m.hidden = 0"
+    "LEFT JOIN tags_chosen c ON c.id = m.id WHERE +m.hidden = 0"
 )
+"""The visible rows, each with its chosen tags, for an `AND m.id IN (...)`: `+` keeps the
+planner off `messages_by_state`, which (with no statistics to tell it) it takes for
+`hidden = 0` once the list holds a few dozen IDs, and so reads every visible row instead
+of finding each ID along its own index (80 ms against 0.5 ms for 50 IDs of 100,000)."""
 _UNCHOSEN: Final = (
     "SELECT m.id, m.header_tags, m.plus_tags, NULL FROM messages m "
     "INDEXED BY messages_{0}_tagged WHERE m.{0}_tags != '[]' AND m.hidden = 0 "
