@@ -35,8 +35,9 @@ QUEUE: Final = 2000
 """Frames one socket may have waiting unsent; one more and it is dropped."""
 POLL: Final = 0.3
 """Seconds between two looks at the files while a socket is open."""
-GATHER: Final = 0.05
-"""Seconds a batch waits after being told for the changes that come with it."""
+GATHER: Final = 0.01
+"""Seconds a batch waits after being told for the changes that come with it (an
+indexer's round announces its changes together, one a mailbox)."""
 TROUBLE: Final = (ReaderError, OSError, sqlite3.Error)
 """What reading the store may meet (a damaged mailbox, a busy index): logged, and the
 next look tries again; the sockets stay open."""
@@ -220,7 +221,7 @@ class EventHub:
         while True:
             await asyncio.sleep(self.poll)
             try:
-                await self.mail.run(self.mail.reader.sync)
+                await self.mail.run(self.mail.look)
             except TROUBLE as error:
                 log.warning("live events: the store could not be read: %s", error)
                 continue

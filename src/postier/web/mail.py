@@ -67,8 +67,12 @@ class Opened:
 class Mail:
     """One `Reader`, used from the event loop."""
 
-    def __init__(self, reader: Reader) -> None:
+    def __init__(self, reader: Reader, *, look: Callable[[], object] | None = None) -> None:
         self.reader = reader
+        self.look: Callable[[], object] = reader.sync if look is None else look
+        """A look at the files for what other processes changed, its changes announced
+        to the reader's subscribers: the reader's own sync, or a server's indexer asked
+        to make it (in its own process, off this one's interpreter)."""
         self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="postier-web")
 
     async def run(self, call: Callable[[], T]) -> T:

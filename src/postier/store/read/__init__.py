@@ -14,7 +14,7 @@ from .errors import (
     NotAnAddress,
     ReaderError,
 )
-from .indexer import Indexer
+from .indexer import HereRounds, Indexer, Rounds
 from .lookup import Located, locate_address, located
 from .message import Attachment, MessageView
 from .mime import MAX_DEPTH, is_body
@@ -33,6 +33,7 @@ __all__ = [
     "Change",
     "ChangeKind",
     "DamagedMailbox",
+    "HereRounds",
     "IndexFailure",
     "Indexer",
     "Located",
@@ -46,6 +47,7 @@ __all__ = [
     "Page",
     "Reader",
     "ReaderError",
+    "Rounds",
     "StoredMessage",
     "Watcher",
     "all_mail_counts",
