@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tags-from-plus", action="store_true")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
-    # Ctrl-C on a terminal reaches the whole group: the server shuts down and closes
-    # stdin, and this process finishes its round first.
+    # Started in a session of its own, it hears no terminal's Ctrl-C; one sent to it
+    # anyway waits for the round's end too (the server closes stdin to end it).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

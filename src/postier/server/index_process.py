@@ -92,7 +92,11 @@ class ProcessRounds:
             command.append("--tags-from-plus")
         level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
         command += ["--log-level", str(level).lower()]
-        self._child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        # A session of its own: a signal sent to the server's process group (Ctrl-C, a
+        # supervisor's SIGTERM) is the server's to act on; the child ends when it is told.
+        self._child = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+        )
 
     def _ask(self, only: set[str] | None) -> list[Change]:
         child = self._child
