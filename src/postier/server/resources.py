@@ -118,7 +118,10 @@ class Shared:
 
 def _rounds(reader: Reader) -> Rounds | None:
     """The index kept by a process of its own, or by a thread of this one (None) when
-    that process cannot be started."""
+    that process cannot be started, or when the index is in this process's memory (a
+    store that cannot be written to: nobody else could read what a child wrote)."""
+    if reader.db.in_memory:
+        return None
     try:
         return ProcessRounds(reader)
     except OSError as exc:
