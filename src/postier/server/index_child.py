@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tags-from-plus", action="store_true")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
-    # Ctrl-C on a terminal reaches the whole group: the server shuts down and closes
-    # stdin, and this process finishes its round first.
+    # Its own process group keeps a terminal's Ctrl-C away; one sent here anyway (to
+    # the whole session, say) is ignored too: the server shuts down and closes stdin,
+    # and this process finishes its round first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

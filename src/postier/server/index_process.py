@@ -92,7 +92,12 @@ class ProcessRounds:
             command.append("--tags-from-plus")
         level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
         command += ["--log-level", str(level).lower()]
-        self._child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        # A group of its own: a terminal's Ctrl-C reaches the server's group, and the
+        # child, still starting (its SIGINT not yet ignored), would die of it; the server
+        # closes its stdin when it stops, and the child ends after its round.
+        self._child = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, process_group=0
+        )
 
     def _ask(self, only: set[str] | None) -> list[Change]:
         child = self._child
