@@ -93,7 +93,10 @@ class ProcessRounds:
         level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
         command += ["--log-level", str(level).lower()]
         # A session of its own: a signal sent to the server's process group (Ctrl-C, a
-        # supervisor's SIGTERM) is the server's to act on; the child ends when it is told.
+        # supervisor's SIGTERM) is the server's to act on, and would kill a child still
+        # starting; the server closes the child's stdin when it stops, and the child ends
+        # after its round. (Its own session is also its own scheduling group, where the
+        # kernel has them: indexing gets a share of the processors beside the server's.)
         self._child = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
         )
