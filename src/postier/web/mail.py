@@ -107,17 +107,22 @@ class Mail:
                     found[item.delivery] = self.reader.locate(item.delivery).summary
         return list(found.values())
 
-    def facts(self, items: list[MessageSummary]) -> dict[str, HeadFacts]:
+    def facts(
+        self, items: list[MessageSummary], places: dict[str, Located] | None = None
+    ) -> dict[str, HeadFacts]:
         """`HeadFacts` of each message, from its header block (no look at the files'
-        stamps per message: the page was just brought up to date)."""
+        stamps per message: the page was just brought up to date); `places`: where some
+        of them are, found already (the others are looked up)."""
         result: dict[str, HeadFacts] = {}
         tags = self.reader.tags([item.id for item in items])
         for item in items:
-            with self.reader.db.reading() as conn:
-                if is_delivery_id(item.id):
-                    where = delivery_lead(conn, item.id)  # one step along its own index
-                else:
-                    where = located(conn, "m.id = ? AND m.hidden = 0", (item.id,))
+            where = None if places is None else places.get(item.id)
+            if where is None:
+                with self.reader.db.reading() as conn:
+                    if is_delivery_id(item.id):
+                        where = delivery_lead(conn, item.id)  # one step along its index
+                    else:
+                        where = located(conn, "m.id = ? AND m.hidden = 0", (item.id,))
             block = b""
             if where is not None:
                 with contextlib.suppress(NoSuchMessage, OSError):
