@@ -12,7 +12,9 @@
    sent every 50 ms over its own SMTP connection, and the time from its 250 to its `new`
    frame is taken; target: < 200 ms at the 95th percentile.
 4. The cost of 100 open WebSockets to workload a: its rate with and without them,
-   interleaved, in one run; target: the ratio >= 0.9.
+   interleaved, in one run; target: the ratio >= 0.9. One of the 100 parses and checks
+   every frame; 99 read the bytes unparsed (`event_clients` says why: this process
+   shares the server's cores), and what each was sent is told after the run.
 
 It installs nothing. It needs Postfix's `smtp-source` (Debian's `postfix`) for 3 and 4,
 and uses this checkout's `src/` (as `smtp_bench.py` does). Not a test: pytest does not
@@ -25,7 +27,6 @@ import argparse
 import asyncio
 import contextlib
 import http.client
-import json
 import os
 import re
 import shutil
@@ -48,6 +49,7 @@ SRC = HERE.parent / "src"
 sys.path.insert(0, str(SRC))
 sys.path.insert(0, str(HERE))
 
+import event_clients  # noqa: E402
 import store_corpus  # noqa: E402
 
 _HTTP = re.compile(r"HTTP API on http://([^/\s]+)/")
@@ -230,29 +232,9 @@ def smtp_source(port: int, messages: int, sessions: int = 20) -> subprocess.Pope
 
 
 async def sockets(address: str, count: int, frames: list[tuple[float, Any]] | None) -> Any:
-    """`count` WebSockets on /api/events; the first records its `new` frames in `frames`."""
-    import aiohttp
-
-    session = aiohttp.ClientSession()
-    opened = [await session.ws_connect(f"http://{address}/api/events") for _ in range(count)]
-
-    async def drain(ws: Any, record: bool) -> None:
-        async for message in ws:
-            if record and frames is not None and message.type == aiohttp.WSMsgType.TEXT:
-                frame = json.loads(message.data)
-                if frame.get("Type") == "new":
-                    frames.append((time.perf_counter(), frame["Data"]))
-
-    tasks = [asyncio.create_task(drain(ws, n == 0)) for n, ws in enumerate(opened)]
-
-    async def close() -> None:
-        for ws in opened:
-            await ws.close()
-        for task in tasks:
-            task.cancel()
-        await session.close()
-
-    return close
+    """`count` WebSockets on /api/events (`event_clients`): the first parses every frame
+    and records its `new` ones in `frames`; the others take the bytes unparsed."""
+    return await event_clients.Sockets(frames).open(address, count)
 
 
 def probes(port: int, count: int, every: float, sent: dict[str, float]) -> None:
@@ -273,7 +255,7 @@ async def event_latency(work: Path, messages: int, count: int) -> str:
         port = int(server.wait_for(_SMTP)[2])
         address = server.wait_for(_HTTP)[1]
         frames: list[tuple[float, Any]] = []
-        close = await sockets(address, 1, frames)
+        opened = await sockets(address, 1, frames)
         await asyncio.sleep(1)  # the socket's first frame: the hub follows the store
         load = smtp_source(port, messages)
         sent: dict[str, float] = {}
@@ -282,7 +264,7 @@ async def event_latency(work: Path, messages: int, count: int) -> str:
         while prober.is_alive():
             await asyncio.sleep(0.1)
         await asyncio.sleep(2)
-        await close()
+        await opened.close()
         load.wait()
     heard = {data["Subject"]: at for at, data in frames if data.get("Subject", "") in sent}
     latencies = [(heard[s] - sent[s]) * 1000 for s in sent if s in heard]
@@ -304,7 +286,7 @@ async def workload_rate(work: Path, messages: int, clients: int) -> float:
                  log=work / "rate.log") as server:  # fmt: skip
         port = int(server.wait_for(_SMTP)[2])
         address = server.wait_for(_HTTP)[1]
-        close = await sockets(address, clients, None) if clients else None
+        opened = await sockets(address, clients, None) if clients else None
         await asyncio.sleep(1)
         started = time.perf_counter()
         load = smtp_source(port, messages)
@@ -314,8 +296,9 @@ async def workload_rate(work: Path, messages: int, clients: int) -> float:
         if load.returncode != 0:
             assert load.stderr is not None
             raise SystemExit(f"smtp-source: {load.stderr.read()[-300:]!r}")
-        if close is not None:
-            await close()
+        if opened is not None:
+            say(await opened.settle(messages))
+            await opened.close()
     return messages / elapsed
 
 

@@ -14,6 +14,7 @@ def test_exported_names() -> None:
         "ChangeKind",
         "DEFAULT_INTERVAL",
         "DamagedMailbox",
+        "HereRounds",
         "IndexFailure",
         "Indexer",
         "Located",
@@ -28,16 +29,19 @@ def test_exported_names() -> None:
         "Page",
         "Reader",
         "ReaderError",
+        "Rounds",
         "StoredMessage",
         "Watcher",
         "all_mail_counts",
         "decode_header",
         "delivery_lead",
+        "delivery_leads",
         "follow",
         "header_end",
         "is_body",
         "locate_address",
         "located",
+        "located_all",
     ]
     for name in postier.store.read.__all__:
         assert getattr(postier.store.read, name) is not None

@@ -4,13 +4,14 @@ of a page are found by ID, not by reading every visible row (counted, not timed)
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from postier.store.naming import StoreFormat
 from postier.store.read import Reader
-from tests.store_read.helpers import deliver, plain
+from tests.store_read.helpers import WHEN, deliver, plain
 
 FORMATS: list[StoreFormat] = ["mbox", "maildir"]
 
@@ -114,5 +115,42 @@ def test_a_page_s_tags_cost_the_same_however_large_the_store(store: Path) -> Non
         deliver(store, "mbox", [plain(f"more {n}") for n in range(540)])
         large = steps_for_a_page()
         assert large < 1.5 * small + 20, (small, large)
+    finally:
+        reader.close()
+
+
+def _entries_looked(reader: Reader) -> list[object]:
+    """What each look of `reader` was asked to see (None: every mailbox)."""
+    asked: list[object] = []
+    original = reader.sync
+
+    def sync(only: object = None) -> object:
+        asked.append(None if only is None else sorted(only))  # type: ignore[call-overload]
+        return original() if only is None else original(only)  # type: ignore[arg-type]
+
+    reader.sync = sync  # type: ignore[method-assign]
+    return asked
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_list_of_one_mailbox_looks_at_its_files_alone(store: Path, fmt: StoreFormat) -> None:
+    deliver(store, fmt, [plain("one")], ("alice@example.org",))
+    deliver(store, fmt, [plain("two")], ("bob@example.org",))
+    reader = Reader(store, fsync=False)
+    try:
+        reader.messages()
+        asked = _entries_looked(reader)
+        later = WHEN + timedelta(minutes=1)
+        deliver(store, fmt, [plain("three")], ("alice@example.org", "bob@example.org"), when=later)
+        page = reader.messages("alice@example.org")
+        assert [m.subject for m in page.messages] == ["three", "one"]  # seen at once
+        assert asked == [["alice@example.org", "alice@example.org.mbox"]]  # either format
+        # bob's new copy is not in the index yet: nobody looked at bob's file...
+        assert reader.messages("bob@example.org", limit=0).total == 2  # ...until now
+        # a mailbox that arrives after the last look is found by its name
+        deliver(store, fmt, [plain("four")], ("carol@example.org",), when=later)
+        assert [m.subject for m in reader.messages("Carol@Example.org").messages] == ["four"]
+        assert reader.messages().total == 4  # all mail looks at every mailbox
+        assert asked[-1] is None
     finally:
         reader.close()

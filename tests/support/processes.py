@@ -23,3 +23,30 @@ def session_pids(leader: int) -> list[int]:
         if fields[0] != "Z" and int(fields[3]) == leader:
             pids.append(int(entry.name))
     return pids
+
+
+def state(pid: int) -> str | None:
+    """The process's state letter from /proc (`Z` for a zombie); None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()[0]
+
+
+def children(parent: int, *, running: str = "") -> list[int]:
+    """Every live (not zombie) process whose parent is `parent`, and whose command line
+    holds `running` when given."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+            command = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # state is field 3, the parent 4
+        if fields[0] != "Z" and int(fields[1]) == parent and running in command:
+            pids.append(int(entry.name))
+    return pids

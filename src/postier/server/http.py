@@ -86,8 +86,11 @@ class HttpListener(Service):
         hostname: str | None = None,
         submit: Callable[[], tuple[str, int] | None] | None = None,
         metrics: Metrics | None = None,
+        look: Callable[[], object] | None = None,
     ) -> None:
         self.reader = reader
+        self.look = look
+        """What the live events' look at the files calls (None: the reader's sync)."""
         self.metrics = metrics
         """`--metrics`: served on `GET /metrics`; None: that path is not found."""
         self.host = host
@@ -120,7 +123,7 @@ class HttpListener(Service):
         gate = None
         if options.auth is not None:
             gate = HttpGate(options.auth, failure_delay=options.failure_delay)
-        mail = Mail(self.reader)
+        mail = Mail(self.reader, look=self.look)
         state = WebContext(
             mail,
             self.smtp,

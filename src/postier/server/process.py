@@ -75,6 +75,7 @@ def services(settings: Settings, shared: Shared) -> list[Service]:
         optional=settings.http_port is None,
         log_at_start=settings.workers > 1,
         metrics=shared.metrics,
+        look=None if shared.indexer is None else shared.indexer.look,
         options=HttpOptions(
             auth=settings.http_auth,
             failure_delay=settings.auth_failure_delay,

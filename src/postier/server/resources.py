@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from postier.relay import OutboundQueue, RelayConfig, RelayConfigError
 from postier.server.accounts import AccountError, Accounts, load_accounts
 from postier.server.errors import ServerError
+from postier.server.index_process import ProcessRounds
 from postier.server.logins import Logins
 from postier.server.tls import reload_certificate, server_context
 from postier.settings import Settings
 from postier.store import MailStore, StoreError, open_store
-from postier.store.read import Indexer, Reader, ReaderError
+from postier.store.read import Indexer, Reader, ReaderError, Rounds
 
 if TYPE_CHECKING:
     from postier.metrics import Metrics
@@ -73,7 +74,9 @@ class Shared:
         )
         if settings.index:
             lag = None if shared.metrics is None else shared.metrics.index_lag
-            shared.indexer = Indexer(shared.reader, settings.format, lag=lag)
+            shared.indexer = Indexer(
+                shared.reader, settings.format, lag=lag, rounds=_rounds(shared.reader)
+            )
         return shared
 
     def delivered(self, recipients: list[str]) -> None:
@@ -111,6 +114,19 @@ class Shared:
                 self.reader.close()
             except ReaderError as exc:
                 log.warning("closing the store's read side: %s", exc)
+
+
+def _rounds(reader: Reader) -> Rounds | None:
+    """The index kept by a process of its own, or by a thread of this one (None) when
+    that process cannot be started, or when the index is in this process's memory (a
+    store that cannot be written to: nobody else could read what a child wrote)."""
+    if reader.db.in_memory:
+        return None
+    try:
+        return ProcessRounds(reader)
+    except OSError as exc:
+        log.warning("the indexing process could not be started (%s): indexing in this one", exc)
+        return None
 
 
 def _open_store(settings: Settings) -> MailStore:

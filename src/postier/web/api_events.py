@@ -3,6 +3,11 @@
 The socket checks its `Origin` as the changing requests do (`origin`): a browser opens
 a WebSocket to any site without asking it, so a page elsewhere must not read the mail's
 subjects as they arrive. What a client sends is read (to see it close) and ignored.
+
+No compression is negotiated (`compress=False`: aiohttp then leaves a client's offer of
+permessage-deflate unanswered, RFC 7692 §5): the hub writes the same bytes, plain text
+frames made once for every socket (`events`, `wire`), to each; deflate would make each
+socket's stream its own, compressed on the loop once a socket.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     origin = request.headers.get("Origin")
     if origin is not None and origin.strip().lower() != own_origin(request):
         raise ApiError(403, f"refused: live events asked from another origin ({origin})")
-    socket = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_INCOMING)
+    socket = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_INCOMING, compress=False)
     if not socket.can_prepare(request).ok:
         raise ApiError(400, "/api/events is a WebSocket: ask for an upgrade")
     hub = request.app[HUB]

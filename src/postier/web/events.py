@@ -3,12 +3,26 @@ their frames (`frames`) to every open `/api/events` socket.
 
 The store's listeners are called on whatever thread made or found a change; the hub
 only hops onto the loop there (`call_soon_threadsafe`) and never blocks it: frames are
-made on the `Mail` threads, once per batch for every socket, and each socket has a
-writer of its own behind a bounded queue. A socket whose queue is full cannot keep up
-(it does not read, or reads too slowly): it is dropped rather than let memory grow,
-and the page reconnects and reloads. Changes that other processes make (the CLI,
-another worker, a mail client) are found by a look at the files every `POLL` seconds,
-while at least one socket is open, and told the same way.
+made on the `Mail` threads, once per batch for every socket, and made into WebSocket
+bytes once too (`wire`). Each socket is then given the whole batch with one write to
+its connection's transport: under SMTP load there is a frame a message, and a queue and
+a `send_str` a frame and a socket would cost the loop, which SMTP shares, hundreds of
+thousands of calls a second with a hundred sockets open.
+
+Writing beside aiohttp's own writer (pings, pongs, the close frame) is safe because
+both write whole frames, each with no await between its bytes (aiohttp's
+`WebSocketWriter` writes an uncompressed frame synchronously), on the one loop: nothing
+can come between a frame's bytes. The sockets negotiate no compression
+(`api_events`), so plain text frames are what the peer expects; and nothing is written
+once aiohttp or the hub has started closing a socket, so no frame follows a close.
+
+A socket whose transport holds more than `QUEUE` frames' worth unsent cannot keep up
+(it does not read, or reads too slowly): it is dropped rather than let memory grow, and
+the page reconnects and reloads. A socket's first frame is its greeting (the store's
+counts); batches told while that is being made are held for it, and follow it. Changes
+that other processes make (the CLI, another worker, a mail client) are found by a look
+at the files every `POLL` seconds, while at least one socket is open, and told the same
+way.
 """
 
 from __future__ import annotations
@@ -28,15 +42,23 @@ from postier.store.read import Change, ReaderError
 
 from .frames import Frames, TooMany
 from .mail import Mail
+from .wire import text_frame, text_frames
 
 log = logging.getLogger("postier.web")
 
 QUEUE: Final = 2000
-"""Frames one socket may have waiting unsent; one more and it is dropped."""
+"""Frames one socket may be behind, counted in bytes (`FRAME_BYTES` a frame): a socket
+whose transport holds more unsent when a batch comes is dropped. A batch of more changes
+is not made at all (`TooMany`): every socket would be dropped by it."""
+FRAME_BYTES: Final = 2048
+"""What a frame is counted as, against `QUEUE`: a `new` frame (a summary with its
+addresses) is a few hundred bytes, more with many recipients or tags; 2,000 frames of
+2 KiB make 4 MiB unsent."""
 POLL: Final = 0.3
 """Seconds between two looks at the files while a socket is open."""
-GATHER: Final = 0.05
-"""Seconds a batch waits after being told for the changes that come with it."""
+GATHER: Final = 0.01
+"""Seconds a batch waits after being told for the changes that come with it (an
+indexer's round announces its changes together, one a mailbox)."""
 TROUBLE: Final = (ReaderError, OSError, sqlite3.Error)
 """What reading the store may meet (a damaged mailbox, a busy index): logged, and the
 next look tries again; the sockets stay open."""
@@ -45,37 +67,52 @@ CLOSE_WAIT: Final = 2.0
 
 
 class Client:
-    """One open socket and the frames it is yet to be sent."""
+    """One open socket: the batches it is sent go to its connection's transport as
+    they are, after its greeting."""
 
-    def __init__(self, socket: web.WebSocketResponse, request: web.Request, limit: int) -> None:
+    def __init__(self, socket: web.WebSocketResponse, request: web.Request) -> None:
         self.socket = socket
         self.request = request
-        self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
         self.greeted = False
-        self.writer = asyncio.get_running_loop().create_task(self._write())
+        self.closing = False
+        """The hub has begun closing it: nothing more is written."""
+        self._held: list[bytes] = []
+        """Batches heard before its greeting was made: they follow it."""
+        self._held_size = 0
 
-    def offer(self, frame: str) -> bool:
-        """Queue `frame`; False when the queue is full (the client is behind)."""
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            return False
-        return True
+    def unsent(self) -> int:
+        """Bytes it is behind: its transport's unsent ones, and any held for it."""
+        transport = self.request.transport
+        buffered = 0 if transport is None else transport.get_write_buffer_size()
+        return buffered + self._held_size
 
-    async def _write(self) -> None:
-        while True:
-            frame = await self.queue.get()
-            try:
-                await self.socket.send_str(frame)
-            except (ConnectionError, RuntimeError):
-                return  # it went away: its handler ends and leaves
+    def send(self, wire: bytes) -> None:
+        """Write a batch's frames (`wire`), or hold them until its greeting is sent."""
+        if self.greeted:
+            self._write(wire)
+        else:
+            self._held.append(wire)
+            self._held_size += len(wire)
+
+    def greet(self, wire: bytes) -> None:
+        """Its first frame, then whatever batches came while it was being made."""
+        if not self.greeted:
+            self.greeted = True
+            held, self._held, self._held_size = self._held, [], 0
+            self._write(b"".join([wire, *held]))
+
+    def _write(self, data: bytes) -> None:
+        # `closed` is set by aiohttp before it writes its close frame (a peer's close,
+        # a frame too large, a missed pong), `closing` by the hub before it does.
+        transport = self.request.transport
+        if self.closing or self.socket.closed or transport is None or transport.is_closing():
+            return  # it is going: its handler ends and leaves
+        transport.write(data)
 
     async def close(self, code: int, reason: bytes) -> None:
         """Stop writing, say why in a close frame, and cut the connection if that frame
         cannot be sent in `CLOSE_WAIT` seconds (a peer that does not read)."""
-        self.writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.writer
+        self.closing = True
         try:
             await asyncio.wait_for(self.socket.close(code=code, message=reason), CLOSE_WAIT)
         except (TimeoutError, ConnectionError, RuntimeError):
@@ -88,7 +125,12 @@ class EventHub:
     """Every open socket of one application, and the store's changes sent to them."""
 
     def __init__(
-        self, mail: Mail, *, queue: int = QUEUE, poll: float = POLL, version: str = __version__
+        self,
+        mail: Mail,
+        *,
+        queue: int = QUEUE,
+        poll: float = POLL,
+        version: str = __version__,
     ) -> None:
         self.mail = mail
         self.queue = queue
@@ -107,13 +149,18 @@ class EventHub:
         self._closing = False
         self._frames: Frames | None = None
 
+    @property
+    def backlog(self) -> int:
+        """Bytes a socket's transport may hold unsent when a batch comes (`QUEUE`)."""
+        return self.queue * FRAME_BYTES
+
     # -- sockets ---------------------------------------------------------------------------
 
     def join(self, socket: web.WebSocketResponse, request: web.Request) -> Client | None:
         """A newly opened socket, now sent every change; None when the server is closing."""
         if self._closing:
             return None
-        client = Client(socket, request, self.queue)
+        client = Client(socket, request)
         self.clients.add(client)
         if len(self.clients) == 1:
             self._start()
@@ -125,7 +172,7 @@ class EventHub:
         if client not in self.clients:
             return
         self.clients.discard(client)
-        client.writer.cancel()
+        client.closing = True
         if not self.clients:
             self._stop()
 
@@ -196,9 +243,7 @@ class EventHub:
     def _greet(self, client: Client, stats: str) -> None:
         """A socket's first frame, the store's counts: from now on it hears every change
         (a page loads its lists when it gets it)."""
-        if not client.greeted:
-            client.greeted = True
-            client.offer(stats)
+        client.greet(text_frame(stats))
 
     async def _welcome(self, client: Client) -> None:
         if self._frames is not None:
@@ -220,7 +265,7 @@ class EventHub:
         while True:
             await asyncio.sleep(self.poll)
             try:
-                await self.mail.run(self.mail.reader.sync)
+                await self.mail.run(self.mail.look)
             except TROUBLE as error:
                 log.warning("live events: the store could not be read: %s", error)
                 continue
@@ -236,9 +281,14 @@ class EventHub:
         except TROUBLE as error:
             log.warning("live events: the changes could not be read: %s", error)
             return
+        if not made:
+            return
+        wire = text_frames(made)  # once, for every socket
         for client in list(self.clients):
-            if not all(client.offer(frame) for frame in made):
+            if client.unsent() > self.backlog:
                 self._drop(client, b"too slow: reload")
+            else:
+                client.send(wire)
 
 
 HUB = web.AppKey("events", EventHub)

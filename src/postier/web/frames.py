@@ -14,9 +14,10 @@ Two sources say what changed: the `Change`s this process's reader makes or finds
 once; and the index itself, which other processes (the CLI, another worker) change
 behind this reader's back, looked at now and then (`looked`): each file's line of
 `mailboxes` (its stamp moves with every change written to it) and of `counts` is
-compared, and only a file whose line moved is read again, message by message. Either
-way each message is compared with what the sockets were last told of it (`shown`), so
-a change is told once, whichever source saw it first.
+compared, and only a file whose line moved is read again, and of it only the messages
+that differ from what the sockets were told (new, read, unread or gone) are made into
+frames. Either way each message is compared with what the sockets were last told of it
+(`shown`), so a change is told once, whichever source saw it first.
 
 The frames speak of all mail's entries, as `/api/v1/messages` lists them (Mailpit has
 no other list): a delivery to several recipients is one entry under its `d` ID, a new
@@ -40,7 +41,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from postier.store import is_delivery_id
-from postier.store.read import Change, MessageSummary, all_mail_counts, delivery_lead, located
+from postier.store.read import (
+    Change,
+    all_mail_counts,
+    delivery_leads,
+    located_all,
+)
 
 from . import shapes
 from .mail import Mail
@@ -109,10 +115,7 @@ class Frames:
             self._lines = lines
             ids: list[str] = []
             for entry in moved:
-                ids += self.shown.get(entry, {})
-                ids += [str(row[0]) for row in conn.execute(
-                    "SELECT id FROM messages WHERE entry = ? AND hidden = 0", (entry,)
-                )]  # fmt: skip
+                ids += _moved(conn, entry, self.shown.get(entry, {}))
         return self._frames(list(dict.fromkeys(ids)))
 
     # -- on the lock -----------------------------------------------------------------------
@@ -168,16 +171,16 @@ class Frames:
 
     def _arrivals(self, keys: list[str]) -> dict[str, str]:
         """The `new` frames of the entries `keys` (those still in the store)."""
-        found: list[MessageSummary] = []
         with self.mail.reader.db.reading() as conn:
-            for key in keys:
-                if is_delivery_id(key):
-                    where = delivery_lead(conn, key)
-                else:
-                    where = located(conn, "m.id = ? AND m.hidden = 0", (key,))
-                if where is not None:
-                    found.append(where.summary)
-        facts = self.mail.facts(found)
+            places = delivery_leads(conn, [key for key in keys if is_delivery_id(key)])
+            others = [key for key in keys if not is_delivery_id(key)]
+            for start in range(0, len(others), _BATCH):
+                chunk = others[start : start + _BATCH]
+                marks = ",".join("?" * len(chunk))
+                for where in located_all(conn, f"m.id IN ({marks}) AND m.hidden = 0", tuple(chunk)):
+                    places[where.summary.id] = where
+        found = [places[key].summary for key in keys if key in places]
+        facts = self.mail.facts(found, places)
         return {item.id: frame("new", shapes.summary(item, facts[item.id])) for item in found}
 
     def _was(self, id_: str) -> bool | None:
@@ -212,6 +215,20 @@ def _lines(conn: sqlite3.Connection) -> dict[str, Line]:
     ):
         lines[str(entry)] = (*lines.get(str(entry), ()), mailbox, messages, unread)
     return lines
+
+
+def _moved(conn: sqlite3.Connection, entry: str, shown: dict[str, bool]) -> list[str]:
+    """The copies of file `entry` that are not as the sockets were told (`shown`, copy ID
+    → read): new, read or unread since, or gone. One pass over the file's rows; the
+    others (most of a large file that grew) are not made into frames again."""
+    now = {
+        str(id_): bool(seen)
+        for id_, seen in conn.execute(
+            "SELECT id, seen FROM messages WHERE entry = ? AND hidden = 0", (entry,)
+        )
+    }
+    differ = [id_ for id_, seen in now.items() if shown.get(id_) != seen]
+    return differ + [id_ for id_ in shown if id_ not in now]
 
 
 def _states(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, tuple[str, bool, str]]:

@@ -67,8 +67,12 @@ class Opened:
 class Mail:
     """One `Reader`, used from the event loop."""
 
-    def __init__(self, reader: Reader) -> None:
+    def __init__(self, reader: Reader, *, look: Callable[[], object] | None = None) -> None:
         self.reader = reader
+        self.look: Callable[[], object] = reader.sync if look is None else look
+        """A look at the files for what other processes changed, its changes announced
+        to the reader's subscribers: the reader's own sync, or a server's indexer asked
+        to make it (in its own process, off this one's interpreter)."""
         self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="postier-web")
 
     async def run(self, call: Callable[[], T]) -> T:
@@ -103,17 +107,22 @@ class Mail:
                     found[item.delivery] = self.reader.locate(item.delivery).summary
         return list(found.values())
 
-    def facts(self, items: list[MessageSummary]) -> dict[str, HeadFacts]:
+    def facts(
+        self, items: list[MessageSummary], places: dict[str, Located] | None = None
+    ) -> dict[str, HeadFacts]:
         """`HeadFacts` of each message, from its header block (no look at the files'
-        stamps per message: the page was just brought up to date)."""
+        stamps per message: the page was just brought up to date); `places`: where some
+        of them are, found already (the others are looked up)."""
         result: dict[str, HeadFacts] = {}
         tags = self.reader.tags([item.id for item in items])
         for item in items:
-            with self.reader.db.reading() as conn:
-                if is_delivery_id(item.id):
-                    where = delivery_lead(conn, item.id)  # one step along its own index
-                else:
-                    where = located(conn, "m.id = ? AND m.hidden = 0", (item.id,))
+            where = None if places is None else places.get(item.id)
+            if where is None:
+                with self.reader.db.reading() as conn:
+                    if is_delivery_id(item.id):
+                        where = delivery_lead(conn, item.id)  # one step along its index
+                    else:
+                        where = located(conn, "m.id = ? AND m.hidden = 0", (item.id,))
             block = b""
             if where is not None:
                 with contextlib.suppress(NoSuchMessage, OSError):

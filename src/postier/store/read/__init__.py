@@ -2,7 +2,7 @@
 deletion and the changes as they happen, through the index (`Reader`)."""
 
 from .changes import Change, ChangeKind
-from .deliveries import all_mail_counts, delivery_lead
+from .deliveries import all_mail_counts, delivery_lead, delivery_leads
 from .errors import (
     BadQuery,
     BadTag,
@@ -14,8 +14,8 @@ from .errors import (
     NotAnAddress,
     ReaderError,
 )
-from .indexer import Indexer
-from .lookup import Located, locate_address, located
+from .indexer import HereRounds, Indexer, Rounds
+from .lookup import Located, locate_address, located, located_all
 from .message import Attachment, MessageView
 from .mime import MAX_DEPTH, is_body
 from .reader import Reader
@@ -33,6 +33,7 @@ __all__ = [
     "Change",
     "ChangeKind",
     "DamagedMailbox",
+    "HereRounds",
     "IndexFailure",
     "Indexer",
     "Located",
@@ -46,14 +47,17 @@ __all__ = [
     "Page",
     "Reader",
     "ReaderError",
+    "Rounds",
     "StoredMessage",
     "Watcher",
     "all_mail_counts",
     "decode_header",
     "delivery_lead",
+    "delivery_leads",
     "follow",
     "header_end",
     "is_body",
     "locate_address",
     "located",
+    "located_all",
 ]

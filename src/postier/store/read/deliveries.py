@@ -52,6 +52,28 @@ def delivery_lead(conn: sqlite3.Connection, delivery: str) -> Located | None:
     return dataclasses.replace(found, summary=as_deliveries(conn, [found.summary])[0])
 
 
+def delivery_leads(conn: sqlite3.Connection, deliveries: Sequence[str]) -> dict[str, Located]:
+    """`delivery_lead` of many deliveries at once (a few queries, not two each); those
+    with no copy left are not in the result."""
+    leads: dict[str, Located] = {}
+    wanted = list(dict.fromkeys(deliveries))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        copies = located_all(
+            conn,
+            f"m.delivery IN ({', '.join('?' * len(chunk))}) AND m.hidden = 0 "
+            "AND m.delivery != '' ORDER BY m.delivery, m.seq",
+            tuple(chunk),
+        )
+        for copy in copies:
+            leads.setdefault(copy.summary.delivery, copy)  # the lowest seq: the lead
+    entries = as_deliveries(conn, [lead.summary for lead in leads.values()])
+    return {
+        delivery: dataclasses.replace(lead, summary=entry)
+        for (delivery, lead), entry in zip(leads.items(), entries, strict=True)
+    }
+
+
 def delivery_copies(conn: sqlite3.Connection, delivery: str) -> list[Located]:
     """Every visible copy of the delivery, in the order indexed (its lead first)."""
     return located_all(conn, _COPIES, (delivery,))

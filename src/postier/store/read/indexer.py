@@ -5,6 +5,12 @@ clients have their answer; the indexer's own thread waits a moment for more (a b
 server indexes many batches at once), then syncs those mailboxes. A delivery therefore
 never waits for the index and never fails because of it: an error here is logged, and
 the next look (of this indexer or of any reader) catches up from the files.
+
+Where the syncing is done is the `Rounds`' business: in this process by default (the
+reader itself), or in a process of its own (`postier.server.index_process`), so that a
+busy server's interpreter is not shared between answering clients and indexing them.
+Either way the changes a round finds are announced to this process's reader's
+subscribers (the web page's live events, `watch`), as a sync here would announce them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,28 @@ class Level(Protocol):
     def dec(self, amount: float = 1) -> None: ...
 
 
+class Rounds(Protocol):
+    """What brings the index up to date with some mailboxes (all of them: None) and
+    announces what changed to the reader's subscribers; `close` stops what it runs."""
+
+    def sync(self, only: set[str] | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class HereRounds:
+    """Rounds run by the reader in this process, on the indexer's thread."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    def sync(self, only: set[str] | None) -> None:
+        self.reader.sync(only)
+
+    def close(self) -> None:
+        pass
+
+
 class Indexer:
     """A thread that syncs the mailboxes deliveries wrote to, soon after they did."""
 
@@ -41,8 +69,10 @@ class Indexer:
         *,
         delay: float = DEFAULT_DELAY,
         lag: Level | None = None,
+        rounds: Rounds | None = None,
     ) -> None:
         self.reader = reader
+        self.rounds: Rounds = HereRounds(reader) if rounds is None else rounds
         self._lag = lag
         """Raised by the copies each batch stored, lowered once they are indexed."""
         self._unindexed = 0
@@ -75,6 +105,13 @@ class Indexer:
             self._lag.inc(len(entries))
         self._wakeup.set()
 
+    def look(self) -> None:
+        """Ask for a look at every mailbox soon (what other processes and tools changed
+        is then announced too); returns at once."""
+        with self._lock:
+            self._everything = True
+        self._wakeup.set()
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until everything delivered so far is indexed (for tests and shutdown)."""
         return self._idle.wait(timeout)
@@ -84,12 +121,17 @@ class Indexer:
         self._closing = True
         self._wakeup.set()
         self._thread.join()
+        self.rounds.close()
 
     def _run(self) -> None:
+        behind = False
+        """The last round ended with more to do: deliveries came while it ran."""
         while True:
             self._wakeup.wait()
-            if not self._closing:
+            if not self._closing and not behind:
                 # More batches come while we wait: they are indexed in the same round.
+                # A round that follows a busy one has waited long enough: what came
+                # while it ran is its batch.
                 threading.Event().wait(self._delay)
             self._wakeup.clear()
             with self._lock:
@@ -101,13 +143,14 @@ class Indexer:
             if taken and self._lag is not None:
                 self._lag.dec(taken)
             with self._lock:
-                if not self._touched:
+                behind = bool(self._touched)
+                if not behind:
                     self._idle.set()
             if self._closing:
                 return
 
     def _sync(self, entries: set[str] | None) -> None:
         try:
-            self.reader.sync(entries)
+            self.rounds.sync(entries)
         except Exception as error:
             log.warning("the index could not be updated (%s); it catches up later", error)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from postier.protocol.smtp import AddressError, validate_mailbox
 
+from ..naming import mailbox_file_name
 from .errors import NotAnAddress
 from .queries import counted
 from .results import SUMMARY_COLUMNS, MessageSummary, summary_from_row
@@ -109,3 +110,22 @@ def address_key(address: str) -> tuple[str, bool]:
         if not text:
             raise NotAnAddress(f"not an address: {address!r}") from None
         return text.lower(), False
+
+
+def mailbox_entries(conn: sqlite3.Connection, address: str) -> list[str] | None:
+    """The files a look must see for a list of `address`'s mailbox alone: those the
+    index has its messages from, and those of its name in either format (it may have
+    arrived since); None when `address` names no file (every mailbox is looked at)."""
+    try:
+        wanted, _ = address_key(address)
+    except NotAnAddress:
+        return None
+    entries = [str(row[0]) for row in conn.execute(
+        "SELECT entry FROM counts WHERE mailbox = ?", (wanted,)
+    )]  # fmt: skip
+    for fmt in ("mbox", "maildir"):
+        try:
+            entries.append(mailbox_file_name(wanted, fmt))
+        except ValueError:
+            continue
+    return list(dict.fromkeys(entries)) or None

@@ -110,8 +110,10 @@ class Reader(Looks, ReaderChanges):
         """Bring the index up to date with the files (of the entries `only`, if given) and
         announce what changed. Cheap when nothing did: a few `stat` calls a mailbox."""
         with self._sync_lock:
+            started = time.monotonic()
             changes = self._sync_once(only)
-            self._last_look = time.monotonic()
+            if only is None:  # a look at some mailboxes says nothing of the others
+                self._last_look = started
         self.publish(changes)
         return changes
 
@@ -249,7 +251,7 @@ class Reader(Looks, ReaderChanges):
             parsed = parse_query(query)
         except QueryError as error:
             raise BadQuery(f"bad search: {error}") from None
-        self._look()
+        self._look_at(mailbox)
         wanted = None
         with self.db.reading() as conn:
             if mailbox is not None:

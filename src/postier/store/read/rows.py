@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,6 +73,17 @@ Prepared = tuple[Row, tuple[str, ...], set[str]]
 """A message's `messages` row (without `seq`), its `search` values and its tokens."""
 
 
+def _json_list(items: Sequence[str], *, ascii_only: bool = False) -> str:
+    """A column's JSON list (most messages have no Cc and no tags: no encoder for those)."""
+    return json.dumps(list(items), ensure_ascii=ascii_only) if items else "[]"
+
+
+@functools.lru_cache(maxsize=4096)
+def _plus_tags_json(mailbox: str) -> str:
+    """The `plus_tags` column of a mailbox's messages: the same for all of them."""
+    return json.dumps(plus_tags(mailbox))
+
+
 def prepared(placed: Placed, found: Extracted) -> Prepared:
     """What `insert` writes of a message: its rows' values and the tokens of its words."""
     row = (
@@ -85,8 +98,8 @@ def prepared(placed: Placed, found: Extracted) -> Prepared:
         None if found.date is None else to_micros(found.date),
         found.sender,
         found.from_address,
-        json.dumps(list(found.to), ensure_ascii=False),
-        json.dumps(list(found.cc), ensure_ascii=False),
+        _json_list(found.to),
+        _json_list(found.cc),
         found.subject,
         found.message_id,
         found.attachments,
@@ -96,8 +109,8 @@ def prepared(placed: Placed, found: Extracted) -> Prepared:
         placed.key,
         placed.rank,
         placed.delivery,
-        json.dumps(list(found.tags)),
-        json.dumps(plus_tags(placed.mailbox)),
+        _json_list(found.tags, ascii_only=True),
+        _plus_tags_json(placed.mailbox),
     )
     record = SearchRecord(
         mailbox=placed.mailbox,
