@@ -4,13 +4,13 @@ started, so that a test or a benchmark can stop (or measure) every one of them."
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
-def session_pids(leader: int) -> list[int]:
-    """Every live process whose session is `leader`'s (a server and what it started;
-    Postfix's master calls setsid, so its daemons). A zombie is already dead: left out."""
-    pids = []
+def _processes() -> Iterator[tuple[int, list[str], Path]]:
+    """Each process of /proc: its PID, the fields of its `stat` after the command's
+    closing parenthesis (state is field 3, parent 4, session 6), its /proc directory."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -18,11 +18,13 @@ def session_pids(leader: int) -> list[int]:
             stat = Path(entry.path, "stat").read_text()
         except OSError:
             continue
-        # Fields after the command's closing parenthesis: state is field 3, session 6.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] != "Z" and int(fields[3]) == leader:
-            pids.append(int(entry.name))
-    return pids
+        yield int(entry.name), stat[stat.rindex(")") + 2 :].split(), Path(entry.path)
+
+
+def session_pids(leader: int) -> list[int]:
+    """Every live process whose session is `leader`'s (a server and what it started;
+    Postfix's master calls setsid, so its daemons). A zombie is already dead: left out."""
+    return [pid for pid, fields, _ in _processes() if fields[0] != "Z" and int(fields[3]) == leader]
 
 
 def state(pid: int) -> str | None:
@@ -38,15 +40,13 @@ def children(parent: int, *, running: str = "") -> list[int]:
     """Every live (not zombie) process whose parent is `parent`, and whose command line
     holds `running` when given."""
     pids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
+    for pid, fields, path in _processes():
+        if fields[0] == "Z" or int(fields[1]) != parent:
             continue
         try:
-            stat = Path(entry.path, "stat").read_text()
-            command = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            command = (path / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # state is field 3, the parent 4
-        if fields[0] != "Z" and int(fields[1]) == parent and running in command:
-            pids.append(int(entry.name))
+        if running in command:
+            pids.append(pid)
     return pids
