@@ -35,13 +35,12 @@ def test_exported_names() -> None:
         "all_mail_counts",
         "decode_header",
         "delivery_lead",
-        "delivery_leads",
+        "entries_located",
         "follow",
         "header_end",
         "is_body",
         "locate_address",
         "located",
-        "located_all",
     ]
     for name in postier.store.read.__all__:
         assert getattr(postier.store.read, name) is not None

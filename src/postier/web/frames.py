@@ -41,12 +41,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from postier.store import is_delivery_id
-from postier.store.read import (
-    Change,
-    all_mail_counts,
-    delivery_leads,
-    located_all,
-)
+from postier.store.read import Change, all_mail_counts, entries_located
 
 from . import shapes
 from .mail import Mail
@@ -172,13 +167,7 @@ class Frames:
     def _arrivals(self, keys: list[str]) -> dict[str, str]:
         """The `new` frames of the entries `keys` (those still in the store)."""
         with self.mail.reader.db.reading() as conn:
-            places = delivery_leads(conn, [key for key in keys if is_delivery_id(key)])
-            others = [key for key in keys if not is_delivery_id(key)]
-            for start in range(0, len(others), _BATCH):
-                chunk = others[start : start + _BATCH]
-                marks = ",".join("?" * len(chunk))
-                for where in located_all(conn, f"m.id IN ({marks}) AND m.hidden = 0", tuple(chunk)):
-                    places[where.summary.id] = where
+            places = entries_located(conn, keys)
         found = [places[key].summary for key in keys if key in places]
         facts = self.mail.facts(found, places)
         return {item.id: frame("new", shapes.summary(item, facts[item.id])) for item in found}

@@ -19,7 +19,6 @@ from email.message import Message
 from email.parser import BytesFeedParser
 from typing import Final, TypeVar
 
-from postier.store import is_delivery_id
 from postier.store.read import (
     Located,
     MessageSummary,
@@ -27,8 +26,7 @@ from postier.store.read import (
     NoSuchMessage,
     Page,
     Reader,
-    delivery_lead,
-    located,
+    entries_located,
 )
 
 from . import headers
@@ -111,18 +109,15 @@ class Mail:
         self, items: list[MessageSummary], places: dict[str, Located] | None = None
     ) -> dict[str, HeadFacts]:
         """`HeadFacts` of each message, from its header block (no look at the files'
-        stamps per message: the page was just brought up to date); `places`: where some
-        of them are, found already (the others are looked up)."""
+        stamps per message: the page was just brought up to date); `places`: where they
+        are, when found already (else they are looked up, all at once)."""
         result: dict[str, HeadFacts] = {}
         tags = self.reader.tags([item.id for item in items])
+        if places is None:
+            with self.reader.db.reading() as conn:
+                places = entries_located(conn, [item.id for item in items])
         for item in items:
-            where = None if places is None else places.get(item.id)
-            if where is None:
-                with self.reader.db.reading() as conn:
-                    if is_delivery_id(item.id):
-                        where = delivery_lead(conn, item.id)  # one step along its index
-                    else:
-                        where = located(conn, "m.id = ? AND m.hidden = 0", (item.id,))
+            where = places.get(item.id)
             block = b""
             if where is not None:
                 with contextlib.suppress(NoSuchMessage, OSError):

@@ -2,7 +2,7 @@
 deletion and the changes as they happen, through the index (`Reader`)."""
 
 from .changes import Change, ChangeKind
-from .deliveries import all_mail_counts, delivery_lead, delivery_leads
+from .deliveries import all_mail_counts, delivery_lead, entries_located
 from .errors import (
     BadQuery,
     BadTag,
@@ -15,7 +15,7 @@ from .errors import (
     ReaderError,
 )
 from .indexer import HereRounds, Indexer, Rounds
-from .lookup import Located, locate_address, located, located_all
+from .lookup import Located, locate_address, located
 from .message import Attachment, MessageView
 from .mime import MAX_DEPTH, is_body
 from .reader import Reader
@@ -53,11 +53,10 @@ __all__ = [
     "all_mail_counts",
     "decode_header",
     "delivery_lead",
-    "delivery_leads",
+    "entries_located",
     "follow",
     "header_end",
     "is_body",
     "locate_address",
     "located",
-    "located_all",
 ]

@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Final
 
+from ..identity import is_delivery_id
 from ..query import Field, FieldTerm, Not, Query, Term
 from .lookup import Located, located, located_all
 from .results import MessageSummary
@@ -72,6 +73,19 @@ def delivery_leads(conn: sqlite3.Connection, deliveries: Sequence[str]) -> dict[
         delivery: dataclasses.replace(lead, summary=entry)
         for (delivery, lead), entry in zip(leads.items(), entries, strict=True)
     }
+
+
+def entries_located(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, Located]:
+    """Where each of all mail's entries `keys` is, by key, with a few queries for all:
+    a delivery's lead (`delivery_leads`), any other ID's copy; those gone are left out."""
+    places = delivery_leads(conn, [key for key in keys if is_delivery_id(key)])
+    others = list(dict.fromkeys(key for key in keys if not is_delivery_id(key)))
+    for start in range(0, len(others), 500):
+        chunk = others[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for where in located_all(conn, f"m.id IN ({marks}) AND m.hidden = 0", tuple(chunk)):
+            places[where.summary.id] = where
+    return places
 
 
 def delivery_copies(conn: sqlite3.Connection, delivery: str) -> list[Located]:
