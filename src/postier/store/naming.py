@@ -114,6 +114,16 @@ def mailbox_file_name(address: str, fmt: StoreFormat) -> str:
     return name + MBOX_SUFFIX if fmt == "mbox" else name
 
 
+def mailbox_file_names(address: str) -> dict[StoreFormat, str]:
+    """The entry `address`'s mailbox has in a store of each format (a reader of a store
+    of either looks for both); empty when no name can be made of it."""
+    try:
+        name = mailbox_name(address)
+    except ValueError:
+        return {}
+    return {"mbox": name + MBOX_SUFFIX, "maildir": name}
+
+
 def mailbox_path(store_dir: Path, address: str, fmt: StoreFormat) -> Path:
     """Where `address`'s mailbox lives: always an entry directly inside `store_dir`.
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from postier.protocol.smtp import AddressError, validate_mailbox
 
-from ..naming import mailbox_file_name
+from ..naming import mailbox_file_names
 from .errors import NotAnAddress
 from .queries import counted
 from .results import SUMMARY_COLUMNS, MessageSummary, summary_from_row
@@ -123,9 +123,5 @@ def mailbox_entries(conn: sqlite3.Connection, address: str) -> list[str] | None:
     entries = [str(row[0]) for row in conn.execute(
         "SELECT entry FROM counts WHERE mailbox = ?", (wanted,)
     )]  # fmt: skip
-    for fmt in ("mbox", "maildir"):
-        try:
-            entries.append(mailbox_file_name(wanted, fmt))
-        except ValueError:
-            continue
+    entries += mailbox_file_names(wanted).values()
     return list(dict.fromkeys(entries)) or None

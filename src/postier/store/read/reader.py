@@ -22,7 +22,7 @@ from typing import Final
 from ..identity import is_delivery_id
 from ..index.database import IndexDatabase, IndexUnavailableError
 from ..index.rebuild import Rebuild
-from ..naming import mailbox_file_name
+from ..naming import mailbox_file_names
 from ..query import QueryError, parse_query
 from .changes import Change, Listener, Subscribers
 from .deliveries import delivery_copies, delivery_lead
@@ -174,11 +174,7 @@ class Reader(Looks, ReaderChanges):
         """The index's key of `address`'s mailbox. Raises NotAnAddress for text that is no
         address and names no mailbox, DamagedMailbox when its file could not be read."""
         wanted, valid = address_key(address)
-        for fmt in ("mbox", "maildir"):
-            try:
-                entry = mailbox_file_name(wanted, fmt)
-            except ValueError:
-                continue
+        for fmt, entry in mailbox_file_names(wanted).items():
             if entry in self._problems:
                 raise DamagedMailbox(self._problems[entry])
             if fmt == "maildir":
