@@ -27,6 +27,7 @@ def test_exported_names() -> None:
         "NoSuchMessage",
         "NotAnAddress",
         "Page",
+        "READ_TROUBLE",
         "Reader",
         "ReaderError",
         "Rounds",

@@ -19,17 +19,13 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import sys
 from typing import BinaryIO
 
 from postier.server.logs import configure_logging
-from postier.store.read import Reader, ReaderError
+from postier.store.read import READ_TROUBLE, Reader, ReaderError
 
 log = logging.getLogger("postier.store")
-
-TROUBLE = (ReaderError, OSError, sqlite3.Error)
-"""What a round may meet (a damaged mailbox, a busy index): answered, never fatal."""
 
 
 def serve(reader: Reader, requests: BinaryIO, answers: BinaryIO) -> None:
@@ -38,7 +34,7 @@ def serve(reader: Reader, requests: BinaryIO, answers: BinaryIO) -> None:
         only = json.loads(line)["only"]
         try:
             changes = reader.sync(None if only is None else set(only))
-        except TROUBLE as error:
+        except READ_TROUBLE as error:
             answer: dict[str, object] = {"error": str(error) or type(error).__name__}
         else:
             answer = {"changes": [[c.kind, c.mailbox, list(c.ids)] for c in changes]}

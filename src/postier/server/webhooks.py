@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING, Final
 from postier import __version__
 from postier.server.service import Service
 from postier.store import Envelope, StoreFormat, delivery_id, mailbox_file_name
-from postier.store.read import NoSuchMessage, Reader, ReaderError, delivery_lead
+from postier.store.read import READ_TROUBLE, NoSuchMessage, Reader, delivery_lead
 
 if TYPE_CHECKING:
     import aiohttp
@@ -52,7 +51,6 @@ GATHER: Final = 100
 """Messages whose summaries are read in one go (one sync of their mailboxes)."""
 BODY_LIMIT: Final = 1 << 16
 """Bytes of an endpoint's answer read (and thrown away)."""
-TROUBLE: Final = (ReaderError, OSError, sqlite3.Error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +180,7 @@ class WebhookService(Service):
             assert self._mail is not None
             try:
                 bodies = await self._mail.run(partial(self._summaries, batch))
-            except TROUBLE as error:
+            except READ_TROUBLE as error:
                 log.warning(
                     "webhook: %d new messages not posted: the store could not be read: %s",
                     len(batch),

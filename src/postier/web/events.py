@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Final
@@ -38,7 +37,7 @@ from typing import Final
 from aiohttp import WSCloseCode, web
 
 from postier import __version__
-from postier.store.read import Change, ReaderError
+from postier.store.read import READ_TROUBLE, Change
 
 from .frames import Frames, TooMany
 from .mail import Mail
@@ -59,9 +58,6 @@ POLL: Final = 0.3
 GATHER: Final = 0.01
 """Seconds a batch waits after being told for the changes that come with it (an
 indexer's round announces its changes together, one a mailbox)."""
-TROUBLE: Final = (ReaderError, OSError, sqlite3.Error)
-"""What reading the store may meet (a damaged mailbox, a busy index): logged, and the
-next look tries again; the sockets stay open."""
 CLOSE_WAIT: Final = 2.0
 """Seconds a dropped or closing socket has to take its close frame."""
 
@@ -229,7 +225,7 @@ class EventHub:
         try:
             await self.mail.run(self.mail.reader.sync)
             frames = await self.mail.run(partial(Frames, self.mail, self.version, self.queue))
-        except TROUBLE as error:
+        except READ_TROUBLE as error:
             log.warning("live events: the store could not be read: %s", error)
             for client in list(self.clients):
                 self._drop(client, b"the store could not be read")
@@ -266,7 +262,7 @@ class EventHub:
             await asyncio.sleep(self.poll)
             try:
                 await self.mail.run(self.mail.look)
-            except TROUBLE as error:
+            except READ_TROUBLE as error:
                 log.warning("live events: the store could not be read: %s", error)
                 continue
             await self._send(frames.looked)
@@ -278,7 +274,7 @@ class EventHub:
             for client in list(self.clients):
                 self._drop(client, b"too many changes at once: reload")
             return
-        except TROUBLE as error:
+        except READ_TROUBLE as error:
             log.warning("live events: the changes could not be read: %s", error)
             return
         if not made:

@@ -4,6 +4,7 @@ deletion and the changes as they happen, through the index (`Reader`)."""
 from .changes import Change, ChangeKind
 from .deliveries import all_mail_counts, delivery_lead, entries_located
 from .errors import (
+    READ_TROUBLE,
     BadQuery,
     BadTag,
     DamagedMailbox,
@@ -27,6 +28,7 @@ from .watch import DEFAULT_INTERVAL, Watcher, follow
 __all__ = [
     "DEFAULT_INTERVAL",
     "MAX_DEPTH",
+    "READ_TROUBLE",
     "Attachment",
     "BadQuery",
     "BadTag",

@@ -14,6 +14,9 @@ ReaderError          the store cannot be read as asked
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Final
+
 
 class ReaderError(Exception):
     """The store cannot be read as asked; the text is one line for the user."""
@@ -49,3 +52,9 @@ class MailboxBusy(ReaderError):  # noqa: N818
 
 class BadTag(ReaderError):  # noqa: N818
     """A tag that cannot be set, renamed or deleted as asked."""
+
+
+READ_TROUBLE: Final = (ReaderError, OSError, sqlite3.Error)
+"""What reading the store may meet, whoever reads it (a damaged mailbox, a busy or
+broken index, a file gone): a service that reads in the background logs it and tries
+again at its next look, never ends because of it."""
